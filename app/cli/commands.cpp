@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+#include "app/cli/commands.h"
+
+#include "app/cli/text_output.h"
+#include "core/common/version.h"
+#include "core/data/task_catalog.h"
+#include "core/sim/engine.h"
+#include "core/sim/registry.h"
+#include "core/store/run_store.h"
+
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTextStream>
+
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <unistd.h>
+
+namespace fcl::cli {
+namespace {
+
+QTextStream &out()
+{
+    static QTextStream stream(stdout);
+    return stream;
+}
+
+QTextStream &err()
+{
+    static QTextStream stream(stderr);
+    return stream;
+}
+
+int badInput(const QString &message)
+{
+    err() << "fcl: " << message << Qt::endl;
+    return kExitBadInput;
+}
+
+CancellationToken *g_cancel = nullptr;
+
+extern "C" void onInterrupt(int)
+{
+    if (g_cancel != nullptr) {
+        g_cancel->requestCancel();
+    }
+}
+
+const char *const kUsage =
+    "Usage: fcl <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  run EXP.json [--db FILE] [--threads N] [--quiet]   run an experiment, store it, print the results\n"
+    "  validate EXP.json                                  check an experiment file, list every error\n"
+    "  tasks                                              list the built-in task catalog\n"
+    "  list [--db FILE]                                   list stored runs\n"
+    "  show RUN [--db FILE]                               show a run's config, accuracy matrix and metrics\n"
+    "  export RUN --csv|--json [-o FILE] [--db FILE]      export a run's metric rows\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      this text, with every method and parameter of the experiment file\n"
+    "  -v, --version   the version\n"
+    "\n"
+    "Exit codes: 0 success, 1 the run failed, 2 bad input.\n"
+    "Default database: $XDG_DATA_HOME/fcl-workbench/runs.sqlite (~/.local/share/...).\n"
+    "Experiment file sections, methods and parameters:\n";
+
+/// Options shared by the commands; each command accepts only those it lists.
+struct Parsed {
+    QStringList positional;
+    QString db;
+    int threads = 0;
+    bool quiet = false;
+    bool csv = false;
+    bool json = false;
+    QString output;
+};
+
+Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
+{
+    Parsed parsed;
+    for (int i = 0; i < args.size(); ++i) {
+        const QString &arg = args[i];
+        auto value = [&](QString &target) -> bool {
+            if (i + 1 >= args.size()) {
+                return false;
+            }
+            target = args[++i];
+            return true;
+        };
+        const QString name = arg.startsWith(QLatin1String("--")) ? arg.mid(2) : arg == QLatin1String("-o") ? QStringLiteral("output") : QString();
+        if (name.isEmpty()) {
+            if (arg.startsWith(QLatin1Char('-')) && arg.size() > 1) {
+                return Error{arg, QStringLiteral("unknown option")};
+            }
+            parsed.positional << arg;
+            continue;
+        }
+        if (!allowed.contains(name)) {
+            return Error{arg, QStringLiteral("unknown option for this command")};
+        }
+        if (name == QLatin1String("db")) {
+            if (!value(parsed.db)) {
+                return Error{arg, QStringLiteral("needs a file name")};
+            }
+        } else if (name == QLatin1String("output")) {
+            if (!value(parsed.output)) {
+                return Error{arg, QStringLiteral("needs a file name")};
+            }
+        } else if (name == QLatin1String("threads")) {
+            QString text;
+            bool ok = false;
+            if (value(text)) {
+                parsed.threads = text.toInt(&ok);
+            }
+            if (!ok || parsed.threads < 1 || parsed.threads > 256) {
+                return Error{arg, QStringLiteral("needs a whole number from 1 to 256")};
+            }
+        } else if (name == QLatin1String("quiet")) {
+            parsed.quiet = true;
+        } else if (name == QLatin1String("csv")) {
+            parsed.csv = true;
+        } else if (name == QLatin1String("json")) {
+            parsed.json = true;
+        }
+    }
+    if (parsed.db.isEmpty()) {
+        parsed.db = RunStore::defaultPath();
+    }
+    return parsed;
+}
+
+/// Prints one line per round: stage/round, metrics, ETA.
+class ProgressPrinter : public RunObserver {
+public:
+    explicit ProgressPrinter(bool quiet) : m_quiet(quiet), m_tty(::isatty(STDERR_FILENO) != 0) {}
+
+    void onRunStarted(const RunInfo &info) override
+    {
+        m_info = info;
+        m_timer.start();
+        if (!m_quiet) {
+            err() << "run " << info.runId << ": " << info.clientNames.size() << " clients, " << info.stages
+                  << " stages x " << info.roundsPerStage << " rounds, " << info.taskIds.size() << " tasks, "
+                  << formatBytes(double(info.parameterBytes)) << " trainable parameters" << Qt::endl;
+        }
+    }
+
+    void onRoundFinished(const RoundMetrics &round) override
+    {
+        m_bytes += round.bytesUp + round.bytesDown;
+        if (m_quiet) {
+            return;
+        }
+        const int total = m_info.stages * m_info.roundsPerStage;
+        const int done = round.globalRound + 1;
+        const double elapsed = double(m_timer.elapsed()) / 1000.0;
+        const double eta = elapsed / done * (total - done);
+        QString line = QStringLiteral("stage %1/%2 round %3/%4  loss %5")
+                           .arg(round.stage + 1).arg(m_info.stages).arg(round.round + 1).arg(m_info.roundsPerStage)
+                           .arg(round.trainLoss, 0, 'f', 3);
+        if (round.evaluated) {
+            line += QStringLiteral("  avg acc %1  forgetting %2")
+                        .arg(round.averageAccuracy, 0, 'f', 3).arg(round.averageForgetting, 0, 'f', 3);
+        }
+        line += QStringLiteral("  sent %1  clients %2/%3  ETA %4 s")
+                    .arg(formatBytes(double(m_bytes))).arg(round.clientsReturned).arg(round.clientsSampled)
+                    .arg(eta, 0, 'f', 0);
+        if (m_tty) {
+            err() << '\r' << line.leftJustified(m_lastWidth) << Qt::flush;
+            m_lastWidth = static_cast<int>(line.size());
+        } else {
+            err() << line << Qt::endl;
+        }
+    }
+
+    void onMessage(Severity severity, const QString &message) override
+    {
+        finishLine();
+        err() << (severity == Severity::Warning ? "warning: " : "") << message << Qt::endl;
+    }
+
+    void onRunFinished(const RunOutcome &) override { finishLine(); }
+
+private:
+    void finishLine()
+    {
+        if (m_tty && m_lastWidth > 0) {
+            err() << Qt::endl;
+            m_lastWidth = 0;
+        }
+    }
+
+    bool m_quiet;
+    bool m_tty;
+    int m_lastWidth = 0;
+    std::int64_t m_bytes = 0;
+    RunInfo m_info;
+    QElapsedTimer m_timer;
+};
+
+Result<std::unique_ptr<RunStore>> openStore(const QString &path)
+{
+    return RunStore::open(path);
+}
+
+int commandRun(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("threads"), QStringLiteral("quiet")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    if (parsed->positional.size() != 1) {
+        return badInput(QStringLiteral("run needs one experiment file: fcl run EXP.json"));
+    }
+    auto experiment = loadExperimentFile(parsed->positional.first());
+    if (!experiment) {
+        return badInput(QStringLiteral("invalid experiment:\n") + experiment.errorString());
+    }
+    auto store = openStore(parsed->db);
+    if (!store) {
+        return badInput(store.errorString());
+    }
+    if (store.value()->interruptedOnOpen() > 0) {
+        err() << "note: " << store.value()->interruptedOnOpen()
+              << " run(s) left running by a process that no longer exists are now marked interrupted" << Qt::endl;
+    }
+    CancellationToken cancel;
+    g_cancel = &cancel;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    ProgressPrinter progress(parsed->quiet);
+    RunOptions options;
+    options.threads = parsed->threads;
+    const RunOutcome outcome = runExperiment(experiment.value(), store.value().get(), progress, cancel, options);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    g_cancel = nullptr;
+
+    if (outcome.status == RunStatus::Failed) {
+        err() << "fcl: run " << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
+              << " failed: " << outcome.error << Qt::endl;
+        return outcome.badInput ? kExitBadInput : kExitRunFailed;
+    }
+    out() << "Run " << outcome.runId << " (" << experiment->name << ") " << runStatusName(outcome.status)
+          << " after " << outcome.summary.stagesCompleted << " of " << experiment->stages.size()
+          << " stages; stored in " << parsed->db << "\n\n";
+    out() << "Accuracy matrix (" << (experiment->isTaskIncremental() ? "task" : "class")
+          << "-incremental; row = after stage i, column = task j):\n";
+    out() << formatMatrix(outcome.summary.matrix, outcome.summary.taskIds) << '\n';
+    out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp, outcome.summary.totalBytesDown);
+    out().flush();
+    return kExitOk;
+}
+
+int commandValidate(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    if (parsed->positional.size() != 1) {
+        return badInput(QStringLiteral("validate needs one experiment file: fcl validate EXP.json"));
+    }
+    auto experiment = loadExperimentFile(parsed->positional.first());
+    if (!experiment) {
+        err() << experiment.errorString() << Qt::endl;
+        err() << experiment.errors().size() << " error(s)" << Qt::endl;
+        return kExitBadInput;
+    }
+    out() << parsed->positional.first() << ": valid (" << experiment->clients.size() << " clients, "
+          << experiment->stages.size() << " stages, " << experiment->taskColumns().size() << " tasks)" << Qt::endl;
+    return kExitOk;
+}
+
+int commandTasks()
+{
+    for (const TaskSpec &task : builtinTasks()) {
+        QStringList answers;
+        for (int a : task.answerSet()) {
+            answers << answerVocabulary()[static_cast<std::size_t>(a)];
+        }
+        out() << QStringLiteral("%1 %2\n").arg(task.id, -22).arg(task.title);
+        out() << QStringLiteral("%1 \"%2\" -> %3\n").arg(QString(), -22).arg(task.instruction, answers.join(QStringLiteral(" | ")));
+    }
+    out().flush();
+    return kExitOk;
+}
+
+QString metricText(double value)
+{
+    return std::isnan(value) ? QStringLiteral("-") : QString::number(value, 'f', 3);
+}
+
+int commandList(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {QStringLiteral("db")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    auto store = openStore(parsed->db);
+    if (!store) {
+        return badInput(store.errorString());
+    }
+    auto runs = store.value()->listRuns();
+    if (!runs) {
+        err() << "fcl: " << runs.errorString() << Qt::endl;
+        return kExitRunFailed;
+    }
+    out() << QStringLiteral("%1  %2  %3  %4  %5  %6\n")
+                 .arg(QStringLiteral("id"), 4).arg(QStringLiteral("status"), -11).arg(QStringLiteral("started (UTC)"), -19)
+                 .arg(QStringLiteral("acc"), 6).arg(QStringLiteral("forget"), 6).arg(QStringLiteral("name"));
+    for (const RunRecord &run : runs.value()) {
+        out() << QStringLiteral("%1  %2  %3  %4  %5  %6\n")
+                     .arg(run.id, 4).arg(runStatusName(run.status), -11)
+                     .arg(run.startedAt.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")), -19)
+                     .arg(metricText(run.finalAverageAccuracy), 6).arg(metricText(run.finalAverageForgetting), 6)
+                     .arg(run.name);
+    }
+    out().flush();
+    return kExitOk;
+}
+
+Result<qint64> parseRunId(const QStringList &positional)
+{
+    bool ok = false;
+    const qint64 id = positional.size() == 1 ? positional.first().toLongLong(&ok) : 0;
+    if (!ok || id <= 0) {
+        return Error{QStringLiteral("RUN"), QStringLiteral("expected one run id (a number from `fcl list`)")};
+    }
+    return id;
+}
+
+int commandShow(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {QStringLiteral("db")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    auto id = parseRunId(parsed->positional);
+    if (!id) {
+        return badInput(id.errorString());
+    }
+    auto store = openStore(parsed->db);
+    if (!store) {
+        return badInput(store.errorString());
+    }
+    auto run = store.value()->run(id.value());
+    if (!run) {
+        return badInput(run.errorString());
+    }
+    auto matrix = store.value()->accuracyMatrix(id.value());
+    if (!matrix) {
+        err() << "fcl: " << matrix.errorString() << Qt::endl;
+        return kExitRunFailed;
+    }
+    out() << "Run " << run->id << ": " << run->name << "\n";
+    out() << "  status    " << runStatusName(run->status) << (run->error.isEmpty() ? QString() : QStringLiteral(" (") + run->error + QLatin1Char(')')) << "\n";
+    out() << "  seed      " << run->seed << "   version " << run->version << "   threads " << run->threads << "\n";
+    out() << "  started   " << run->startedAt.toString(Qt::ISODate) << "   finished " << run->finishedAt.toString(Qt::ISODate) << "\n";
+    const QJsonObject config = run->config;
+    out() << "  model     " << config.value(QStringLiteral("model")).toObject().value(QStringLiteral("backbone")).toString()
+          << "   federated " << config.value(QStringLiteral("federated")).toObject().value(QStringLiteral("method")).toString()
+          << "   continual " << config.value(QStringLiteral("continual")).toObject().value(QStringLiteral("method")).toString()
+          << "   partition " << config.value(QStringLiteral("partition")).toObject().value(QStringLiteral("method")).toString() << "\n\n";
+    out() << "Accuracy matrix:\n" << formatMatrix(matrix.value(), run->taskIds) << '\n';
+    int finished = 0;
+    for (int s = 0; s < matrix->stages(); ++s) {
+        finished += std::isnan(matrix->at(s, 0)) ? 0 : 1;
+    }
+    if (finished == matrix->stages() && finished > 0) {
+        out() << formatSummary(matrix.value(), run->bytesUp, run->bytesDown);
+    } else {
+        out() << finished << " of " << matrix->stages() << " stages finished; final metrics need every stage.\n";
+    }
+    out().flush();
+    return kExitOk;
+}
+
+int commandExport(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("csv"), QStringLiteral("json"), QStringLiteral("output")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    if (parsed->csv == parsed->json) {
+        return badInput(QStringLiteral("export needs exactly one of --csv or --json"));
+    }
+    auto id = parseRunId(parsed->positional);
+    if (!id) {
+        return badInput(id.errorString());
+    }
+    auto store = openStore(parsed->db);
+    if (!store) {
+        return badInput(store.errorString());
+    }
+    auto run = store.value()->run(id.value());
+    if (!run) {
+        return badInput(run.errorString());
+    }
+    auto rows = store.value()->metrics(id.value());
+    if (!rows) {
+        err() << "fcl: " << rows.errorString() << Qt::endl;
+        return kExitRunFailed;
+    }
+    QByteArray data;
+    if (parsed->csv) {
+        data = "run,stage,round,kind,task,client,value\n";
+        for (const MetricRow &row : rows.value()) {
+            const QString task = row.task >= 0 && row.task < static_cast<int>(run->taskIds.size())
+                                     ? run->taskIds[static_cast<std::size_t>(row.task)] : QString();
+            data += QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
+                        .arg(run->id).arg(row.stage + 1).arg(row.round + 1).arg(row.kind, task)
+                        .arg(row.client >= 0 ? QString::number(row.client) : QString())
+                        .arg(std::isnan(row.value) ? QString() : QString::number(row.value, 'g', 10))
+                        .toUtf8();
+        }
+    } else {
+        QJsonArray metricArray;
+        for (const MetricRow &row : rows.value()) {
+            QJsonObject object{{QStringLiteral("stage"), row.stage + 1}, {QStringLiteral("round"), row.round + 1},
+                               {QStringLiteral("kind"), row.kind}, {QStringLiteral("value"), row.value}};
+            if (row.task >= 0) {
+                object.insert(QStringLiteral("task"), run->taskIds[static_cast<std::size_t>(row.task)]);
+            }
+            if (row.client >= 0) {
+                object.insert(QStringLiteral("client"), row.client);
+            }
+            metricArray.append(object);
+        }
+        QJsonArray tasks;
+        for (const QString &t : run->taskIds) {
+            tasks.append(t);
+        }
+        const QJsonObject root{{QStringLiteral("run"), run->id},
+                               {QStringLiteral("name"), run->name},
+                               {QStringLiteral("status"), runStatusName(run->status)},
+                               {QStringLiteral("seed"), static_cast<double>(run->seed)},
+                               {QStringLiteral("version"), run->version},
+                               {QStringLiteral("tasks"), tasks},
+                               {QStringLiteral("config"), run->config},
+                               {QStringLiteral("metrics"), metricArray}};
+        data = QJsonDocument(root).toJson(QJsonDocument::Indented);
+    }
+    if (parsed->output.isEmpty()) {
+        std::fwrite(data.constData(), 1, static_cast<std::size_t>(data.size()), stdout);
+        return std::fflush(stdout) == 0 ? kExitOk : kExitRunFailed;
+    }
+    QFile file(parsed->output);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(data) != data.size() || !file.flush()) {
+        err() << "fcl: cannot write " << parsed->output << ": " << file.errorString() << Qt::endl;
+        return kExitRunFailed;
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+int dispatch(const QStringList &arguments)
+{
+    const QStringList args = arguments.mid(1);
+    if (args.isEmpty() || args.first() == QLatin1String("-h") || args.first() == QLatin1String("--help")
+        || args.first() == QLatin1String("help")) {
+        out() << kUsage << formatRegistry();
+        out().flush();
+        return args.isEmpty() ? kExitBadInput : kExitOk;
+    }
+    if (args.first() == QLatin1String("-v") || args.first() == QLatin1String("--version")) {
+        out() << "fcl " << versionString() << Qt::endl;
+        return kExitOk;
+    }
+    const QString command = args.first();
+    const QStringList rest = args.mid(1);
+    if (command == QLatin1String("run")) {
+        return commandRun(rest);
+    }
+    if (command == QLatin1String("validate")) {
+        return commandValidate(rest);
+    }
+    if (command == QLatin1String("tasks")) {
+        return commandTasks();
+    }
+    if (command == QLatin1String("list")) {
+        return commandList(rest);
+    }
+    if (command == QLatin1String("show")) {
+        return commandShow(rest);
+    }
+    if (command == QLatin1String("export")) {
+        return commandExport(rest);
+    }
+    return badInput(QStringLiteral("unknown command \"%1\"; see fcl --help").arg(command));
+}
+
+} // namespace fcl::cli

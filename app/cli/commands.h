@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QStringList>
+
+namespace fcl::cli {
+
+/// Exit codes: 0 success, 1 a failure during the run, 2 bad input (arguments, files, fields).
+enum ExitCode { kExitOk = 0, kExitRunFailed = 1, kExitBadInput = 2 };
+
+/// Parses `arguments` (argv, program name first) and runs the command.
+int dispatch(const QStringList &arguments);
+
+} // namespace fcl::cli

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <random>
+#include <utility>
+
+namespace fcl {
+
+/// Derives independent, reproducible seeds from a root seed and a path of integers (stage, round,
+/// client, ...), so that every client gets its own RNG stream whatever thread runs it.
+inline std::uint64_t deriveSeed(std::uint64_t root, std::initializer_list<std::uint64_t> path)
+{
+    // splitmix64 finalizer applied along the path.
+    std::uint64_t state = root ^ 0x9E3779B97F4A7C15ULL;
+    auto mix = [](std::uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    };
+    state = mix(state);
+    for (std::uint64_t step : path) {
+        state = mix(state + 0x9E3779B97F4A7C15ULL + step);
+    }
+    return state;
+}
+
+using Rng = std::mt19937_64;
+
+/// Uniform double in [0, 1) computed the same way on every standard library (unlike
+/// std::uniform_real_distribution, whose algorithm is implementation-defined).
+inline double uniform01(Rng &rng)
+{
+    return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/// Uniform integer in [0, n), n > 0 (rejection-free modulo is fine for our small n).
+inline std::uint64_t uniformIndex(Rng &rng, std::uint64_t n)
+{
+    return rng() % n;
+}
+
+/// Fisher-Yates with our portable index source (std::shuffle is implementation-defined).
+template <typename T>
+void shuffleInPlace(T &values, Rng &rng)
+{
+    for (std::size_t i = values.size(); i > 1; --i) {
+        std::swap(values[i - 1], values[uniformIndex(rng, i)]);
+    }
+}
+
+} // namespace fcl

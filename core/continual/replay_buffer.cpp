@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// Experience replay with a reservoir buffer (Chaudhry et al. 2019, "On Tiny Episodic Memories").
+#include "core/continual/replay_buffer.h"
+
+namespace fcl {
+
+void ReplayBuffer::offer(const SampleRef &sample, Rng &rng)
+{
+    ++m_seen;
+    if (static_cast<int>(m_items.size()) < m_capacity) {
+        m_items.push_back(sample);
+        return;
+    }
+    const std::uint64_t slot = uniformIndex(rng, static_cast<std::uint64_t>(m_seen));
+    if (slot < static_cast<std::uint64_t>(m_capacity)) {
+        m_items[slot] = sample;
+    }
+}
+
+std::vector<SampleRef> ReplayBuffer::sample(int count, Rng &rng) const
+{
+    std::vector<SampleRef> drawn;
+    if (m_items.empty()) {
+        return drawn;
+    }
+    drawn.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        drawn.push_back(m_items[uniformIndex(rng, m_items.size())]);
+    }
+    return drawn;
+}
+
+} // namespace fcl

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+#include "core/sim/experiment.h"
+
+#include "core/data/task_catalog.h"
+#include "core/sim/registry.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSet>
+
+#include <cmath>
+
+namespace fcl {
+namespace {
+
+QString jsonTypeName(const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Bool:
+        return QStringLiteral("a boolean");
+    case QJsonValue::Double:
+        return QStringLiteral("a number");
+    case QJsonValue::String:
+        return QStringLiteral("a string");
+    case QJsonValue::Array:
+        return QStringLiteral("an array");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    case QJsonValue::Undefined:
+        break;
+    }
+    return QStringLiteral("undefined");
+}
+
+/// Checks one value against its descriptor; on success stores it in `out`.
+void readParam(const ParamDescriptor &param, const QJsonValue &value, const QString &where,
+               QVariantMap &out, std::vector<Error> &errors)
+{
+    using Type = ParamDescriptor::Type;
+    switch (param.type) {
+    case Type::Int:
+    case Type::Double: {
+        if (!value.isDouble()) {
+            errors.push_back({where, QStringLiteral("expected a number, got %1").arg(jsonTypeName(value))});
+            return;
+        }
+        const double number = value.toDouble();
+        if (param.type == Type::Int && number != std::floor(number)) {
+            errors.push_back({where, QStringLiteral("expected a whole number, got %1").arg(number)});
+            return;
+        }
+        const bool belowMin = param.minExclusive ? number <= param.minimum : number < param.minimum;
+        if (belowMin || number > param.maximum) {
+            errors.push_back({where, QStringLiteral("%1 is out of range %2").arg(number).arg(param.rangeText())});
+            return;
+        }
+        out.insert(param.name, param.type == Type::Int ? QVariant(static_cast<int>(number)) : QVariant(number));
+        return;
+    }
+    case Type::Choice:
+        if (!value.isString()) {
+            errors.push_back({where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
+        } else if (!param.choices.contains(value.toString())) {
+            errors.push_back({where, QStringLiteral("\"%1\" is not %2").arg(value.toString(), param.rangeText())});
+        } else {
+            out.insert(param.name, value.toString());
+        }
+        return;
+    case Type::Bool:
+        if (!value.isBool()) {
+            errors.push_back({where, QStringLiteral("expected true or false, got %1").arg(jsonTypeName(value))});
+        } else {
+            out.insert(param.name, value.toBool());
+        }
+        return;
+    case Type::Text:
+        if (!value.isString()) {
+            errors.push_back({where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
+        } else {
+            out.insert(param.name, value.toString());
+        }
+        return;
+    }
+}
+
+/// Reads an object of known parameters: defaults for absent ones, errors for unknown keys.
+QVariantMap readParams(const QJsonObject &object, const std::vector<ParamDescriptor> &params,
+                       const QString &path, const QSet<QString> &alsoAllowed,
+                       std::vector<Error> &errors)
+{
+    QVariantMap out;
+    for (const ParamDescriptor &param : params) {
+        if (!param.optional) {
+            out.insert(param.name, param.defaultValue);
+        }
+    }
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (alsoAllowed.contains(it.key())) {
+            continue;
+        }
+        const QString where = path + QLatin1Char('.') + it.key();
+        const ParamDescriptor *found = nullptr;
+        for (const ParamDescriptor &param : params) {
+            if (param.name == it.key()) {
+                found = &param;
+            }
+        }
+        if (found == nullptr) {
+            QStringList known;
+            for (const ParamDescriptor &param : params) {
+                known << param.name;
+            }
+            errors.push_back({where, known.isEmpty()
+                                         ? QStringLiteral("unknown field (this method takes no parameters)")
+                                         : QStringLiteral("unknown field; known fields: %1").arg(known.join(QStringLiteral(", ")))});
+            continue;
+        }
+        readParam(*found, it.value(), where, out, errors);
+    }
+    return out;
+}
+
+MethodChoice readSection(const QJsonObject &root, const SectionDescriptor &section, std::vector<Error> &errors)
+{
+    MethodChoice choice;
+    choice.method = section.defaultMethod;
+    QJsonObject object;
+    if (root.contains(section.key)) {
+        const QJsonValue value = root.value(section.key);
+        if (!value.isObject()) {
+            errors.push_back({section.key, QStringLiteral("expected an object, got %1").arg(jsonTypeName(value))});
+        } else {
+            object = value.toObject();
+        }
+    }
+    const QString selectorPath = section.key + QLatin1Char('.') + section.selectorKey;
+    if (object.contains(section.selectorKey)) {
+        const QJsonValue selector = object.value(section.selectorKey);
+        if (!selector.isString()) {
+            errors.push_back({selectorPath, QStringLiteral("expected a string, got %1").arg(jsonTypeName(selector))});
+        } else {
+            choice.method = selector.toString();
+        }
+    }
+    const MethodDescriptor *method = findMethod(section.key, choice.method);
+    if (method == nullptr) {
+        errors.push_back({selectorPath, QStringLiteral("unknown %1 \"%2\"; known: %3")
+                                            .arg(section.selectorKey, choice.method,
+                                                 methodIds(section.key).join(QStringLiteral(", ")))});
+        return choice;
+    }
+    std::vector<ParamDescriptor> params = section.commonParams;
+    params.insert(params.end(), method->params.begin(), method->params.end());
+    choice.params = readParams(object, params, section.key, {section.selectorKey}, errors);
+    return choice;
+}
+
+QJsonObject paramsToJson(const QVariantMap &params)
+{
+    QJsonObject object;
+    for (auto it = params.begin(); it != params.end(); ++it) {
+        object.insert(it.key(), QJsonValue::fromVariant(it.value()));
+    }
+    return object;
+}
+
+} // namespace
+
+std::vector<QString> Experiment::taskColumns() const
+{
+    std::vector<QString> columns;
+    for (const auto &stage : stages) {
+        for (const QString &task : stage) {
+            if (!task.isEmpty() && std::find(columns.begin(), columns.end(), task) == columns.end()) {
+                columns.push_back(task);
+            }
+        }
+    }
+    return columns;
+}
+
+std::vector<int> Experiment::learnedAtStage() const
+{
+    std::vector<QString> columns = taskColumns();
+    std::vector<int> learnedAt(columns.size(), -1);
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        for (const QString &task : stages[s]) {
+            for (std::size_t j = 0; j < columns.size(); ++j) {
+                if (columns[j] == task && learnedAt[j] < 0) {
+                    learnedAt[j] = static_cast<int>(s);
+                }
+            }
+        }
+    }
+    return learnedAt;
+}
+
+QJsonObject Experiment::toJson() const
+{
+    QJsonObject root;
+    root.insert(QStringLiteral("name"), name);
+    if (!description.isEmpty()) {
+        root.insert(QStringLiteral("description"), description);
+    }
+    root.insert(QStringLiteral("seed"), static_cast<double>(seed));
+    for (const SectionDescriptor &section : sectionRegistry()) {
+        const MethodChoice *choice = section.key == QLatin1String("model")         ? &model
+                                     : section.key == QLatin1String("federated") ? &federated
+                                     : section.key == QLatin1String("continual") ? &continual
+                                                                                 : &partition;
+        QJsonObject object = paramsToJson(choice->params);
+        object.insert(section.selectorKey, choice->method);
+        root.insert(section.key, object);
+    }
+    QJsonArray clientArray;
+    for (const ClientSpec &client : clients) {
+        QJsonObject object = paramsToJson(client.params);
+        object.insert(QStringLiteral("name"), client.name);
+        clientArray.append(object);
+    }
+    root.insert(QStringLiteral("clients"), clientArray);
+    QJsonArray stageArray;
+    for (const auto &stage : stages) {
+        QJsonObject object;
+        for (std::size_t c = 0; c < stage.size() && c < clients.size(); ++c) {
+            if (!stage[c].isEmpty()) {
+                object.insert(clients[c].name, stage[c]);
+            }
+        }
+        stageArray.append(object);
+    }
+    root.insert(QStringLiteral("stages"), stageArray);
+    root.insert(QStringLiteral("evaluation"), paramsToJson(evaluation));
+    if (!fashionMnistDir.isEmpty()) {
+        root.insert(QStringLiteral("data"), QJsonObject{{QStringLiteral("fashion_mnist_dir"), fashionMnistDir}});
+    }
+    return root;
+}
+
+Result<Experiment> parseExperiment(const QByteArray &json)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        // Turn the byte offset into line:column, which is what an editor shows.
+        const QByteArray before = json.left(parseError.offset);
+        const int line = static_cast<int>(before.count('\n')) + 1;
+        const int column = static_cast<int>(parseError.offset - (before.lastIndexOf('\n') + 1)) + 1;
+        return Error{QStringLiteral("line %1, column %2").arg(line).arg(column),
+                     QStringLiteral("invalid JSON: %1").arg(parseError.errorString())};
+    }
+    if (!document.isObject()) {
+        return Error{QStringLiteral("(document)"), QStringLiteral("expected a JSON object at the top level")};
+    }
+    const QJsonObject root = document.object();
+    std::vector<Error> errors;
+    Experiment experiment;
+
+    static const QSet<QString> topLevel = {
+        QStringLiteral("name"), QStringLiteral("description"), QStringLiteral("seed"),
+        QStringLiteral("model"), QStringLiteral("federated"), QStringLiteral("continual"),
+        QStringLiteral("partition"), QStringLiteral("clients"), QStringLiteral("stages"),
+        QStringLiteral("evaluation"), QStringLiteral("data")};
+    for (auto it = root.begin(); it != root.end(); ++it) {
+        if (!topLevel.contains(it.key())) {
+            errors.push_back({it.key(), QStringLiteral("unknown field")});
+        }
+    }
+
+    const QJsonValue name = root.value(QStringLiteral("name"));
+    if (name.isUndefined()) {
+        experiment.name = QStringLiteral("Untitled experiment");
+    } else if (!name.isString() || name.toString().trimmed().isEmpty()) {
+        errors.push_back({QStringLiteral("name"), QStringLiteral("expected a non-empty string")});
+    } else {
+        experiment.name = name.toString();
+    }
+    experiment.description = root.value(QStringLiteral("description")).toString();
+    const QJsonValue seed = root.value(QStringLiteral("seed"));
+    if (!seed.isUndefined()) {
+        if (!seed.isDouble() || seed.toDouble() < 0 || seed.toDouble() != std::floor(seed.toDouble())
+            || seed.toDouble() > 9007199254740991.0) {
+            errors.push_back({QStringLiteral("seed"), QStringLiteral("expected a whole number >= 0")});
+        } else {
+            experiment.seed = static_cast<std::uint64_t>(seed.toDouble());
+        }
+    }
+
+    experiment.model = readSection(root, *findSection(QStringLiteral("model")), errors);
+    experiment.federated = readSection(root, *findSection(QStringLiteral("federated")), errors);
+    experiment.continual = readSection(root, *findSection(QStringLiteral("continual")), errors);
+    experiment.partition = readSection(root, *findSection(QStringLiteral("partition")), errors);
+
+    QJsonObject evaluation;
+    if (root.contains(QStringLiteral("evaluation"))) {
+        if (!root.value(QStringLiteral("evaluation")).isObject()) {
+            errors.push_back({QStringLiteral("evaluation"), QStringLiteral("expected an object")});
+        }
+        evaluation = root.value(QStringLiteral("evaluation")).toObject();
+    }
+    experiment.evaluation = readParams(evaluation, evaluationParams(), QStringLiteral("evaluation"), {}, errors);
+
+    if (root.contains(QStringLiteral("data"))) {
+        const QJsonObject data = root.value(QStringLiteral("data")).toObject();
+        for (auto it = data.begin(); it != data.end(); ++it) {
+            if (it.key() != QLatin1String("fashion_mnist_dir")) {
+                errors.push_back({QStringLiteral("data.") + it.key(), QStringLiteral("unknown field")});
+            } else if (!it.value().isString()) {
+                errors.push_back({QStringLiteral("data.fashion_mnist_dir"), QStringLiteral("expected a string")});
+            } else {
+                experiment.fashionMnistDir = it.value().toString();
+            }
+        }
+    }
+
+    // Clients.
+    const QJsonValue clientsValue = root.value(QStringLiteral("clients"));
+    if (!clientsValue.isArray() || clientsValue.toArray().isEmpty()) {
+        errors.push_back({QStringLiteral("clients"), QStringLiteral("expected a non-empty array of clients")});
+    } else {
+        const QJsonArray clients = clientsValue.toArray();
+        QSet<QString> names;
+        for (int c = 0; c < clients.size(); ++c) {
+            const QString path = QStringLiteral("clients[%1]").arg(c);
+            if (!clients.at(c).isObject()) {
+                errors.push_back({path, QStringLiteral("expected an object")});
+                continue;
+            }
+            const QJsonObject object = clients.at(c).toObject();
+            ClientSpec client;
+            const QJsonValue clientName = object.value(QStringLiteral("name"));
+            client.name = clientName.isString() ? clientName.toString().trimmed() : QString();
+            if (client.name.isEmpty()) {
+                errors.push_back({path + QStringLiteral(".name"), QStringLiteral("expected a non-empty string")});
+                client.name = QStringLiteral("client-%1").arg(c + 1);
+            } else if (names.contains(client.name)) {
+                errors.push_back({path + QStringLiteral(".name"), QStringLiteral("\"%1\" is used by another client").arg(client.name)});
+            }
+            names.insert(client.name);
+            client.params = readParams(object, clientParams(), path, {QStringLiteral("name")}, errors);
+            experiment.clients.push_back(client);
+        }
+    }
+
+    // Stages: an object {client name: task id}, or a task id string for "every client".
+    const QJsonValue stagesValue = root.value(QStringLiteral("stages"));
+    if (!stagesValue.isArray() || stagesValue.toArray().isEmpty()) {
+        errors.push_back({QStringLiteral("stages"), QStringLiteral("expected a non-empty array of stages")});
+    } else {
+        const QJsonArray stages = stagesValue.toArray();
+        for (int s = 0; s < stages.size(); ++s) {
+            const QString path = QStringLiteral("stages[%1]").arg(s);
+            std::vector<QString> row(experiment.clients.size());
+            auto checkTask = [&](const QString &where, const QString &task) {
+                if (findTask(task) == nullptr) {
+                    errors.push_back({where, QStringLiteral("unknown task \"%1\" (fcl tasks lists them)").arg(task)});
+                    return false;
+                }
+                return true;
+            };
+            const QJsonValue stage = stages.at(s);
+            if (stage.isString()) {
+                if (checkTask(path, stage.toString())) {
+                    std::fill(row.begin(), row.end(), stage.toString());
+                }
+            } else if (stage.isObject()) {
+                const QJsonObject object = stage.toObject();
+                for (auto it = object.begin(); it != object.end(); ++it) {
+                    const QString where = path + QLatin1Char('.') + it.key();
+                    std::size_t index = experiment.clients.size();
+                    for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
+                        if (experiment.clients[c].name == it.key()) {
+                            index = c;
+                        }
+                    }
+                    if (index == experiment.clients.size()) {
+                        errors.push_back({where, QStringLiteral("no client is named \"%1\"").arg(it.key())});
+                    } else if (it.value().isNull()) {
+                        continue; // explicitly idle
+                    } else if (!it.value().isString()) {
+                        errors.push_back({where, QStringLiteral("expected a task id string or null")});
+                    } else if (checkTask(where, it.value().toString())) {
+                        row[index] = it.value().toString();
+                    }
+                }
+            } else {
+                errors.push_back({path, QStringLiteral("expected a task id or an object {client: task}")});
+            }
+            experiment.stages.push_back(row);
+        }
+        for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
+            bool any = false;
+            for (const auto &row : experiment.stages) {
+                any = any || !row[c].isEmpty();
+            }
+            if (!any) {
+                errors.push_back({QStringLiteral("clients[%1]").arg(c),
+                                  QStringLiteral("client \"%1\" has no task in any stage").arg(experiment.clients[c].name)});
+            }
+        }
+    }
+
+    if (!errors.empty()) {
+        return errors;
+    }
+    return experiment;
+}
+
+Result<Experiment> loadExperimentFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return Error{path, QStringLiteral("cannot read: %1").arg(file.errorString())};
+    }
+    auto result = parseExperiment(file.readAll());
+    if (!result) {
+        std::vector<Error> errors = result.errors();
+        for (Error &error : errors) {
+            error.where = path + QStringLiteral(": ") + error.where;
+        }
+        return errors;
+    }
+    return result;
+}
+
+} // namespace fcl

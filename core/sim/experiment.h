@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/common/error.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QVariantMap>
+
+#include <cstdint>
+#include <vector>
+
+namespace fcl {
+
+/// A chosen method and its parameters, defaults filled in (keys as in the registry).
+struct MethodChoice {
+    QString method;
+    QVariantMap params;
+
+    double number(const QString &key) const { return params.value(key).toDouble(); }
+    int integer(const QString &key) const { return params.value(key).toInt(); }
+    QString text(const QString &key) const { return params.value(key).toString(); }
+};
+
+struct ClientSpec {
+    QString name;
+    QVariantMap params; ///< samples_per_task, dirichlet_alpha (optional), speed, dropout
+
+    int samplesPerTask() const { return params.value(QStringLiteral("samples_per_task")).toInt(); }
+    double speed() const { return params.value(QStringLiteral("speed")).toDouble(); }
+    double dropout() const { return params.value(QStringLiteral("dropout")).toDouble(); }
+    bool hasOwnAlpha() const { return params.contains(QStringLiteral("dirichlet_alpha")); }
+    double dirichletAlpha() const { return params.value(QStringLiteral("dirichlet_alpha")).toDouble(); }
+};
+
+/// One experiment file, validated: every method exists, every value is in range, every client has
+/// at least one task. Plain value type; any thread.
+struct Experiment {
+    QString name;
+    QString description;
+    std::uint64_t seed = 1;
+    MethodChoice model;      ///< method = backbone id
+    MethodChoice federated;  ///< method + rounds_per_stage, lr, ...
+    MethodChoice continual;
+    MethodChoice partition;
+    std::vector<ClientSpec> clients;
+    /// stages[s][c]: the task id client c trains in stage s, or empty for none.
+    std::vector<std::vector<QString>> stages;
+    QVariantMap evaluation;  ///< every_rounds, test_samples_per_task, mode
+    QString fashionMnistDir; ///< empty: defaultFashionMnistDir()
+
+    int roundsPerStage() const { return federated.integer(QStringLiteral("rounds_per_stage")); }
+    int evaluateEveryRounds() const { return evaluation.value(QStringLiteral("every_rounds")).toInt(); }
+    int testSamplesPerTask() const { return evaluation.value(QStringLiteral("test_samples_per_task")).toInt(); }
+    bool isTaskIncremental() const
+    {
+        return evaluation.value(QStringLiteral("mode")).toString() == QLatin1String("task_incremental");
+    }
+    /// Distinct task ids in order of first appearance: the accuracy matrix's columns.
+    std::vector<QString> taskColumns() const;
+    /// For each column, the first stage that trains it.
+    std::vector<int> learnedAtStage() const;
+
+    /// The full document with every default written out (what a run stores as its config).
+    QJsonObject toJson() const;
+};
+
+/// Parses and validates an experiment document. Collects every error, each naming its field
+/// ("federated.lr", "clients[2].dirichlet_alpha", "stages[1].clinic-z") and why.
+Result<Experiment> parseExperiment(const QByteArray &json);
+/// Reads the file, then parseExperiment(); I/O errors name the path.
+Result<Experiment> loadExperimentFile(const QString &path);
+
+} // namespace fcl

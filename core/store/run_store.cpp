@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: MIT
+#include "core/store/run_store.h"
+
+#include "core/common/version.h"
+
+#include <QAtomicInteger>
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+#include <QSysInfo>
+#include <QVariant>
+
+#include <cerrno>
+#include <functional>
+#include <cmath>
+#include <csignal>
+#include <unistd.h>
+
+namespace fcl {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char *const kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS experiments (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "config TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, experiment_id INTEGER NOT NULL "
+    "REFERENCES experiments(id) ON DELETE CASCADE, name TEXT NOT NULL, status TEXT NOT NULL, "
+    "seed INTEGER NOT NULL, version TEXT NOT NULL, threads INTEGER NOT NULL, config TEXT NOT NULL, "
+    "task_ids TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, error TEXT, "
+    "host TEXT NOT NULL, pid INTEGER NOT NULL, final_acc REAL, final_forgetting REAL, bwt REAL, "
+    "fwt REAL, bytes_up INTEGER DEFAULT 0, bytes_down INTEGER DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS metrics (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE "
+    "CASCADE, stage INTEGER NOT NULL, round INTEGER NOT NULL, kind TEXT NOT NULL, task INTEGER NOT "
+    "NULL, client INTEGER NOT NULL, value REAL)",
+    "CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, kind)",
+    "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES "
+    "runs(id) ON DELETE CASCADE, at TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL)",
+};
+
+QString nowText()
+{
+    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
+}
+
+bool processIsAlive(qint64 pid)
+{
+    if (pid <= 0) {
+        return false;
+    }
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+QVariant nullable(double value)
+{
+    return std::isnan(value) ? QVariant() : QVariant(value);
+}
+
+std::vector<QString> parseTaskIds(const QString &json)
+{
+    std::vector<QString> ids;
+    for (const QJsonValue &v : QJsonDocument::fromJson(json.toUtf8()).array()) {
+        ids.push_back(v.toString());
+    }
+    return ids;
+}
+
+} // namespace
+
+RunStore::RunStore(QString path, QString connectionName)
+    : m_path(std::move(path)), m_connectionName(std::move(connectionName))
+{
+}
+
+RunStore::~RunStore()
+{
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        if (db.isOpen()) {
+            db.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+QString RunStore::defaultPath()
+{
+    QString base = qEnvironmentVariable("XDG_DATA_HOME");
+    if (base.isEmpty()) {
+        base = QDir::homePath() + QStringLiteral("/.local/share");
+    }
+    return base + QStringLiteral("/fcl-workbench/runs.sqlite");
+}
+
+Error RunStore::databaseError(const QString &what, const QString &detail) const
+{
+    return Error{QFileInfo(m_path).fileName(), QStringLiteral("%1 failed: %2").arg(what, detail)};
+}
+
+Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path)
+{
+    static QAtomicInteger<int> counter;
+    const QString connection = QStringLiteral("fcl-store-%1").arg(counter.fetchAndAddRelaxed(1));
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath())) {
+        return Error{path, QStringLiteral("cannot create the directory %1").arg(info.absolutePath())};
+    }
+    std::unique_ptr<RunStore> store(new RunStore(path, connection));
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
+        if (!db.isValid()) {
+            return Error{path, QStringLiteral("the Qt SQLite driver is missing (install libqt6sql6-sqlite)")};
+        }
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        if (!db.open()) {
+            return Error{path, QStringLiteral("cannot open: %1").arg(db.lastError().text())};
+        }
+    }
+    auto initialized = store->initialize();
+    if (!initialized) {
+        return initialized.errors();
+    }
+    return store;
+}
+
+Result<Unit> RunStore::execute(const QString &sql)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    if (!query.exec(sql)) {
+        return databaseError(sql.section(QLatin1Char(' '), 0, 2), query.lastError().text());
+    }
+    return Unit{};
+}
+
+Result<Unit> RunStore::initialize()
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    {
+        QSqlQuery check(db);
+        if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next()
+            || check.value(0).toString() != QLatin1String("ok")) {
+            return Error{m_path, QStringLiteral("not a readable run database (%1)")
+                                     .arg(check.lastError().isValid() ? check.lastError().text()
+                                                                      : check.value(0).toString())};
+        }
+    }
+    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+        auto done = execute(QString::fromLatin1(pragma));
+        if (!done) {
+            return done;
+        }
+    }
+    db.transaction();
+    for (const char *statement : kSchema) {
+        auto done = execute(QString::fromLatin1(statement));
+        if (!done) {
+            db.rollback();
+            return done;
+        }
+    }
+    QSqlQuery version(db);
+    version.prepare(QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)"));
+    version.addBindValue(kSchemaVersion);
+    version.exec();
+    if (!db.commit()) {
+        return databaseError(QStringLiteral("creating the schema"), db.lastError().text());
+    }
+
+    // Runs whose process is gone were interrupted (killed, crashed, power cut).
+    QSqlQuery running(db);
+    running.prepare(QStringLiteral("SELECT id, host, pid FROM runs WHERE status = 'running'"));
+    if (!running.exec()) {
+        return databaseError(QStringLiteral("reading runs"), running.lastError().text());
+    }
+    std::vector<qint64> orphaned;
+    const QString host = QSysInfo::machineHostName();
+    while (running.next()) {
+        const bool sameHost = running.value(1).toString() == host;
+        if (!sameHost || !processIsAlive(running.value(2).toLongLong())) {
+            // A run on another host cannot be probed; only ours are judged.
+            if (sameHost) {
+                orphaned.push_back(running.value(0).toLongLong());
+            }
+        }
+    }
+    for (qint64 id : orphaned) {
+        QSqlQuery mark(db);
+        mark.prepare(QStringLiteral("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"));
+        mark.addBindValue(nowText());
+        mark.addBindValue(id);
+        if (!mark.exec()) {
+            return databaseError(QStringLiteral("marking run %1 interrupted").arg(id), mark.lastError().text());
+        }
+        ++m_interruptedOnOpen;
+    }
+    return Unit{};
+}
+
+Result<qint64> RunStore::createRun(const QString &experimentName, const QJsonObject &config,
+                                   quint64 seed, int threads, const std::vector<QString> &taskIds)
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    const QString configText = QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Compact));
+    QJsonArray tasks;
+    for (const QString &id : taskIds) {
+        tasks.append(id);
+    }
+    db.transaction();
+    QSqlQuery experiment(db);
+    experiment.prepare(QStringLiteral("INSERT INTO experiments(name, config, created_at) VALUES (?, ?, ?)"));
+    experiment.addBindValue(experimentName);
+    experiment.addBindValue(configText);
+    experiment.addBindValue(nowText());
+    if (!experiment.exec()) {
+        db.rollback();
+        return databaseError(QStringLiteral("storing the experiment"), experiment.lastError().text());
+    }
+    const qint64 experimentId = experiment.lastInsertId().toLongLong();
+    QSqlQuery run(db);
+    run.prepare(QStringLiteral(
+        "INSERT INTO runs(experiment_id, name, status, seed, version, threads, config, task_ids, "
+        "started_at, host, pid) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)"));
+    run.addBindValue(experimentId);
+    run.addBindValue(experimentName);
+    run.addBindValue(static_cast<qint64>(seed));
+    run.addBindValue(versionString());
+    run.addBindValue(threads);
+    run.addBindValue(configText);
+    run.addBindValue(QString::fromUtf8(QJsonDocument(tasks).toJson(QJsonDocument::Compact)));
+    run.addBindValue(nowText());
+    run.addBindValue(QSysInfo::machineHostName());
+    run.addBindValue(static_cast<qint64>(::getpid()));
+    if (!run.exec()) {
+        db.rollback();
+        return databaseError(QStringLiteral("creating the run"), run.lastError().text());
+    }
+    const qint64 runId = run.lastInsertId().toLongLong();
+    if (!db.commit()) {
+        return databaseError(QStringLiteral("creating the run"), db.lastError().text());
+    }
+    return runId;
+}
+
+namespace {
+/// Inserts rows in one prepared statement inside the caller's transaction.
+bool insertRows(QSqlDatabase &db, qint64 runId, const std::vector<MetricRow> &rows, QString &error)
+{
+    QSqlQuery insert(db);
+    insert.prepare(QStringLiteral(
+        "INSERT INTO metrics(run_id, stage, round, kind, task, client, value) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    for (const MetricRow &row : rows) {
+        insert.bindValue(0, runId);
+        insert.bindValue(1, row.stage);
+        insert.bindValue(2, row.round);
+        insert.bindValue(3, row.kind);
+        insert.bindValue(4, row.task);
+        insert.bindValue(5, row.client);
+        insert.bindValue(6, nullable(row.value));
+        if (!insert.exec()) {
+            error = insert.lastError().text();
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<Unit> commitRows(QSqlDatabase db, qint64 runId, const std::vector<MetricRow> &rows,
+                        const std::function<Error(const QString &)> &makeError)
+{
+    if (!db.transaction()) {
+        return makeError(db.lastError().text());
+    }
+    QString error;
+    if (!insertRows(db, runId, rows, error)) {
+        db.rollback();
+        return makeError(error);
+    }
+    if (!db.commit()) {
+        const QString why = db.lastError().text();
+        db.rollback();
+        return makeError(why);
+    }
+    return Unit{};
+}
+} // namespace
+
+Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
+{
+    std::vector<MetricRow> rows;
+    const int s = round.stage;
+    const int r = round.round;
+    auto perTask = [&](const char *kind, const std::vector<double> &values) {
+        for (std::size_t j = 0; j < values.size(); ++j) {
+            if (!std::isnan(values[j])) {
+                rows.push_back({s, r, QString::fromLatin1(kind), static_cast<int>(j), -1, values[j]});
+            }
+        }
+    };
+    if (round.evaluated) {
+        perTask("acc", round.accuracyPerTask);
+        perTask("acc_ti", round.taskIncrementalAccuracy);
+        perTask("acc_ci", round.classIncrementalAccuracy);
+        rows.push_back({s, r, QStringLiteral("avg_acc"), -1, -1, round.averageAccuracy});
+        rows.push_back({s, r, QStringLiteral("avg_forgetting"), -1, -1, round.averageForgetting});
+    }
+    for (std::size_t c = 0; c < round.clientAccuracy.size(); ++c) {
+        if (!std::isnan(round.clientAccuracy[c])) {
+            rows.push_back({s, r, QStringLiteral("client_acc"), -1, static_cast<int>(c), round.clientAccuracy[c]});
+        }
+    }
+    rows.push_back({s, r, QStringLiteral("loss"), -1, -1, round.trainLoss});
+    rows.push_back({s, r, QStringLiteral("bytes_up"), -1, -1, static_cast<double>(round.bytesUp)});
+    rows.push_back({s, r, QStringLiteral("bytes_down"), -1, -1, static_cast<double>(round.bytesDown)});
+    rows.push_back({s, r, QStringLiteral("wall_ms"), -1, -1, round.wallTimeMs});
+    rows.push_back({s, r, QStringLiteral("clients_returned"), -1, -1, static_cast<double>(round.clientsReturned)});
+    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+        return databaseError(QStringLiteral("saving stage %1 round %2").arg(s + 1).arg(r + 1), why);
+    });
+}
+
+Result<Unit> RunStore::appendStage(qint64 runId, const StageMetrics &stage)
+{
+    std::vector<MetricRow> rows;
+    for (std::size_t j = 0; j < stage.accuracyPerTask.size(); ++j) {
+        rows.push_back({stage.stage, -1, QStringLiteral("matrix"), static_cast<int>(j), -1, stage.accuracyPerTask[j]});
+    }
+    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+        return databaseError(QStringLiteral("saving the accuracy row of stage %1").arg(stage.stage + 1), why);
+    });
+}
+
+Result<Unit> RunStore::appendBaseline(qint64 runId, const std::vector<double> &baseline)
+{
+    std::vector<MetricRow> rows;
+    for (std::size_t j = 0; j < baseline.size(); ++j) {
+        rows.push_back({-1, -1, QStringLiteral("baseline"), static_cast<int>(j), -1, baseline[j]});
+    }
+    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+        return databaseError(QStringLiteral("saving the untrained baseline"), why);
+    });
+}
+
+Result<Unit> RunStore::appendEvent(qint64 runId, const QString &severity, const QString &message)
+{
+    QSqlQuery insert(QSqlDatabase::database(m_connectionName));
+    insert.prepare(QStringLiteral("INSERT INTO events(run_id, at, severity, message) VALUES (?, ?, ?, ?)"));
+    insert.addBindValue(runId);
+    insert.addBindValue(nowText());
+    insert.addBindValue(severity);
+    insert.addBindValue(message);
+    if (!insert.exec()) {
+        return databaseError(QStringLiteral("saving an event"), insert.lastError().text());
+    }
+    return Unit{};
+}
+
+Result<Unit> RunStore::finishRun(qint64 runId, RunStatus status, const QString &error, const RunSummary &summary)
+{
+    QSqlQuery update(QSqlDatabase::database(m_connectionName));
+    update.prepare(QStringLiteral(
+        "UPDATE runs SET status = ?, finished_at = ?, error = ?, final_acc = ?, final_forgetting = ?, "
+        "bwt = ?, fwt = ?, bytes_up = ?, bytes_down = ? WHERE id = ?"));
+    update.addBindValue(runStatusName(status));
+    update.addBindValue(nowText());
+    update.addBindValue(error.isEmpty() ? QVariant() : QVariant(error));
+    // Summary metrics cover the stages that finished (all of them unless cancelled or failed).
+    const bool complete = summary.stagesCompleted > 0;
+    update.addBindValue(complete ? nullable(summary.finalAverageAccuracy) : QVariant());
+    update.addBindValue(complete ? nullable(summary.finalAverageForgetting) : QVariant());
+    update.addBindValue(complete ? nullable(summary.backwardTransfer) : QVariant());
+    update.addBindValue(complete ? nullable(summary.forwardTransfer) : QVariant());
+    update.addBindValue(static_cast<qint64>(summary.totalBytesUp));
+    update.addBindValue(static_cast<qint64>(summary.totalBytesDown));
+    update.addBindValue(runId);
+    if (!update.exec()) {
+        return databaseError(QStringLiteral("finishing run %1").arg(runId), update.lastError().text());
+    }
+    return Unit{};
+}
+
+Result<Unit> RunStore::renameRun(qint64 runId, const QString &name)
+{
+    QSqlQuery update(QSqlDatabase::database(m_connectionName));
+    update.prepare(QStringLiteral("UPDATE runs SET name = ? WHERE id = ?"));
+    update.addBindValue(name);
+    update.addBindValue(runId);
+    if (!update.exec()) {
+        return databaseError(QStringLiteral("renaming run %1").arg(runId), update.lastError().text());
+    }
+    return Unit{};
+}
+
+Result<Unit> RunStore::deleteRun(qint64 runId)
+{
+    QSqlQuery remove(QSqlDatabase::database(m_connectionName));
+    remove.prepare(QStringLiteral("DELETE FROM runs WHERE id = ?"));
+    remove.addBindValue(runId);
+    if (!remove.exec()) {
+        return databaseError(QStringLiteral("deleting run %1").arg(runId), remove.lastError().text());
+    }
+    return Unit{};
+}
+
+namespace {
+const char *const kRunColumns =
+    "SELECT r.id, r.name, e.name, r.status, r.seed, r.version, r.threads, r.started_at, "
+    "r.finished_at, r.error, r.config, r.task_ids, r.final_acc, r.final_forgetting, r.bwt, r.fwt, "
+    "r.bytes_up, r.bytes_down FROM runs r JOIN experiments e ON e.id = r.experiment_id";
+
+RunRecord readRun(const QSqlQuery &q)
+{
+    RunRecord r;
+    r.id = q.value(0).toLongLong();
+    r.name = q.value(1).toString();
+    r.experimentName = q.value(2).toString();
+    r.status = runStatusFromName(q.value(3).toString());
+    r.seed = q.value(4).toULongLong();
+    r.version = q.value(5).toString();
+    r.threads = q.value(6).toInt();
+    r.startedAt = QDateTime::fromString(q.value(7).toString(), Qt::ISODateWithMs);
+    r.finishedAt = QDateTime::fromString(q.value(8).toString(), Qt::ISODateWithMs);
+    r.error = q.value(9).toString();
+    r.config = QJsonDocument::fromJson(q.value(10).toString().toUtf8()).object();
+    r.taskIds = parseTaskIds(q.value(11).toString());
+    const double nan = std::nan("");
+    r.finalAverageAccuracy = q.value(12).isNull() ? nan : q.value(12).toDouble();
+    r.finalAverageForgetting = q.value(13).isNull() ? nan : q.value(13).toDouble();
+    r.backwardTransfer = q.value(14).isNull() ? nan : q.value(14).toDouble();
+    r.forwardTransfer = q.value(15).isNull() ? nan : q.value(15).toDouble();
+    r.bytesUp = q.value(16).toLongLong();
+    r.bytesDown = q.value(17).toLongLong();
+    return r;
+}
+} // namespace
+
+Result<std::vector<RunRecord>> RunStore::listRuns()
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    if (!query.exec(QString::fromLatin1(kRunColumns) + QStringLiteral(" ORDER BY r.id"))) {
+        return databaseError(QStringLiteral("listing runs"), query.lastError().text());
+    }
+    std::vector<RunRecord> runs;
+    while (query.next()) {
+        runs.push_back(readRun(query));
+    }
+    return runs;
+}
+
+Result<RunRecord> RunStore::run(qint64 runId)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.prepare(QString::fromLatin1(kRunColumns) + QStringLiteral(" WHERE r.id = ?"));
+    query.addBindValue(runId);
+    if (!query.exec()) {
+        return databaseError(QStringLiteral("reading run %1").arg(runId), query.lastError().text());
+    }
+    if (!query.next()) {
+        return Error{QStringLiteral("run %1").arg(runId), QStringLiteral("no such run in %1").arg(m_path)};
+    }
+    return readRun(query);
+}
+
+Result<std::vector<MetricRow>> RunStore::metrics(qint64 runId)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.setForwardOnly(true);
+    query.prepare(QStringLiteral("SELECT stage, round, kind, task, client, value FROM metrics "
+                                 "WHERE run_id = ? ORDER BY rowid"));
+    query.addBindValue(runId);
+    if (!query.exec()) {
+        return databaseError(QStringLiteral("reading metrics of run %1").arg(runId), query.lastError().text());
+    }
+    std::vector<MetricRow> rows;
+    while (query.next()) {
+        rows.push_back({query.value(0).toInt(), query.value(1).toInt(), query.value(2).toString(),
+                        query.value(3).toInt(), query.value(4).toInt(),
+                        query.value(5).isNull() ? std::nan("") : query.value(5).toDouble()});
+    }
+    return rows;
+}
+
+Result<AccuracyMatrix> RunStore::accuracyMatrix(qint64 runId)
+{
+    auto record = run(runId);
+    if (!record) {
+        return record.errors();
+    }
+    auto rows = metrics(runId);
+    if (!rows) {
+        return rows.errors();
+    }
+    const QJsonArray stages = record->config.value(QStringLiteral("stages")).toArray();
+    // learnedAt: first stage whose object names the task.
+    std::vector<int> learnedAt(record->taskIds.size(), -1);
+    for (int s = 0; s < stages.size(); ++s) {
+        const QJsonObject stage = stages.at(s).toObject();
+        for (auto it = stage.begin(); it != stage.end(); ++it) {
+            for (std::size_t j = 0; j < record->taskIds.size(); ++j) {
+                if (record->taskIds[j] == it.value().toString() && learnedAt[j] < 0) {
+                    learnedAt[j] = s;
+                }
+            }
+        }
+    }
+    AccuracyMatrix matrix(static_cast<int>(stages.size()), learnedAt);
+    for (const MetricRow &row : rows.value()) {
+        if (row.kind == QLatin1String("matrix")) {
+            matrix.set(row.stage, row.task, row.value);
+        } else if (row.kind == QLatin1String("baseline")) {
+            matrix.setBaseline(row.task, row.value);
+        }
+    }
+    return matrix;
+}
+
+} // namespace fcl

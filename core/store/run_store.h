@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/common/error.h"
+#include "core/metrics/run_metrics.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+namespace fcl {
+
+/// One run as listed by the store.
+struct RunRecord {
+    qint64 id = 0;
+    QString name;
+    QString experimentName;
+    RunStatus status = RunStatus::Running;
+    quint64 seed = 0;
+    QString version;
+    int threads = 1;
+    QDateTime startedAt;
+    QDateTime finishedAt;
+    QString error;
+    QJsonObject config;
+    std::vector<QString> taskIds;
+    double finalAverageAccuracy = 0;
+    double finalAverageForgetting = 0;
+    double backwardTransfer = 0;
+    double forwardTransfer = 0;
+    qint64 bytesUp = 0;
+    qint64 bytesDown = 0;
+};
+
+/// One stored measurement (long format). `task` and `client` are -1 when they do not apply.
+struct MetricRow {
+    int stage = 0;
+    int round = 0; ///< -1 for stage-level rows (the accuracy-matrix row), -1/-1 for the baseline
+    QString kind;  ///< acc, acc_ti, acc_ci, client_acc, loss, avg_acc, avg_forgetting,
+                   ///< bytes_up, bytes_down, wall_ms, matrix, baseline
+    int task = -1;
+    int client = -1;
+    double value = 0;
+};
+
+/// The run database: one SQLite file in WAL mode holding experiments, runs, metric rows and events.
+/// Each RunStore owns one named Qt SQL connection and must be used only by the thread that opened
+/// it; open a second RunStore for another thread (WAL lets readers and one writer work at once).
+/// Every append is its own transaction, so a killed process loses at most the round in progress.
+/// Runs left "running" by a process that no longer exists are marked "interrupted" on open.
+/// Failures (disk full, read-only file, corrupt database) come back as Errors naming the database.
+class RunStore {
+public:
+    ~RunStore();
+    RunStore(const RunStore &) = delete;
+    RunStore &operator=(const RunStore &) = delete;
+
+    static Result<std::unique_ptr<RunStore>> open(const QString &path);
+    /// The per-user default: $XDG_DATA_HOME/fcl-workbench/runs.sqlite (or ~/.local/share/...).
+    static QString defaultPath();
+
+    QString path() const { return m_path; }
+
+    Result<qint64> createRun(const QString &experimentName, const QJsonObject &config, quint64 seed,
+                             int threads, const std::vector<QString> &taskIds);
+    Result<Unit> appendRound(qint64 runId, const RoundMetrics &round);
+    Result<Unit> appendStage(qint64 runId, const StageMetrics &stage);
+    Result<Unit> appendBaseline(qint64 runId, const std::vector<double> &baseline);
+    Result<Unit> appendEvent(qint64 runId, const QString &severity, const QString &message);
+    Result<Unit> finishRun(qint64 runId, RunStatus status, const QString &error, const RunSummary &summary);
+    Result<Unit> renameRun(qint64 runId, const QString &name);
+    Result<Unit> deleteRun(qint64 runId);
+
+    Result<std::vector<RunRecord>> listRuns();
+    Result<RunRecord> run(qint64 runId);
+    Result<std::vector<MetricRow>> metrics(qint64 runId);
+    /// The stored accuracy matrix (stage rows + baseline) of a run.
+    Result<AccuracyMatrix> accuracyMatrix(qint64 runId);
+    /// How many runs open() marked interrupted.
+    int interruptedOnOpen() const { return m_interruptedOnOpen; }
+
+private:
+    RunStore(QString path, QString connectionName);
+    Result<Unit> execute(const QString &sql);
+    Result<Unit> initialize();
+    Error databaseError(const QString &what, const QString &detail) const;
+
+    QString m_path;
+    QString m_connectionName;
+    int m_interruptedOnOpen = 0;
+};
+
+} // namespace fcl
