@@ -36,7 +36,8 @@ public:
     explicit operator bool() const { return isOk(); }
     const T &value() const & { return *m_value; }
     T &value() & { return *m_value; }
-    T &&value() && { return std::move(*m_value); }
+    /// By value, so that `for (x : f().value())` does not dangle.
+    T value() && { return std::move(*m_value); }
     const T *operator->() const { return &*m_value; }
     T *operator->() { return &*m_value; }
     const std::vector<Error> &errors() const { return m_errors; }

@@ -115,7 +115,8 @@ double AccuracyMatrix::forwardTransfer() const
 {
     std::vector<double> transfer;
     for (int j = 0; j < tasks(); ++j) {
-        if (learnedAt(j) > 0) {
+        // Tasks first met after the last stage recorded here (a cancelled run) have no FWT yet.
+        if (learnedAt(j) > 0 && learnedAt(j) < m_stages) {
             transfer.push_back(at(learnedAt(j) - 1, j) - baseline(j));
         }
     }

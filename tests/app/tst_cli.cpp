@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+// End to end: runs the real `fcl` binary on small presets and reads back what it stored.
+#include "core/store/run_store.h"
+#include "tests/support/test_support.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace fcl;
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_db;
+
+    struct Output {
+        int exitCode = -1;
+        QString out;
+        QString err;
+    };
+
+    Output fcl(const QStringList &arguments, int timeoutMs = 300000)
+    {
+        QProcess process;
+        process.start(QStringLiteral(FCL_CLI_PATH), arguments);
+        if (!process.waitForFinished(timeoutMs)) {
+            process.kill();
+            process.waitForFinished();
+        }
+        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+                QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+    }
+
+    static QString data(const char *name) { return QStringLiteral(FCL_SOURCE_DIR "/tests/data/") + QLatin1String(name); }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        m_db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+    }
+
+    void replayForgetsLessThanFinetune()
+    {
+        const Output finetune = fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
+        QVERIFY2(finetune.exitCode == 0, qPrintable(finetune.err));
+        QVERIFY(finetune.out.contains(QStringLiteral("Average forgetting (F)")));
+        const Output replay = fcl({QStringLiteral("run"), data("e2e_replay.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
+        QVERIFY2(replay.exitCode == 0, qPrintable(replay.err));
+
+        auto store = RunStore::open(m_db);
+        QVERIFY(store.isOk());
+        auto runs = store.value()->listRuns();
+        QCOMPARE(static_cast<int>(runs->size()), 2);
+        const RunRecord &fine = runs.value()[0];
+        const RunRecord &rep = runs.value()[1];
+        QCOMPARE(fine.status, RunStatus::Completed);
+        qDebug("forgetting: finetune %.3f, replay %.3f", fine.finalAverageForgetting, rep.finalAverageForgetting);
+        QVERIFY(fine.finalAverageForgetting > 0.5);
+        QVERIFY(rep.finalAverageForgetting < fine.finalAverageForgetting - 0.2);
+        QVERIFY(rep.finalAverageAccuracy > fine.finalAverageAccuracy);
+    }
+
+    void listShowAndExportReadTheStore()
+    {
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")}).exitCode, 0);
+        const Output list = fcl({QStringLiteral("list"), QStringLiteral("--db"), m_db});
+        QCOMPARE(list.exitCode, 0);
+        QVERIFY(list.out.contains(QStringLiteral("completed")));
+        QVERIFY(list.out.contains(QStringLiteral("e2e finetune")));
+        const Output show = fcl({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--db"), m_db});
+        QCOMPARE(show.exitCode, 0);
+        QVERIFY(show.out.contains(QStringLiteral("stage 3")));
+        QVERIFY(show.out.contains(QStringLiteral("Backward transfer (BWT)")));
+
+        const Output csv = fcl({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--csv"), QStringLiteral("--db"), m_db});
+        QCOMPARE(csv.exitCode, 0);
+        const QStringList lines = csv.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.first(), QStringLiteral("run,stage,round,kind,task,client,value"));
+        int matrixRows = 0;
+        for (const QString &line : lines) {
+            matrixRows += line.contains(QStringLiteral(",matrix,")) ? 1 : 0;
+        }
+        QCOMPARE(matrixRows, 3 * 3); // 3 stages x 3 tasks
+
+        const QString jsonPath = m_dir->filePath(QStringLiteral("run.json"));
+        QCOMPARE(fcl({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("-o"), jsonPath, QStringLiteral("--db"), m_db}).exitCode, 0);
+        QFile file(jsonPath);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
+        QCOMPARE(root.value(QStringLiteral("status")).toString(), QStringLiteral("completed"));
+        QCOMPARE(root.value(QStringLiteral("metrics")).toArray().size(), lines.size() - 1);
+        QCOMPARE(root.value(QStringLiteral("config")).toObject().value(QStringLiteral("seed")).toInt(), 5);
+    }
+
+    void badInputExitsWithTwoAndNamesTheField()
+    {
+        const Output validate = fcl({QStringLiteral("validate"), data("bad_experiments/negative_lr.json")});
+        QCOMPARE(validate.exitCode, 2);
+        QVERIFY2(validate.err.contains(QStringLiteral("federated.lr: -0.1 is out of range (0, 10]")), qPrintable(validate.err));
+        const Output run = fcl({QStringLiteral("run"), data("bad_experiments/unknown_task.json"), QStringLiteral("--db"), m_db});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY(run.err.contains(QStringLiteral("stages[0].b: unknown task \"fmnist-jackets\"")));
+        QCOMPARE(fcl({QStringLiteral("frobnicate")}).exitCode, 2);
+        QCOMPARE(fcl({QStringLiteral("show"), QStringLiteral("42"), QStringLiteral("--db"), m_db}).exitCode, 2);
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--threads"), QStringLiteral("0")}).exitCode, 2);
+        const Output good = fcl({QStringLiteral("validate"), data("e2e_replay.json")});
+        QCOMPARE(good.exitCode, 0);
+        QVERIFY(good.out.contains(QStringLiteral("valid (4 clients, 3 stages, 3 tasks)")));
+    }
+
+    void helpListsRegisteredMethodsAndVersionPrints()
+    {
+        const Output help = fcl({QStringLiteral("--help")});
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.out.contains(QStringLiteral("fedprox (FedProx)")));
+        QVERIFY(help.out.contains(QStringLiteral("buffer_per_client")));
+        const Output version = fcl({QStringLiteral("--version")});
+        QCOMPARE(version.exitCode, 0);
+        QVERIFY(version.out.startsWith(QStringLiteral("fcl 0.")));
+        const Output tasks = fcl({QStringLiteral("tasks")});
+        QVERIFY(tasks.out.contains(QStringLiteral("fmnist-is-footwear")));
+    }
+
+    void killedRunIsInterruptedWithItsRoundsKept()
+    {
+        // A long run (many rounds), killed with SIGKILL once a few rounds are stored.
+        QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
+        const QString path = m_dir->filePath(QStringLiteral("long.json"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(json);
+        file.close();
+        QProcess process;
+        process.start(QStringLiteral(FCL_CLI_PATH), {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+        QVERIFY(process.waitForStarted());
+        auto storedRounds = [&] {
+            int rounds = 0;
+            auto store = RunStore::open(m_db);
+            if (store.isOk()) {
+                auto rows = store.value()->metrics(1);
+                for (const MetricRow &row : rows.isOk() ? rows.value() : std::vector<MetricRow>{}) {
+                    rounds += row.kind == QLatin1String("loss") ? 1 : 0;
+                }
+            }
+            return rounds;
+        };
+        for (int attempt = 0; attempt < 600 && storedRounds() < 3; ++attempt) {
+            QTest::qWait(100);
+        }
+        QVERIFY(storedRounds() >= 3);
+        QCOMPARE(process.state(), QProcess::Running);
+        ::kill(static_cast<pid_t>(process.processId()), SIGKILL);
+        QVERIFY(process.waitForFinished());
+
+        const Output list = fcl({QStringLiteral("list"), QStringLiteral("--db"), m_db});
+        QCOMPARE(list.exitCode, 0);
+        QVERIFY2(list.out.contains(QStringLiteral("interrupted")), qPrintable(list.out));
+        QVERIFY(storedRounds() >= 3);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

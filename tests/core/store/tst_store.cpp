@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+#include "core/store/run_store.h"
+#include "tests/support/test_support.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace fcl;
+
+class TestStore : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_path;
+
+    std::unique_ptr<RunStore> openStore()
+    {
+        auto store = RunStore::open(m_path);
+        if (!store) {
+            qWarning("%s", qPrintable(store.errorString()));
+            return nullptr;
+        }
+        return std::move(store).value();
+    }
+
+    static RoundMetrics round(int stage, int r)
+    {
+        RoundMetrics m;
+        m.stage = stage;
+        m.round = r;
+        m.evaluated = true;
+        m.accuracyPerTask = {0.5 + 0.1 * r, std::nan("")};
+        m.taskIncrementalAccuracy = {0.9, 0.8};
+        m.classIncrementalAccuracy = {0.5 + 0.1 * r, 0.0};
+        m.clientAccuracy = {0.7, std::nan(""), 0.6};
+        m.trainLoss = 1.25;
+        m.bytesUp = 1000;
+        m.bytesDown = 1500;
+        return m;
+    }
+
+    /// Sets a run's pid directly, as if another process had started it.
+    void setRunPid(qint64 runId, qint64 pid)
+    {
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("raw"));
+            db.setDatabaseName(m_path);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("UPDATE runs SET pid = %1 WHERE id = %2").arg(pid).arg(runId)));
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("raw"));
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        m_path = m_dir->filePath(QStringLiteral("sub/runs.sqlite"));
+    }
+
+    void runRoundTripsWithEveryRow()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        const QJsonObject config{{QStringLiteral("name"), QStringLiteral("exp")}, {QStringLiteral("stages"), QJsonArray{QJsonObject{{QStringLiteral("a"), QStringLiteral("t1")}}, QJsonObject{{QStringLiteral("a"), QStringLiteral("t2")}}}}};
+        auto id = store->createRun(QStringLiteral("exp"), config, 99, 2, {QStringLiteral("t1"), QStringLiteral("t2")});
+        QVERIFY2(id.isOk(), qPrintable(id.errorString()));
+        QVERIFY(store->appendBaseline(id.value(), {0.5, 0.4}).isOk());
+        QVERIFY(store->appendRound(id.value(), round(0, 0)).isOk());
+        QVERIFY(store->appendRound(id.value(), round(0, 1)).isOk());
+        QVERIFY(store->appendStage(id.value(), {0, {0.6, 0.1}, 0.6, 0.0}).isOk());
+        QVERIFY(store->appendStage(id.value(), {1, {0.3, 0.9}, 0.6, 0.3}).isOk());
+        RunSummary summary;
+        summary.stagesCompleted = 2;
+        summary.finalAverageAccuracy = 0.6;
+        summary.finalAverageForgetting = 0.3;
+        summary.totalBytesUp = 2000;
+        summary.totalBytesDown = 3000;
+        QVERIFY(store->finishRun(id.value(), RunStatus::Completed, QString(), summary).isOk());
+        store.reset();
+
+        auto reopened = openStore();
+        QVERIFY(reopened);
+        auto run = reopened->run(id.value());
+        QVERIFY(run.isOk());
+        QCOMPARE(run->status, RunStatus::Completed);
+        QCOMPARE(run->seed, quint64(99));
+        QCOMPARE(run->threads, 2);
+        QCOMPARE(run->config, config);
+        QCOMPARE(run->taskIds, (std::vector<QString>{QStringLiteral("t1"), QStringLiteral("t2")}));
+        QCOMPARE(run->finalAverageAccuracy, 0.6);
+        QCOMPARE(run->bytesDown, qint64(3000));
+        auto rows = reopened->metrics(id.value());
+        QVERIFY(rows.isOk());
+        // Per round: acc 1 (NaN skipped) + acc_ti 2 + acc_ci 2 + avg_acc + avg_forgetting
+        // + client_acc 2 (NaN skipped) + loss + bytes_up + bytes_down + wall_ms + clients_returned = 14
+        // Two rounds 28, two matrix rows 4, baseline 2.
+        QCOMPARE(static_cast<int>(rows->size()), 34);
+        auto matrix = reopened->accuracyMatrix(id.value());
+        QVERIFY(matrix.isOk());
+        QCOMPARE(matrix->stages(), 2);
+        QCOMPARE(matrix->at(1, 1), 0.9);
+        QCOMPARE(matrix->baseline(0), 0.5);
+        QVERIFY(test::fuzzyCompare(matrix->finalAverageForgetting(), 0.6 - 0.3));
+    }
+
+    void interruptedRunIsMarkedOnReopen()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        auto crashed = store->createRun(QStringLiteral("crashed"), {}, 1, 1, {});
+        auto alive = store->createRun(QStringLiteral("still running"), {}, 1, 1, {});
+        QVERIFY(crashed.isOk() && alive.isOk());
+        QVERIFY(store->appendRound(crashed.value(), round(0, 0)).isOk());
+        store.reset();
+        // A process that has exited stands in for a run killed mid-way.
+        QProcess process;
+        process.start(QStringLiteral("true"), {});
+        QVERIFY(process.waitForStarted());
+        const qint64 deadPid = process.processId();
+        QVERIFY(process.waitForFinished());
+        QVERIFY(deadPid > 0);
+        setRunPid(crashed.value(), deadPid);
+
+        auto reopened = openStore();
+        QVERIFY(reopened);
+        QCOMPARE(reopened->interruptedOnOpen(), 1);
+        QCOMPARE(reopened->run(crashed.value())->status, RunStatus::Interrupted);
+        QCOMPARE(reopened->run(alive.value())->status, RunStatus::Running); // our own pid is alive
+        QCOMPARE(static_cast<int>(reopened->metrics(crashed.value())->size()), 14); // its round survived
+    }
+
+    void renameAndDeleteRuns()
+    {
+        auto store = openStore();
+        auto id = store->createRun(QStringLiteral("old"), {}, 1, 1, {});
+        QVERIFY(store->appendRound(id.value(), round(0, 0)).isOk());
+        QVERIFY(store->renameRun(id.value(), QStringLiteral("new")).isOk());
+        QCOMPARE(store->run(id.value())->name, QStringLiteral("new"));
+        QVERIFY(store->deleteRun(id.value()).isOk());
+        QVERIFY(!store->run(id.value()).isOk());
+        QCOMPARE(static_cast<int>(store->metrics(id.value())->size()), 0); // rows cascade
+        QCOMPARE(store->run(id.value()).errorString(), QStringLiteral("run %1: no such run in %2").arg(id.value()).arg(m_path));
+    }
+
+    void garbageFileIsAClearError()
+    {
+        QDir().mkpath(QFileInfo(m_path).absolutePath());
+        QFile file(m_path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray(8192, 'x'));
+        file.close();
+        auto store = RunStore::open(m_path);
+        QVERIFY(!store.isOk());
+        QVERIFY2(store.errorString().contains(QStringLiteral("not a readable run database")), qPrintable(store.errorString()));
+    }
+
+    void twoConnectionsSeeEachOthersCommits()
+    {
+        auto writer = openStore();
+        auto reader = openStore();
+        auto id = writer->createRun(QStringLiteral("shared"), {}, 1, 1, {});
+        QVERIFY(writer->appendRound(id.value(), round(0, 0)).isOk());
+        QCOMPARE(static_cast<int>(reader->metrics(id.value())->size()), 14);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "tst_store.moc"
