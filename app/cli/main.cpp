@@ -1,13 +1,31 @@
 // SPDX-License-Identifier: MIT
-// fcl: the command-line front end. Links fcl::core only.
+// fcl: the command-line front end. Every command but `report` uses only fcl::core.
 #include "app/cli/commands.h"
+#include "app/cli/report_command.h"
 
+#include <QApplication>
 #include <QCoreApplication>
+
+#include <memory>
 
 int main(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
+    const bool report = argc > 1 && qstrcmp(argv[1], "report") == 0;
+    std::unique_ptr<QCoreApplication> app;
+    if (report) {
+        // The report renders its plots with widgets: offscreen, so no display is needed.
+        if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) {
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        }
+        app = std::make_unique<QApplication>(argc, argv);
+    } else {
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    }
     QCoreApplication::setApplicationName(QStringLiteral("fcl"));
     QCoreApplication::setOrganizationName(QStringLiteral("fcl-workbench"));
-    return fcl::cli::dispatch(QCoreApplication::arguments());
+    const QStringList arguments = QCoreApplication::arguments();
+    if (report) {
+        return fcl::cli::commandReport(arguments.mid(2));
+    }
+    return fcl::cli::dispatch(arguments);
 }

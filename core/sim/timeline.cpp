@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include "core/sim/timeline.h"
+
+#include "core/common/rng.h"
+#include "core/data/partition.h"
+#include "core/data/task_catalog.h"
+
+#include <algorithm>
+#include <map>
+
+namespace fcl {
+namespace {
+
+int catalogPosition(const QString &id)
+{
+    const auto &tasks = builtinTasks();
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        if (tasks[i].id == id) {
+            return static_cast<int>(i);
+        }
+    }
+    return static_cast<int>(tasks.size());
+}
+
+QString splitTask(int stage)
+{
+    return QStringLiteral("fmnist-split-%1").arg(stage % 5 + 1);
+}
+
+} // namespace
+
+Timeline makeHomogeneous(const Timeline &timeline, int clients)
+{
+    Timeline result;
+    for (std::size_t s = 0; s < timeline.size(); ++s) {
+        std::map<QString, int> votes;
+        for (const QString &task : timeline[s]) {
+            if (!task.isEmpty()) {
+                ++votes[task];
+            }
+        }
+        QString chosen = splitTask(static_cast<int>(s));
+        int best = 0;
+        for (const auto &[task, count] : votes) {
+            if (count > best || (count == best && catalogPosition(task) < catalogPosition(chosen))) {
+                best = count;
+                chosen = task;
+            }
+        }
+        result.push_back(std::vector<QString>(static_cast<std::size_t>(clients), chosen));
+    }
+    return result;
+}
+
+Timeline makeHeterogeneous(const Timeline &timeline, int clients, std::uint64_t seed)
+{
+    std::vector<QString> pool;
+    for (const auto &stage : timeline) {
+        for (const QString &task : stage) {
+            if (!task.isEmpty() && std::find(pool.begin(), pool.end(), task) == pool.end()) {
+                pool.push_back(task);
+            }
+        }
+    }
+    if (pool.size() < 2) {
+        pool.clear();
+        for (int k = 0; k < 5; ++k) {
+            pool.push_back(splitTask(k));
+        }
+    }
+    std::sort(pool.begin(), pool.end(), [](const QString &a, const QString &b) {
+        return catalogPosition(a) < catalogPosition(b);
+    });
+    Timeline result;
+    for (std::size_t s = 0; s < timeline.size(); ++s) {
+        std::vector<QString> order = pool;
+        Rng rng(deriveSeed(seed, {11, s}));
+        shuffleInPlace(order, rng);
+        std::vector<QString> row;
+        for (int c = 0; c < clients; ++c) {
+            row.push_back(order[static_cast<std::size_t>(c) % order.size()]);
+        }
+        result.push_back(std::move(row));
+    }
+    return result;
+}
+
+std::vector<Error> checkPartitions(const Experiment &experiment)
+{
+    std::vector<Error> errors;
+    constexpr int kImagesPerClass = 6000;
+    for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+        std::map<QString, std::vector<std::size_t>> byTask;
+        for (std::size_t c = 0; c < experiment.stages[s].size(); ++c) {
+            if (!experiment.stages[s][c].isEmpty()) {
+                byTask[experiment.stages[s][c]].push_back(c);
+            }
+        }
+        for (const auto &[taskId, members] : byTask) {
+            const TaskSpec *task = findTask(taskId);
+            if (task == nullptr) {
+                continue;
+            }
+            PartitionRequest request;
+            for (int label : task->sourceClasses) {
+                request.labels.insert(request.labels.end(), kImagesPerClass, label);
+            }
+            for (std::size_t c : members) {
+                request.requested.push_back(experiment.clients[c].samplesPerTask());
+            }
+            // Only the feasibility of the sizes is checked here, so an IID split stands in for all.
+            request.method = experiment.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
+                                                                                     : PartitionMethod::Iid;
+            request.quantityBeta = experiment.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
+            request.minPerClient = experiment.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+            request.seed = deriveSeed(experiment.seed, {3, s});
+            auto parts = partitionSamples(request);
+            if (!parts) {
+                errors.push_back({QStringLiteral("stages[%1] task \"%2\"").arg(s).arg(taskId), parts.errorString()});
+            }
+        }
+    }
+    return errors;
+}
+
+} // namespace fcl

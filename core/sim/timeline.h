@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/common/error.h"
+#include "core/sim/experiment.h"
+
+#include <QString>
+
+#include <cstdint>
+#include <vector>
+
+namespace fcl {
+
+/// A timeline: rows are stages, columns are clients, cells are task ids ("" = idle).
+using Timeline = std::vector<std::vector<QString>>;
+
+/// FCIT's homogeneous setting: every client gets the same task in a stage. The stage's task is
+/// the one most of its clients already have (ties: the earliest in the catalog); an empty stage
+/// takes the class-incremental split of its position (fmnist-split-1, -2, ...). Pure function.
+Timeline makeHomogeneous(const Timeline &timeline, int clients);
+
+/// FCIT's heterogeneous setting: clients get different tasks in the same stage. The task pool is
+/// every task the timeline uses (or the five class-incremental splits when it uses fewer than
+/// two); in each stage the pool is shuffled with `seed` and dealt round-robin over the clients,
+/// so neighbouring clients differ whenever the pool has two or more tasks. Pure function.
+Timeline makeHeterogeneous(const Timeline &timeline, int clients, std::uint64_t seed);
+
+/// Checks every stage's partition against the catalog's training-pool sizes (6,000 images per
+/// Fashion-MNIST class) without loading data: errors name the stage and task, as the engine would.
+std::vector<Error> checkPartitions(const Experiment &experiment);
+
+} // namespace fcl

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Drives the real workbench and saves the README's screenshots: the designer, a run in progress,
+// a finished comparison, plus a report. Run under xvfb-run (or the offscreen platform):
+//   xvfb-run -s "-screen 0 1600x1000x24" ./build/tests/ui/make_screenshots OUT_DIR
+#include "ui/designer/designer_panel.h"
+#include "ui/history/history_panel.h"
+#include "ui/main/main_window.h"
+#include "ui/plots/plots_panel.h"
+#include "ui/report/report_writer.h"
+#include "ui/run/run_controller.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QEventLoop>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+
+namespace {
+void waitMs(int ms)
+{
+    QEventLoop loop;
+    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
+    loop.exec();
+}
+
+void save(QWidget *widget, const QString &path)
+{
+    widget->grab().save(path);
+    qInfo("wrote %s", qPrintable(path));
+}
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("fcl-workbench-screenshots"));
+    const QString out = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QStringLiteral("screenshots");
+    QDir().mkpath(out);
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.sqlite"));
+
+    fcl::ui::MainWindow window(db);
+    window.resize(1600, 1000);
+    window.show();
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
+    waitMs(500);
+    save(&window, out + QStringLiteral("/designer.png"));
+
+    // A finetune run to completion, then a replay run caught in progress.
+    QEventLoop done;
+    QObject::connect(&window, &fcl::ui::MainWindow::runCompleted, &done, &QEventLoop::quit);
+    window.startRun();
+    done.exec();
+    window.document()->setSectionMethod(QStringLiteral("continual"), QStringLiteral("replay"));
+    window.document()->setTopLevel(QStringLiteral("name"), QStringLiteral("Class-incremental Fashion-MNIST, 10 clients, FedAvg + replay"));
+    window.startRun();
+    while (window.runController()->roundsDone() < 13) {
+        waitMs(50);
+    }
+    window.runController()->pause();
+    waitMs(300);
+    save(&window, out + QStringLiteral("/run-in-progress.png"));
+    window.runController()->resume();
+    done.exec();
+
+    window.history()->selectRuns({1, 2});
+    waitMs(400);
+    save(&window, out + QStringLiteral("/comparison.png"));
+    window.plots()->setCurrentIndex(2);
+    waitMs(200);
+    save(window.plots(), out + QStringLiteral("/accuracy-matrix.png"));
+
+    auto runs = fcl::ui::loadReportRuns(*window.history()->store(), {1, 2});
+    QString error;
+    if (!runs || !fcl::ui::ReportWriter::write(out + QStringLiteral("/report.pdf"), runs.value(), &error)) {
+        qWarning("report failed: %s", qPrintable(error));
+        return 1;
+    }
+    qInfo("wrote %s/report.pdf", qPrintable(out));
+    return 0;
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#include "ui/designer/designer_panel.h"
+
+#include "core/sim/registry.h"
+#include "ui/designer/method_panel.h"
+#include "ui/designer/partition_preview.h"
+#include "ui/designer/timeline_grid.h"
+
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStyle>
+#include <QTableWidget>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+namespace fcl::ui {
+
+namespace {
+struct ClientColumn {
+    const char *key;
+    const char *title;
+};
+const ClientColumn kClientColumns[] = {{"name", "Name"},
+                                       {"samples_per_task", "Samples / task"},
+                                       {"dirichlet_alpha", "Dirichlet α"},
+                                       {"speed", "Speed"},
+                                       {"dropout", "Dropout"}};
+
+QGroupBox *group(const QString &title, QWidget *parent)
+{
+    auto *box = new QGroupBox(title, parent);
+    new QVBoxLayout(box);
+    return box;
+}
+} // namespace
+
+DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QWidget(parent), m_document(document)
+{
+    auto *layout = new QHBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    layout->addWidget(splitter);
+
+    QGroupBox *paletteBox = group(tr("Task palette"), splitter);
+    m_palette = new TaskPalette(paletteBox);
+    paletteBox->layout()->addWidget(m_palette);
+    auto *hint = new QLabel(tr("Drag a task onto the timeline."), paletteBox);
+    hint->setWordWrap(true);
+    hint->setForegroundRole(QPalette::PlaceholderText);
+    paletteBox->layout()->addWidget(hint);
+
+    auto *middle = new QSplitter(Qt::Vertical, splitter);
+    QGroupBox *clientsBox = group(tr("Clients"), middle);
+    m_clients = new QTableWidget(0, static_cast<int>(std::size(kClientColumns)), clientsBox);
+    QStringList headers;
+    for (const ClientColumn &column : kClientColumns) {
+        headers << tr(column.title);
+    }
+    m_clients->setHorizontalHeaderLabels(headers);
+    m_clients->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_clients->verticalHeader()->setDefaultSectionSize(24);
+    m_clients->setSelectionBehavior(QAbstractItemView::SelectRows);
+    for (int column = 1; column < static_cast<int>(std::size(kClientColumns)); ++column) {
+        for (const ParamDescriptor &param : clientParams()) {
+            if (param.name == QLatin1String(kClientColumns[column].key)) {
+                m_clients->horizontalHeaderItem(column)->setToolTip(param.help + QStringLiteral(" ") + param.rangeText());
+            }
+        }
+    }
+    clientsBox->layout()->addWidget(m_clients);
+    auto *clientButtons = new QHBoxLayout;
+    auto *addClient = new QPushButton(tr("Add"), clientsBox);
+    auto *duplicateClient = new QPushButton(tr("Duplicate"), clientsBox);
+    auto *removeClient = new QPushButton(tr("Remove"), clientsBox);
+    clientButtons->addWidget(addClient);
+    clientButtons->addWidget(duplicateClient);
+    clientButtons->addWidget(removeClient);
+    clientButtons->addStretch(1);
+    static_cast<QVBoxLayout *>(clientsBox->layout())->addLayout(clientButtons);
+
+    QGroupBox *timelineBox = group(tr("Timeline (rows: clients, columns: stages)"), middle);
+    m_timeline = new TimelineGrid(timelineBox);
+    timelineBox->layout()->addWidget(m_timeline);
+    auto *timelineButtons = new QHBoxLayout;
+    auto *addStage = new QPushButton(tr("Add stage"), timelineBox);
+    auto *removeStage = new QPushButton(tr("Remove stage"), timelineBox);
+    auto *homogeneous = new QPushButton(tr("Make homogeneous"), timelineBox);
+    homogeneous->setToolTip(tr("FCIT's homogeneous setting: every client gets the same task in a stage."));
+    auto *heterogeneous = new QPushButton(tr("Make heterogeneous"), timelineBox);
+    heterogeneous->setToolTip(tr("FCIT's heterogeneous setting: clients get different tasks in the same stage (seeded)."));
+    m_heterogeneousSeed = new QSpinBox(timelineBox);
+    m_heterogeneousSeed->setRange(0, 1000000);
+    m_heterogeneousSeed->setValue(1);
+    m_heterogeneousSeed->setPrefix(tr("seed "));
+    for (QWidget *w : std::initializer_list<QWidget *>{addStage, removeStage, homogeneous, heterogeneous, m_heterogeneousSeed}) {
+        timelineButtons->addWidget(w);
+    }
+    timelineButtons->addStretch(1);
+    static_cast<QVBoxLayout *>(timelineBox->layout())->addLayout(timelineButtons);
+
+    m_lowerTabs = new QTabWidget(middle);
+    m_validation = new QListWidget(m_lowerTabs);
+    m_validation->setWordWrap(true);
+    m_lowerTabs->addTab(m_validation, tr("Validation"));
+    m_preview = new PartitionPreview(m_lowerTabs);
+    m_lowerTabs->addTab(m_preview, tr("Partition preview"));
+    middle->setStretchFactor(0, 2);
+    middle->setStretchFactor(1, 3);
+    middle->setStretchFactor(2, 3);
+
+    auto *scroll = new QScrollArea(splitter);
+    m_methods = new MethodPanel(document, scroll);
+    scroll->setWidget(m_methods);
+    scroll->setWidgetResizable(true);
+    scroll->setMinimumWidth(330);
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 3);
+    splitter->setStretchFactor(2, 1);
+    splitter->setSizes({190, 760, 360});
+
+    connect(addClient, &QPushButton::clicked, m_document, &ExperimentDocument::addClient);
+    connect(duplicateClient, &QPushButton::clicked, this, [this] { m_document->duplicateClient(selectedClient()); });
+    connect(removeClient, &QPushButton::clicked, this, [this] { m_document->removeClient(selectedClient()); });
+    connect(addStage, &QPushButton::clicked, m_document, &ExperimentDocument::addStage);
+    connect(removeStage, &QPushButton::clicked, this, [this] {
+        const int column = m_timeline->currentColumn();
+        m_document->removeStage(column >= 0 ? column : m_document->stageCount() - 1);
+    });
+    connect(homogeneous, &QPushButton::clicked, this, &DesignerPanel::makeHomogeneous);
+    connect(heterogeneous, &QPushButton::clicked, this, &DesignerPanel::makeHeterogeneous);
+    connect(m_timeline, &TimelineGrid::cellTaskChanged, m_document, &ExperimentDocument::setCell);
+    connect(m_clients, &QTableWidget::cellChanged, this, &DesignerPanel::clientEdited);
+    connect(m_document, &ExperimentDocument::changed, this, &DesignerPanel::refresh);
+    refresh();
+}
+
+int DesignerPanel::selectedClient() const
+{
+    const int row = m_clients->currentRow();
+    return row >= 0 ? row : m_clients->rowCount() - 1;
+}
+
+void DesignerPanel::makeHomogeneous()
+{
+    m_document->setTimeline(fcl::makeHomogeneous(m_document->timeline(), static_cast<int>(m_document->clientNames().size())),
+                            tr("Make homogeneous"));
+}
+
+void DesignerPanel::makeHeterogeneous()
+{
+    m_document->setTimeline(fcl::makeHeterogeneous(m_document->timeline(), static_cast<int>(m_document->clientNames().size()),
+                                                   static_cast<std::uint64_t>(m_heterogeneousSeed->value())),
+                            tr("Make heterogeneous"));
+}
+
+void DesignerPanel::refreshClients()
+{
+    m_updating = true;
+    const QJsonArray clients = m_document->json().value(QStringLiteral("clients")).toArray();
+    m_clients->setRowCount(static_cast<int>(clients.size()));
+    for (int row = 0; row < clients.size(); ++row) {
+        const QJsonObject client = clients.at(row).toObject();
+        for (int column = 0; column < static_cast<int>(std::size(kClientColumns)); ++column) {
+            const QString key = QString::fromLatin1(kClientColumns[column].key);
+            QString text;
+            if (client.contains(key)) {
+                text = client.value(key).isString() ? client.value(key).toString() : QString::number(client.value(key).toDouble());
+            } else {
+                for (const ParamDescriptor &param : clientParams()) {
+                    if (param.name == key && !param.optional) {
+                        text = param.defaultValue.toString();
+                    }
+                }
+            }
+            auto *item = new QTableWidgetItem(text);
+            if (column > 0) {
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            }
+            if (key == QLatin1String("dirichlet_alpha") && text.isEmpty()) {
+                item->setToolTip(tr("empty: use partition.alpha"));
+            }
+            m_clients->setItem(row, column, item);
+        }
+    }
+    m_updating = false;
+}
+
+void DesignerPanel::clientEdited(int row, int column)
+{
+    if (m_updating) {
+        return;
+    }
+    const QString key = QString::fromLatin1(kClientColumns[column].key);
+    const QString text = m_clients->item(row, column)->text().trimmed();
+    if (key == QLatin1String("name")) {
+        m_document->setClientValue(row, key, text);
+        return;
+    }
+    if (text.isEmpty()) {
+        m_document->setClientValue(row, key, QJsonValue()); // back to the default
+        return;
+    }
+    bool ok = false;
+    const double value = text.toDouble(&ok);
+    // A non-number still goes into the document, so validation names the field and the reason.
+    m_document->setClientValue(row, key, ok ? QJsonValue(value) : QJsonValue(text));
+}
+
+void DesignerPanel::refresh()
+{
+    refreshClients();
+    m_timeline->setTimeline(m_document->timeline(), m_document->clientNames());
+    m_methods->refresh();
+
+    auto result = m_document->validate();
+    m_errors.clear();
+    m_validation->clear();
+    if (result) {
+        auto *item = new QListWidgetItem(style()->standardIcon(QStyle::SP_DialogApplyButton),
+                                         tr("Ready to run: %1 clients, %2 stages, %3 tasks.")
+                                             .arg(result->clients.size()).arg(result->stages.size()).arg(result->taskColumns().size()),
+                                         m_validation);
+        Q_UNUSED(item);
+        m_preview->setExperiment(&result.value());
+    } else {
+        for (const Error &error : result.errors()) {
+            m_errors << error.toString();
+            new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxCritical), error.toString(), m_validation);
+        }
+        m_preview->setExperiment(nullptr);
+        m_lowerTabs->setCurrentWidget(m_validation);
+    }
+    m_lowerTabs->setTabText(0, result ? tr("Validation") : tr("Validation (%1)").arg(result.errors().size()));
+    const bool valid = result.isOk();
+    if (valid != m_valid) {
+        m_valid = valid;
+        Q_EMIT validityChanged(valid);
+    }
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "ui/models/experiment_document.h"
+
+#include <QWidget>
+
+class QListWidget;
+class QSpinBox;
+class QTableWidget;
+class QTabWidget;
+
+namespace fcl::ui {
+
+class MethodPanel;
+class PartitionPreview;
+class TaskPalette;
+class TimelineGrid;
+
+/// The experiment designer: task palette, clients table, timeline grid, registry-generated method
+/// forms, inline validation and the partition preview. Edits go to the ExperimentDocument; the
+/// panel redraws from it on every change (so undo/redo just works). GUI thread.
+class DesignerPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit DesignerPanel(ExperimentDocument *document, QWidget *parent = nullptr);
+
+    bool isValid() const { return m_valid; }
+    QStringList errors() const { return m_errors; }
+    TimelineGrid *timeline() const { return m_timeline; }
+    QTableWidget *clientsTable() const { return m_clients; }
+    MethodPanel *methods() const { return m_methods; }
+    PartitionPreview *preview() const { return m_preview; }
+    void makeHomogeneous();
+    void makeHeterogeneous();
+
+Q_SIGNALS:
+    void validityChanged(bool valid);
+
+private:
+    void refresh();
+    void refreshClients();
+    void clientEdited(int row, int column);
+    int selectedClient() const;
+
+    ExperimentDocument *m_document;
+    TaskPalette *m_palette;
+    QTableWidget *m_clients;
+    TimelineGrid *m_timeline;
+    QSpinBox *m_heterogeneousSeed;
+    QListWidget *m_validation;
+    QTabWidget *m_lowerTabs;
+    PartitionPreview *m_preview;
+    MethodPanel *m_methods;
+    bool m_valid = false;
+    bool m_updating = false;
+    QStringList m_errors;
+};
+
+} // namespace fcl::ui

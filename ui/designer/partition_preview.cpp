@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#include "ui/designer/partition_preview.h"
+
+#include "core/data/partition.h"
+#include "core/data/task_catalog.h"
+#include "ui/plots/plot_style.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <map>
+
+namespace fcl::ui {
+
+PartitionPreview::PartitionPreview(QWidget *parent) : QWidget(parent), m_plot(new QCustomPlot(this))
+{
+    auto *layout = new QVBoxLayout(this);
+    auto *row = new QHBoxLayout;
+    row->addWidget(new QLabel(tr("Stage"), this));
+    m_stage = new QSpinBox(this);
+    m_stage->setRange(1, 1);
+    row->addWidget(m_stage);
+    m_note = new QLabel(this);
+    m_note->setForegroundRole(QPalette::PlaceholderText);
+    row->addWidget(m_note, 1);
+    layout->addLayout(row);
+    layout->addWidget(m_plot, 1);
+    m_plot->setMinimumHeight(180);
+    stylePlot(m_plot, tr("client"), tr("samples"));
+    m_plot->legend->setFont(QFont(font().family(), 7));
+    connect(m_stage, &QSpinBox::valueChanged, this, &PartitionPreview::redraw);
+}
+
+void PartitionPreview::setExperiment(const Experiment *experiment)
+{
+    if (experiment == nullptr) {
+        m_experiment.reset();
+    } else {
+        m_experiment = *experiment;
+        m_stage->setRange(1, static_cast<int>(experiment->stages.size()));
+    }
+    redraw();
+}
+
+void PartitionPreview::redraw()
+{
+    m_plot->clearPlottables();
+    if (!m_experiment) {
+        m_note->setText(tr("fix the errors to see the partition"));
+        m_plot->replot();
+        return;
+    }
+    const Experiment &e = *m_experiment;
+    const std::size_t stage = static_cast<std::size_t>(m_stage->value() - 1);
+    const std::vector<QString> columns = e.taskColumns();
+    const std::size_t clients = e.clients.size();
+    // counts[answer][client]
+    std::map<int, QVector<double>> counts;
+    const PartitionMethod method = e.partition.method == QLatin1String("dirichlet") ? PartitionMethod::Dirichlet
+                                   : e.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
+                                                                                     : PartitionMethod::Iid;
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+        const TaskSpec *task = findTask(columns[j]);
+        PartitionRequest request;
+        request.method = method;
+        std::vector<std::size_t> members;
+        for (std::size_t c = 0; c < clients; ++c) {
+            if (e.stages[stage][c] == columns[j]) {
+                members.push_back(c);
+                request.requested.push_back(e.clients[c].samplesPerTask());
+                request.alpha.push_back(e.clients[c].hasOwnAlpha() ? e.clients[c].dirichletAlpha()
+                                                                   : e.partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
+            }
+        }
+        if (members.empty() || task == nullptr) {
+            continue;
+        }
+        for (int label : task->sourceClasses) {
+            request.labels.insert(request.labels.end(), 6000, label);
+        }
+        request.quantityBeta = e.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
+        request.minPerClient = e.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+        request.seed = deriveSeed(e.seed, {3, stage, j});
+        auto parts = partitionSamples(request);
+        if (!parts) {
+            continue;
+        }
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            for (int position : parts.value()[k]) {
+                const int answer = task->answerFor(request.labels[static_cast<std::size_t>(position)]);
+                auto &row = counts[answer];
+                row.resize(static_cast<int>(clients));
+                row[static_cast<int>(members[k])] += 1;
+            }
+        }
+    }
+    QVector<double> x;
+    QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+    for (std::size_t c = 0; c < clients; ++c) {
+        x.append(static_cast<double>(c + 1));
+        ticks->addTick(static_cast<double>(c + 1), e.clients[c].name);
+    }
+    QCPBars *below = nullptr;
+    double maximum = 1;
+    QVector<double> totals(static_cast<int>(clients));
+    for (const auto &[answer, row] : counts) {
+        auto *bars = new QCPBars(m_plot->xAxis, m_plot->yAxis);
+        bars->setName(answerVocabulary()[static_cast<std::size_t>(answer)]);
+        const QColor color = seriesColor(answer);
+        bars->setPen(QPen(color.darker(130)));
+        bars->setBrush(color);
+        bars->setWidth(0.7);
+        bars->setData(x, row);
+        if (below != nullptr) {
+            bars->moveAbove(below);
+        }
+        below = bars;
+        for (int c = 0; c < row.size(); ++c) {
+            totals[c] += row[c];
+            maximum = std::max(maximum, totals[c]);
+        }
+    }
+    m_plot->xAxis->setTicker(ticks);
+    m_plot->xAxis->setTickLabelRotation(clients > 6 ? 35 : 0);
+    m_plot->xAxis->setRange(0.4, static_cast<double>(clients) + 0.6);
+    m_plot->yAxis->setRange(0, maximum * 1.08);
+    m_note->setText(tr("%1 partition, seed %2 (preview uses the engine's partition code)").arg(e.partition.method).arg(e.seed));
+    m_plot->replot();
+}
+
+} // namespace fcl::ui

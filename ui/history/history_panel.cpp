@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+#include "ui/history/history_panel.h"
+
+#include "ui/plots/plot_style.h"
+#include "ui/report/report_writer.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableView>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <cmath>
+#include <set>
+
+namespace fcl::ui {
+
+void HistoryFilterModel::setStatusFilter(const QString &status)
+{
+    m_status = status;
+    invalidateFilter();
+}
+
+bool HistoryFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
+{
+    const QAbstractItemModel *model = sourceModel();
+    const QString status = model->index(sourceRow, HistoryModel::Status, sourceParent).data().toString();
+    if (!m_status.isEmpty() && status != m_status) {
+        return false;
+    }
+    const QRegularExpression pattern = filterRegularExpression();
+    if (pattern.pattern().isEmpty()) {
+        return true;
+    }
+    const QString name = model->index(sourceRow, HistoryModel::Name, sourceParent).data().toString();
+    return name.contains(pattern) || status.contains(pattern);
+}
+
+HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
+{
+    m_filter.setSourceModel(&m_model);
+    m_filter.setSortRole(HistoryModel::SortRole);
+    m_filter.setFilterCaseSensitivity(Qt::CaseInsensitive);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    auto *bar = new QHBoxLayout;
+    m_search = new QLineEdit(this);
+    m_search->setPlaceholderText(tr("Filter by name or status…"));
+    m_search->setClearButtonEnabled(true);
+    m_status = new QComboBox(this);
+    m_status->addItem(tr("All statuses"), QString());
+    for (const char *status : {"completed", "running", "cancelled", "failed", "interrupted"}) {
+        m_status->addItem(QString::fromLatin1(status), QString::fromLatin1(status));
+    }
+    auto *rename = new QPushButton(tr("Rename…"), this);
+    auto *remove = new QPushButton(tr("Delete"), this);
+    auto *report = new QPushButton(tr("Report…"), this);
+    auto *refresh = new QPushButton(tr("Refresh"), this);
+    bar->addWidget(m_search, 1);
+    bar->addWidget(m_status);
+    bar->addWidget(rename);
+    bar->addWidget(remove);
+    bar->addWidget(report);
+    bar->addWidget(refresh);
+    layout->addLayout(bar);
+
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    m_view = new QTableView(splitter);
+    m_view->setModel(&m_filter);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(HistoryModel::Id, Qt::DescendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->horizontalHeader()->setSectionResizeMode(HistoryModel::Name, QHeaderView::Stretch);
+    m_view->verticalHeader()->setVisible(false);
+    m_view->verticalHeader()->setDefaultSectionSize(22);
+    m_view->setAlternatingRowColors(true);
+
+    auto *compare = new QWidget(splitter);
+    auto *compareLayout = new QVBoxLayout(compare);
+    compareLayout->setContentsMargins(0, 0, 0, 0);
+    m_comparePlot = new QCustomPlot(compare);
+    m_comparePlot->setMinimumHeight(150);
+    stylePlot(m_comparePlot, tr("round"), tr("average accuracy"));
+    m_compareTable = new QTableWidget(compare);
+    m_compareTable->verticalHeader()->setDefaultSectionSize(20);
+    compareLayout->addWidget(m_comparePlot, 3);
+    compareLayout->addWidget(m_compareTable, 2);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    layout->addWidget(splitter, 1);
+
+    connect(m_search, &QLineEdit::textChanged, &m_filter, [this](const QString &text) {
+        m_filter.setFilterRegularExpression(QRegularExpression(QRegularExpression::escape(text), QRegularExpression::CaseInsensitiveOption));
+    });
+    connect(m_status, &QComboBox::currentIndexChanged, this, [this] { m_filter.setStatusFilter(m_status->currentData().toString()); });
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &HistoryPanel::updateComparison);
+    connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
+        Q_EMIT runActivated(m_model.run(m_filter.mapToSource(index).row()).id);
+    });
+    connect(rename, &QPushButton::clicked, this, &HistoryPanel::renameSelected);
+    connect(remove, &QPushButton::clicked, this, &HistoryPanel::deleteSelected);
+    connect(refresh, &QPushButton::clicked, this, &HistoryPanel::reload);
+    connect(report, &QPushButton::clicked, this, [this] { Q_EMIT reportRequested(selectedRunIds()); });
+}
+
+bool HistoryPanel::openDatabase(const QString &path, QString *error)
+{
+    auto store = RunStore::open(path);
+    if (!store) {
+        *error = store.errorString();
+        return false;
+    }
+    m_store = std::move(store).value();
+    reload();
+    return true;
+}
+
+void HistoryPanel::reload()
+{
+    if (!m_store) {
+        return;
+    }
+    const std::vector<qint64> selected = selectedRunIds();
+    auto runs = m_store->listRuns();
+    m_model.setRuns(runs ? runs.value() : std::vector<RunRecord>{});
+    selectRuns(selected);
+}
+
+std::vector<qint64> HistoryPanel::selectedRunIds() const
+{
+    std::vector<qint64> ids;
+    for (const QModelIndex &index : m_view->selectionModel()->selectedRows()) {
+        ids.push_back(m_model.run(m_filter.mapToSource(index).row()).id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+void HistoryPanel::selectRuns(const std::vector<qint64> &ids)
+{
+    const std::set<qint64> wanted(ids.begin(), ids.end());
+    QItemSelection selection;
+    for (int row = 0; row < m_filter.rowCount(); ++row) {
+        if (wanted.count(m_model.run(m_filter.mapToSource(m_filter.index(row, 0)).row()).id) > 0) {
+            selection.select(m_filter.index(row, 0), m_filter.index(row, HistoryModel::ColumnCount - 1));
+        }
+    }
+    m_view->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+}
+
+void HistoryPanel::updateComparison()
+{
+    const std::vector<qint64> ids = selectedRunIds();
+    std::vector<ReportRun> runs;
+    if (m_store && !ids.empty()) {
+        auto loaded = loadReportRuns(*m_store, ids);
+        if (loaded) {
+            runs = std::move(loaded).value();
+        }
+    }
+    drawComparison(m_comparePlot, runs);
+    m_comparePlot->replot();
+    const QStringList rows = {tr("status"), tr("ACC (Last)"), tr("Forgetting"), tr("BWT"), tr("FWT"), tr("MB sent"), tr("seed")};
+    m_compareTable->clear();
+    m_compareTable->setRowCount(static_cast<int>(rows.size()));
+    m_compareTable->setColumnCount(static_cast<int>(runs.size()));
+    m_compareTable->setVerticalHeaderLabels(rows);
+    for (int k = 0; k < static_cast<int>(runs.size()); ++k) {
+        const RunRecord &r = runs[static_cast<std::size_t>(k)].record;
+        m_compareTable->setHorizontalHeaderItem(k, new QTableWidgetItem(QStringLiteral("%1 · %2").arg(r.id).arg(r.name.left(24))));
+        auto metric = [](double v) { return std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'f', 3); };
+        const QStringList values = {runStatusName(r.status), metric(r.finalAverageAccuracy), metric(r.finalAverageForgetting),
+                                    metric(r.backwardTransfer), metric(r.forwardTransfer),
+                                    QString::number(double(r.bytesUp + r.bytesDown) / 1e6, 'f', 1), QString::number(r.seed)};
+        for (int row = 0; row < values.size(); ++row) {
+            auto *item = new QTableWidgetItem(values[row]);
+            item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            m_compareTable->setItem(row, k, item);
+        }
+    }
+    m_compareTable->resizeColumnsToContents();
+}
+
+void HistoryPanel::renameSelected()
+{
+    const std::vector<qint64> ids = selectedRunIds();
+    if (ids.size() != 1 || !m_store) {
+        return;
+    }
+    auto run = m_store->run(ids.front());
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Rename run"), tr("Name"), QLineEdit::Normal, run ? run->name : QString(), &ok);
+    if (ok && !name.trimmed().isEmpty()) {
+        auto done = m_store->renameRun(ids.front(), name.trimmed());
+        if (!done) {
+            QMessageBox::warning(this, tr("Rename run"), done.errorString());
+        }
+        reload();
+    }
+}
+
+void HistoryPanel::deleteSelected()
+{
+    const std::vector<qint64> ids = selectedRunIds();
+    if (ids.empty() || !m_store) {
+        return;
+    }
+    if (QMessageBox::question(this, tr("Delete runs"), tr("Delete %n run(s) and all their metrics?", nullptr, static_cast<int>(ids.size())))
+        != QMessageBox::Yes) {
+        return;
+    }
+    for (qint64 id : ids) {
+        auto done = m_store->deleteRun(id);
+        if (!done) {
+            QMessageBox::warning(this, tr("Delete runs"), done.errorString());
+            break;
+        }
+    }
+    reload();
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#include "ui/main/headless_run.h"
+
+#include "core/sim/engine.h"
+#include "core/store/run_store.h"
+#include "ui/report/report_writer.h"
+
+#include <QFileInfo>
+#include <QTextStream>
+
+namespace fcl::ui {
+
+namespace {
+class StagePrinter : public RunObserver {
+public:
+    void onRunStarted(const RunInfo &info) override
+    {
+        m_stages = info.stages;
+        QTextStream(stdout) << "run " << info.runId << ": " << info.clientNames.size() << " clients, " << info.stages
+                            << " stages x " << info.roundsPerStage << " rounds" << Qt::endl;
+    }
+    void onStageFinished(const StageMetrics &stage) override
+    {
+        QTextStream(stdout) << QStringLiteral("stage %1/%2: average accuracy %3, forgetting %4")
+                                   .arg(stage.stage + 1).arg(m_stages)
+                                   .arg(stage.averageAccuracy, 0, 'f', 3).arg(stage.averageForgetting, 0, 'f', 3)
+                            << Qt::endl;
+    }
+
+private:
+    int m_stages = 0;
+};
+} // namespace
+
+int runHeadless(const QString &experimentPath, const QString &databasePath, const QString &reportPath)
+{
+    QTextStream err(stderr);
+    auto experiment = loadExperimentFile(experimentPath);
+    if (!experiment) {
+        err << "fcl-workbench: invalid experiment:\n" << experiment.errorString() << Qt::endl;
+        return 2;
+    }
+    auto store = RunStore::open(databasePath);
+    if (!store) {
+        err << "fcl-workbench: " << store.errorString() << Qt::endl;
+        return 2;
+    }
+    QTextStream(stdout) << "No display: running \"" << experiment->name << "\" headless." << Qt::endl;
+    StagePrinter printer;
+    CancellationToken cancel;
+    const RunOutcome outcome = runExperiment(experiment.value(), store.value().get(), printer, cancel);
+    if (outcome.status == RunStatus::Failed) {
+        err << "fcl-workbench: run failed: " << outcome.error << Qt::endl;
+        if (outcome.runId == 0) {
+            return outcome.badInput ? 2 : 1;
+        }
+    }
+    auto runs = loadReportRuns(*store.value(), {outcome.runId});
+    QString error;
+    if (!runs || !ReportWriter::write(reportPath, runs.value(), &error)) {
+        err << "fcl-workbench: cannot write the report: " << (runs ? error : runs.errorString()) << Qt::endl;
+        return 1;
+    }
+    QTextStream(stdout) << QStringLiteral("Run %1 %2: ACC %3, forgetting %4. Report: %5 (database: %6)")
+                               .arg(outcome.runId).arg(runStatusName(outcome.status))
+                               .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
+                               .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3)
+                               .arg(QFileInfo(reportPath).absoluteFilePath(), databasePath)
+                        << Qt::endl;
+    return outcome.status == RunStatus::Failed ? 1 : 0;
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+#include "ui/main/main_window.h"
+
+#include "core/common/version.h"
+#include "ui/designer/designer_panel.h"
+#include "ui/history/history_panel.h"
+#include "ui/plots/plots_panel.h"
+#include "ui/report/report_writer.h"
+#include "ui/run/run_controller.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QStyle>
+#include <QToolBar>
+
+namespace fcl::ui {
+
+MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
+    : QMainWindow(parent), m_databasePath(databasePath), m_designer(new DesignerPanel(&m_document, this)),
+      m_plots(new PlotsPanel(this)), m_history(new HistoryPanel(this)), m_controller(new RunController(this))
+{
+    setObjectName(QStringLiteral("MainWindow"));
+    setCentralWidget(m_designer);
+    setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+    m_plotsDock = new QDockWidget(tr("Live plots"), this);
+    m_plotsDock->setObjectName(QStringLiteral("PlotsDock"));
+    m_plotsDock->setWidget(m_plots);
+    addDockWidget(Qt::RightDockWidgetArea, m_plotsDock);
+    m_historyDock = new QDockWidget(tr("History"), this);
+    m_historyDock->setObjectName(QStringLiteral("HistoryDock"));
+    m_historyDock->setWidget(m_history);
+    addDockWidget(Qt::BottomDockWidgetArea, m_historyDock);
+
+    m_statusLabel = new QLabel(tr("Ready"), this);
+    m_progress = new QProgressBar(this);
+    m_progress->setMaximumWidth(260);
+    m_progress->setTextVisible(true);
+    m_progress->setVisible(false);
+    statusBar()->addWidget(m_statusLabel, 1);
+    statusBar()->addPermanentWidget(m_progress);
+
+    createActions();
+
+    QString error;
+    if (!m_history->openDatabase(m_databasePath, &error)) {
+        showError(tr("Run database"), error);
+    }
+
+    RunBridge *bridge = m_controller->bridge();
+    connect(bridge, &RunBridge::runStarted, this, [this](const RunInfo &info) {
+        m_lastRunId = info.runId;
+        auto parsed = m_document.validate();
+        std::vector<int> learnedAt = parsed ? parsed->learnedAtStage() : std::vector<int>(info.taskIds.size(), 0);
+        m_plots->series().reset(m_document.json().value(QStringLiteral("name")).toString(), info.taskIds, info.clientNames,
+                                learnedAt, info.stages, info.roundsPerStage);
+        m_plots->markDirty();
+        m_history->reload();
+    });
+    connect(bridge, &RunBridge::roundFinished, this, [this](const RoundMetrics &round) {
+        m_plots->series().addRound(round);
+        m_plots->markDirty();
+    });
+    connect(bridge, &RunBridge::stageFinished, this, [this](const StageMetrics &stage) {
+        m_plots->series().addStage(stage);
+        m_plots->markDirty();
+    });
+    connect(bridge, &RunBridge::messageReceived, this, [this](Severity, const QString &message) {
+        statusBar()->showMessage(message, 8000);
+    });
+    connect(bridge, &RunBridge::runFinished, this, [this](const RunOutcome &outcome) {
+        m_plots->redrawNow();
+        m_progress->setVisible(false);
+        m_history->reload();
+        if (outcome.runId != 0) {
+            m_history->selectRuns({outcome.runId});
+        }
+        if (outcome.status == RunStatus::Failed) {
+            m_statusLabel->setText(tr("Run failed"));
+            showError(tr("The run failed"), outcome.error);
+        } else {
+            m_statusLabel->setText(tr("Run %1 %2: ACC %3, forgetting %4")
+                                       .arg(outcome.runId).arg(runStatusName(outcome.status))
+                                       .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
+                                       .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3));
+        }
+        updateActions();
+        Q_EMIT runCompleted(outcome.runId);
+    });
+    connect(m_controller, &RunController::progressChanged, this, [this](int done, int total, const QString &text) {
+        m_progress->setVisible(true);
+        m_progress->setRange(0, std::max(1, total));
+        m_progress->setValue(done);
+        m_statusLabel->setText(text);
+    });
+    connect(m_controller, &RunController::stateChanged, this, &MainWindow::updateActions);
+    connect(m_designer, &DesignerPanel::validityChanged, this, &MainWindow::updateActions);
+    connect(&m_document, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
+    connect(m_history, &HistoryPanel::runActivated, this, &MainWindow::showStoredRun);
+    connect(m_history, &HistoryPanel::reportRequested, this, &MainWindow::exportReport);
+
+    QSettings settings;
+    resize(1500, 940);
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    rebuildRecentMenu();
+    updateActions();
+    updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *newAction = file->addAction(style()->standardIcon(QStyle::SP_FileIcon), tr("&New experiment"), this, [this] {
+        if (maybeSave()) {
+            newExperiment();
+        }
+    });
+    newAction->setShortcut(QKeySequence::New);
+    QAction *open = file->addAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open…"), this, [this] {
+        if (!maybeSave()) {
+            return;
+        }
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(m_document.path()).absolutePath(),
+                                                          tr("Experiments (*.json)"));
+        if (!path.isEmpty()) {
+            openExperiment(path);
+        }
+    });
+    open->setShortcut(QKeySequence::Open);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    QAction *saveAction = file->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("&Save"), this, &MainWindow::save);
+    saveAction->setShortcut(QKeySequence::Save);
+    file->addAction(tr("Save &as…"), this, &MainWindow::saveAs)->setShortcut(QKeySequence::SaveAs);
+    file->addAction(tr("Save as &preset…"), this, &MainWindow::saveAsPreset);
+    file->addSeparator();
+    QAction *report = file->addAction(tr("Export &report of selected runs…"), this, [this] { exportReport(m_history->selectedRunIds()); });
+    report->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    file->addSeparator();
+    file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *undo = m_document.undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    undo->setIcon(style()->standardIcon(QStyle::SP_ArrowBack));
+    QAction *redo = m_document.undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    redo->setIcon(style()->standardIcon(QStyle::SP_ArrowForward));
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("Make timeline &homogeneous"), m_designer, &DesignerPanel::makeHomogeneous);
+    edit->addAction(tr("Make timeline h&eterogeneous"), m_designer, &DesignerPanel::makeHeterogeneous);
+
+    QMenu *run = menuBar()->addMenu(tr("&Run"));
+    m_run = run->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run"), this, &MainWindow::startRun);
+    m_run->setShortcut(QKeySequence(Qt::Key_F5));
+    m_pause = run->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Pause"), this, [this] {
+        if (m_controller->isPaused()) {
+            m_controller->resume();
+        } else {
+            m_controller->pause();
+        }
+    });
+    m_pause->setShortcut(QKeySequence(Qt::Key_F6));
+    m_cancel = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel"), m_controller, &RunController::cancel);
+    m_cancel->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(m_plotsDock->toggleViewAction());
+    view->addAction(m_historyDock->toggleViewAction());
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About FCL Workbench"), this, [this] {
+        QMessageBox::about(this, tr("About FCL Workbench"),
+                           tr("<h3>FCL Workbench %1</h3><p>Design, run, watch, compare and report simulated "
+                              "federated continual instruction tuning experiments.</p><p>Runs are stored in<br><tt>%2</tt></p>")
+                               .arg(versionString(), m_databasePath.toHtmlEscaped()));
+    });
+
+    QToolBar *toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName(QStringLiteral("MainToolbar"));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addAction(open);
+    toolbar->addAction(saveAction);
+    toolbar->addSeparator();
+    toolbar->addAction(undo);
+    toolbar->addAction(redo);
+    toolbar->addSeparator();
+    toolbar->addAction(m_run);
+    toolbar->addAction(m_pause);
+    toolbar->addAction(m_cancel);
+    toolbar->addSeparator();
+    toolbar->addAction(report);
+}
+
+void MainWindow::updateActions()
+{
+    const bool running = m_controller->isRunning();
+    m_run->setEnabled(!running && m_designer->isValid());
+    m_run->setToolTip(m_designer->isValid() ? tr("Run the experiment (F5)")
+                                            : tr("Fix the errors listed under Validation first:\n") + m_designer->errors().join(QLatin1Char('\n')));
+    m_pause->setEnabled(running);
+    m_pause->setText(m_controller->isPaused() ? tr("Resume") : tr("Pause"));
+    m_pause->setIcon(style()->standardIcon(m_controller->isPaused() ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
+    m_cancel->setEnabled(running);
+    m_designer->setEnabled(!running);
+    if (running && m_controller->isPaused()) {
+        m_statusLabel->setText(tr("Paused after round %1 of %2").arg(m_controller->roundsDone()).arg(m_controller->roundsTotal()));
+    }
+}
+
+void MainWindow::updateTitle()
+{
+    const QString name = m_document.path().isEmpty() ? tr("Untitled") : QFileInfo(m_document.path()).fileName();
+    setWindowTitle(QStringLiteral("%1%2 — FCL Workbench").arg(name, m_document.isModified() ? QStringLiteral("*") : QString()));
+}
+
+void MainWindow::newExperiment()
+{
+    m_document.load(QJsonObject{{QStringLiteral("name"), tr("New experiment")},
+                                    {QStringLiteral("seed"), 1},
+                                    {QStringLiteral("clients"), QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("client-1")}},
+                                                                           QJsonObject{{QStringLiteral("name"), QStringLiteral("client-2")}}}},
+                                    {QStringLiteral("stages"), QJsonArray{QStringLiteral("fmnist-split-1"), QStringLiteral("fmnist-split-2")}}});
+}
+
+bool MainWindow::openExperiment(const QString &path)
+{
+    QString error;
+    if (!m_document.loadFile(path, &error)) {
+        showError(tr("Open experiment"), error);
+        return false;
+    }
+    addRecentFile(path);
+    statusBar()->showMessage(tr("Opened %1").arg(path), 4000);
+    return true;
+}
+
+bool MainWindow::startRun()
+{
+    if (m_controller->isRunning()) {
+        return false;
+    }
+    auto experiment = m_document.validate();
+    if (!experiment) {
+        m_statusLabel->setText(tr("Cannot run: %1").arg(experiment.errors().front().toString()));
+        return false;
+    }
+    m_plots->setSeries(RunSeries(), true);
+    m_progress->setRange(0, 0);
+    m_progress->setVisible(true);
+    m_statusLabel->setText(tr("Loading data…"));
+    m_controller->start(experiment.value(), m_databasePath);
+    updateActions();
+    return true;
+}
+
+bool MainWindow::saveTo(const QString &path)
+{
+    QString error;
+    if (!m_document.saveFile(path, &error)) {
+        showError(tr("Save experiment"), error);
+        return false;
+    }
+    addRecentFile(path);
+    updateTitle();
+    return true;
+}
+
+bool MainWindow::save()
+{
+    return m_document.path().isEmpty() ? saveAs() : saveTo(m_document.path());
+}
+
+bool MainWindow::saveAs()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), m_document.path(), tr("Experiments (*.json)"));
+    return !path.isEmpty() && saveTo(path);
+}
+
+void MainWindow::saveAsPreset()
+{
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/presets");
+    QDir().mkpath(dir);
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save as preset"), dir + QStringLiteral("/my-preset.json"), tr("Experiments (*.json)"));
+    if (!path.isEmpty()) {
+        saveTo(path);
+    }
+}
+
+bool MainWindow::maybeSave()
+{
+    if (!m_document.isModified()) {
+        return true;
+    }
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the changes to the experiment?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    return answer == QMessageBox::Discard || (answer == QMessageBox::Save && save());
+}
+
+void MainWindow::addRecentFile(const QString &path)
+{
+    QSettings settings;
+    QStringList recent = settings.value(QStringLiteral("recentFiles")).toStringList();
+    recent.removeAll(QFileInfo(path).absoluteFilePath());
+    recent.prepend(QFileInfo(path).absoluteFilePath());
+    settings.setValue(QStringLiteral("recentFiles"), recent.mid(0, 8));
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
+    for (const QString &path : recent) {
+        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] {
+            if (maybeSave()) {
+                openExperiment(path);
+            }
+        })->setToolTip(path);
+    }
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::exportReport(const std::vector<qint64> &runIds)
+{
+    std::vector<qint64> ids = runIds;
+    if (ids.empty() && m_lastRunId != 0) {
+        ids.push_back(m_lastRunId);
+    }
+    if (ids.empty() || m_history->store() == nullptr) {
+        showError(tr("Export report"), tr("Select one or more runs in the History panel first."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("fcl-report.pdf"),
+                                                      tr("PDF report (*.pdf);;HTML report (*.html)"));
+    if (path.isEmpty()) {
+        return;
+    }
+    auto runs = loadReportRuns(*m_history->store(), ids);
+    QString error;
+    if (!runs || !ReportWriter::write(path, runs.value(), &error)) {
+        showError(tr("Export report"), runs ? error : runs.errorString());
+        return;
+    }
+    statusBar()->showMessage(tr("Report written to %1").arg(path), 6000);
+}
+
+void MainWindow::showStoredRun(qint64 runId)
+{
+    auto runs = loadReportRuns(*m_history->store(), {runId});
+    if (runs) {
+        m_plots->setSeries(runs.value().front().series, true);
+        m_plotsDock->raise();
+    }
+}
+
+void MainWindow::showError(const QString &title, const QString &message)
+{
+    m_lastError = message;
+    // Non-blocking: the event loop (and any run) keeps going while the dialog is open.
+    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_controller->isRunning()) {
+        if (QMessageBox::question(this, tr("A run is in progress"), tr("Cancel the run and quit? Every finished round is kept."))
+            != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_controller->cancel();
+    }
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    event->accept();
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: MIT
+#include "ui/models/experiment_document.h"
+
+#include "core/sim/registry.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+#include <QSet>
+
+namespace fcl::ui {
+
+/// One undo step: the whole document before and after (experiments are a few kB).
+class SnapshotCommand : public QUndoCommand {
+public:
+    SnapshotCommand(ExperimentDocument *document, QJsonObject before, QJsonObject after, const QString &text)
+        : QUndoCommand(text), m_document(document), m_before(std::move(before)), m_after(std::move(after))
+    {
+    }
+    void redo() override { m_document->setJson(m_after); }
+    void undo() override { m_document->setJson(m_before); }
+
+private:
+    ExperimentDocument *m_document;
+    QJsonObject m_before;
+    QJsonObject m_after;
+};
+
+namespace {
+
+QJsonArray normalizedStages(const QJsonObject &json)
+{
+    QStringList names;
+    for (const QJsonValue &client : json.value(QStringLiteral("clients")).toArray()) {
+        names << client.toObject().value(QStringLiteral("name")).toString();
+    }
+    QJsonArray stages;
+    for (const QJsonValue &stage : json.value(QStringLiteral("stages")).toArray()) {
+        if (stage.isString()) {
+            QJsonObject row;
+            for (const QString &name : names) {
+                row.insert(name, stage.toString());
+            }
+            stages.append(row);
+        } else {
+            stages.append(stage);
+        }
+    }
+    return stages;
+}
+
+QString uniqueName(const QStringList &taken, const QString &stem)
+{
+    for (int k = 1;; ++k) {
+        const QString candidate = QStringLiteral("%1-%2").arg(stem).arg(k);
+        if (!taken.contains(candidate)) {
+            return candidate;
+        }
+    }
+}
+
+} // namespace
+
+ExperimentDocument::ExperimentDocument(QObject *parent) : QObject(parent)
+{
+    connect(&m_undo, &QUndoStack::cleanChanged, this, &ExperimentDocument::changed);
+}
+
+void ExperimentDocument::setJson(const QJsonObject &json)
+{
+    m_json = json;
+    Q_EMIT changed();
+}
+
+void ExperimentDocument::load(const QJsonObject &json, const QString &path)
+{
+    QJsonObject normalized = json;
+    normalized.insert(QStringLiteral("stages"), normalizedStages(json));
+    m_path = path;
+    m_undo.clear();
+    setJson(normalized);
+}
+
+bool ExperimentDocument::loadFile(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
+        *error = QStringLiteral("%1: not a JSON object (%2 at byte %3)")
+                     .arg(path, parseError.errorString()).arg(parseError.offset);
+        return false;
+    }
+    load(document.object(), path);
+    return true;
+}
+
+bool ExperimentDocument::saveFile(const QString &path, QString *error)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) {
+        *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    file.write(QJsonDocument(m_json).toJson(QJsonDocument::Indented));
+    if (!file.commit()) {
+        *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    m_path = path;
+    m_undo.setClean();
+    return true;
+}
+
+void ExperimentDocument::apply(const QJsonObject &after, const QString &description)
+{
+    if (after == m_json) {
+        return;
+    }
+    m_undo.push(new SnapshotCommand(this, m_json, after, description));
+}
+
+void ExperimentDocument::setTopLevel(const QString &key, const QJsonValue &value)
+{
+    QJsonObject after = m_json;
+    after.insert(key, value);
+    apply(after, QStringLiteral("Set %1").arg(key));
+}
+
+void ExperimentDocument::setSectionValue(const QString &section, const QString &key, const QJsonValue &value)
+{
+    QJsonObject after = m_json;
+    QJsonObject object = after.value(section).toObject();
+    object.insert(key, value);
+    after.insert(section, object);
+    apply(after, QStringLiteral("Set %1.%2").arg(section, key));
+}
+
+void ExperimentDocument::setSectionMethod(const QString &section, const QString &method)
+{
+    const SectionDescriptor *descriptor = findSection(section);
+    const MethodDescriptor *chosen = findMethod(section, method);
+    if (descriptor == nullptr || chosen == nullptr) {
+        return;
+    }
+    QSet<QString> keep;
+    for (const ParamDescriptor &p : descriptor->commonParams) {
+        keep.insert(p.name);
+    }
+    for (const ParamDescriptor &p : chosen->params) {
+        keep.insert(p.name);
+    }
+    const QJsonObject before = m_json.value(section).toObject();
+    QJsonObject object;
+    for (auto it = before.begin(); it != before.end(); ++it) {
+        if (keep.contains(it.key())) {
+            object.insert(it.key(), it.value());
+        }
+    }
+    object.insert(descriptor->selectorKey, method);
+    QJsonObject after = m_json;
+    after.insert(section, object);
+    apply(after, QStringLiteral("Use %1").arg(chosen->title));
+}
+
+QStringList ExperimentDocument::clientNames() const
+{
+    QStringList names;
+    for (const QJsonValue &client : m_json.value(QStringLiteral("clients")).toArray()) {
+        names << client.toObject().value(QStringLiteral("name")).toString();
+    }
+    return names;
+}
+
+void ExperimentDocument::setClientValue(int client, const QString &key, const QJsonValue &value)
+{
+    QJsonObject after = m_json;
+    QJsonArray clients = after.value(QStringLiteral("clients")).toArray();
+    if (client < 0 || client >= clients.size()) {
+        return;
+    }
+    QJsonObject object = clients.at(client).toObject();
+    const QString oldName = object.value(QStringLiteral("name")).toString();
+    if (value.isNull() || value.isUndefined()) {
+        object.remove(key);
+    } else {
+        object.insert(key, value);
+    }
+    clients[client] = object;
+    after.insert(QStringLiteral("clients"), clients);
+    if (key == QLatin1String("name")) {
+        // Keep the timeline attached to the renamed client.
+        QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
+        for (int s = 0; s < stages.size(); ++s) {
+            QJsonObject row = stages.at(s).toObject();
+            if (row.contains(oldName)) {
+                const QJsonValue task = row.take(oldName);
+                row.insert(value.toString(), task);
+            }
+            stages[s] = row;
+        }
+        after.insert(QStringLiteral("stages"), stages);
+    }
+    apply(after, QStringLiteral("Edit client %1").arg(oldName));
+}
+
+void ExperimentDocument::addClient()
+{
+    QJsonObject after = m_json;
+    QJsonArray clients = after.value(QStringLiteral("clients")).toArray();
+    const QString name = uniqueName(clientNames(), QStringLiteral("client"));
+    clients.append(QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("samples_per_task"), 500}});
+    after.insert(QStringLiteral("clients"), clients);
+    // The new client follows the first client's tasks, so the experiment stays valid.
+    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
+    const QStringList names = clientNames();
+    for (int s = 0; s < stages.size(); ++s) {
+        QJsonObject row = stages.at(s).toObject();
+        if (!names.isEmpty() && row.contains(names.first())) {
+            row.insert(name, row.value(names.first()));
+        }
+        stages[s] = row;
+    }
+    after.insert(QStringLiteral("stages"), stages);
+    apply(after, QStringLiteral("Add client %1").arg(name));
+}
+
+void ExperimentDocument::duplicateClient(int client)
+{
+    QJsonObject after = m_json;
+    QJsonArray clients = after.value(QStringLiteral("clients")).toArray();
+    if (client < 0 || client >= clients.size()) {
+        return;
+    }
+    QJsonObject copy = clients.at(client).toObject();
+    const QString original = copy.value(QStringLiteral("name")).toString();
+    const QString name = uniqueName(clientNames(), original);
+    copy.insert(QStringLiteral("name"), name);
+    clients.insert(client + 1, copy);
+    after.insert(QStringLiteral("clients"), clients);
+    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
+    for (int s = 0; s < stages.size(); ++s) {
+        QJsonObject row = stages.at(s).toObject();
+        if (row.contains(original)) {
+            row.insert(name, row.value(original));
+        }
+        stages[s] = row;
+    }
+    after.insert(QStringLiteral("stages"), stages);
+    apply(after, QStringLiteral("Duplicate client %1").arg(original));
+}
+
+void ExperimentDocument::removeClient(int client)
+{
+    QJsonObject after = m_json;
+    QJsonArray clients = after.value(QStringLiteral("clients")).toArray();
+    if (client < 0 || client >= clients.size()) {
+        return;
+    }
+    const QString name = clients.at(client).toObject().value(QStringLiteral("name")).toString();
+    clients.removeAt(client);
+    after.insert(QStringLiteral("clients"), clients);
+    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
+    for (int s = 0; s < stages.size(); ++s) {
+        QJsonObject row = stages.at(s).toObject();
+        row.remove(name);
+        stages[s] = row;
+    }
+    after.insert(QStringLiteral("stages"), stages);
+    apply(after, QStringLiteral("Remove client %1").arg(name));
+}
+
+int ExperimentDocument::stageCount() const
+{
+    return static_cast<int>(m_json.value(QStringLiteral("stages")).toArray().size());
+}
+
+Timeline ExperimentDocument::timeline() const
+{
+    const QStringList names = clientNames();
+    Timeline timeline;
+    for (const QJsonValue &stage : m_json.value(QStringLiteral("stages")).toArray()) {
+        std::vector<QString> row;
+        for (const QString &name : names) {
+            row.push_back(stage.toObject().value(name).toString());
+        }
+        timeline.push_back(row);
+    }
+    return timeline;
+}
+
+void ExperimentDocument::setTimeline(const Timeline &timeline, const QString &description)
+{
+    const QStringList names = clientNames();
+    QJsonArray stages;
+    for (const auto &row : timeline) {
+        QJsonObject object;
+        for (int c = 0; c < names.size() && c < static_cast<int>(row.size()); ++c) {
+            if (!row[static_cast<std::size_t>(c)].isEmpty()) {
+                object.insert(names[c], row[static_cast<std::size_t>(c)]);
+            }
+        }
+        stages.append(object);
+    }
+    QJsonObject after = m_json;
+    after.insert(QStringLiteral("stages"), stages);
+    apply(after, description);
+}
+
+void ExperimentDocument::setCell(int stage, int client, const QString &task)
+{
+    Timeline grid = timeline();
+    if (stage < 0 || stage >= static_cast<int>(grid.size()) || client < 0 || client >= clientNames().size()) {
+        return;
+    }
+    grid[static_cast<std::size_t>(stage)][static_cast<std::size_t>(client)] = task;
+    setTimeline(grid, task.isEmpty() ? QStringLiteral("Clear cell") : QStringLiteral("Set task %1").arg(task));
+}
+
+void ExperimentDocument::addStage()
+{
+    Timeline grid = timeline();
+    grid.push_back(std::vector<QString>(static_cast<std::size_t>(clientNames().size()),
+                                        QStringLiteral("fmnist-split-%1").arg(grid.size() % 5 + 1)));
+    setTimeline(grid, QStringLiteral("Add stage"));
+}
+
+void ExperimentDocument::removeStage(int stage)
+{
+    Timeline grid = timeline();
+    if (stage < 0 || stage >= static_cast<int>(grid.size()) || grid.size() <= 1) {
+        return;
+    }
+    grid.erase(grid.begin() + stage);
+    setTimeline(grid, QStringLiteral("Remove stage %1").arg(stage + 1));
+}
+
+Result<Experiment> ExperimentDocument::validate() const
+{
+    auto parsed = parseExperiment(QJsonDocument(m_json).toJson());
+    if (!parsed) {
+        return parsed;
+    }
+    std::vector<Error> partitionErrors = checkPartitions(parsed.value());
+    if (!partitionErrors.empty()) {
+        return partitionErrors;
+    }
+    return parsed;
+}
+
+} // namespace fcl::ui

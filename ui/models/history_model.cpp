@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "ui/models/history_model.h"
+
+#include <QBrush>
+#include <QColor>
+
+#include <cmath>
+
+namespace fcl::ui {
+
+HistoryModel::HistoryModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void HistoryModel::setRuns(std::vector<RunRecord> runs)
+{
+    beginResetModel();
+    m_runs = std::move(runs);
+    endResetModel();
+}
+
+int HistoryModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_runs.size());
+}
+
+int HistoryModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant HistoryModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid()) {
+        return {};
+    }
+    const RunRecord &run = m_runs[static_cast<std::size_t>(index.row())];
+    auto metric = [&](double value) -> QVariant {
+        if (role == SortRole) {
+            return std::isnan(value) ? -1e9 : value;
+        }
+        return std::isnan(value) ? QStringLiteral("–") : QString::number(value, 'f', 3);
+    };
+    if (role == Qt::DisplayRole || role == SortRole) {
+        switch (index.column()) {
+        case Id:
+            return run.id;
+        case Name:
+            return run.name;
+        case Status:
+            return runStatusName(run.status);
+        case Started:
+            return role == SortRole ? QVariant(run.startedAt) : QVariant(run.startedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")));
+        case Seed:
+            return run.seed;
+        case Accuracy:
+            return metric(run.finalAverageAccuracy);
+        case Forgetting:
+            return metric(run.finalAverageForgetting);
+        case Bwt:
+            return metric(run.backwardTransfer);
+        case Fwt:
+            return metric(run.forwardTransfer);
+        case Sent:
+            return role == SortRole ? QVariant(double(run.bytesUp + run.bytesDown))
+                                    : QVariant(QString::number(double(run.bytesUp + run.bytesDown) / 1e6, 'f', 1));
+        default:
+            return {};
+        }
+    }
+    if (role == Qt::ForegroundRole && index.column() == Status) {
+        switch (run.status) {
+        case RunStatus::Failed:
+            return QBrush(QColor(0xc0, 0x39, 0x2b));
+        case RunStatus::Interrupted:
+        case RunStatus::Cancelled:
+            return QBrush(QColor(0xd3, 0x84, 0x00));
+        default:
+            return {};
+        }
+    }
+    if (role == Qt::ToolTipRole && !run.error.isEmpty()) {
+        return run.error;
+    }
+    if (role == Qt::TextAlignmentRole && index.column() >= Accuracy) {
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    return {};
+}
+
+QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
+        return {};
+    }
+    static const char *const names[] = {"Run", "Name", "Status", "Started", "Seed", "ACC", "Forgetting", "BWT", "FWT", "MB sent"};
+    return QString::fromLatin1(names[section]);
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "ui/plots/plot_style.h"
+
+#include <QApplication>
+#include <QPalette>
+#include <QToolTip>
+#include <qcustomplot.h>
+
+#include <cmath>
+#include <limits>
+
+namespace fcl::ui {
+
+QColor seriesColor(int index)
+{
+    static const QColor colors[] = {QColor(0x00, 0x72, 0xb2), QColor(0xd5, 0x5e, 0x00), QColor(0x00, 0x9e, 0x73),
+                                    QColor(0xcc, 0x79, 0xa7), QColor(0xe6, 0x9f, 0x00), QColor(0x56, 0xb4, 0xe9),
+                                    QColor(0x88, 0x88, 0x88), QColor(0x8c, 0x56, 0x4b), QColor(0x6a, 0x3d, 0x9a),
+                                    QColor(0xb1, 0x59, 0x28)};
+    return colors[static_cast<std::size_t>(index) % (sizeof colors / sizeof colors[0])];
+}
+
+void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
+{
+    const QPalette palette = QApplication::palette();
+    const QColor background = palette.color(QPalette::Base);
+    const QColor text = palette.color(QPalette::Text);
+    QColor grid = text;
+    grid.setAlpha(40);
+    plot->setBackground(background);
+    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
+        axis->setBasePen(QPen(text));
+        axis->setTickPen(QPen(text));
+        axis->setSubTickPen(QPen(text));
+        axis->setTickLabelColor(text);
+        axis->setLabelColor(text);
+        axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+    }
+    plot->xAxis->setLabel(xLabel);
+    plot->yAxis->setLabel(yLabel);
+    plot->legend->setVisible(true);
+    plot->legend->setBrush(QBrush(background));
+    plot->legend->setTextColor(text);
+    plot->legend->setBorderPen(QPen(grid));
+    plot->legend->setSelectableParts(QCPLegend::spItems);
+    plot->setInteractions(QCP::iSelectLegend);
+    plot->setAntialiasedElements(QCP::aeAll);
+
+    // Click a legend entry to hide or show its curve.
+    QObject::connect(plot, &QCustomPlot::legendClick, plot, [plot](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
+        if (auto *plottableItem = qobject_cast<QCPPlottableLegendItem *>(item)) {
+            QCPAbstractPlottable *plottable = plottableItem->plottable();
+            plottable->setVisible(!plottable->visible());
+            plottableItem->setTextColor(plottable->visible() ? QApplication::palette().color(QPalette::Text)
+                                                             : QApplication::palette().color(QPalette::Disabled, QPalette::Text));
+            plot->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
+    // Hover: the nearest point of any visible graph, with its exact value.
+    plot->setMouseTracking(true);
+    QObject::connect(plot, &QCustomPlot::mouseMove, plot, [plot](QMouseEvent *event) {
+        double bestDistance = std::numeric_limits<double>::max();
+        QString tip;
+        for (int g = 0; g < plot->graphCount(); ++g) {
+            QCPGraph *graph = plot->graph(g);
+            if (!graph->visible() || graph->data()->isEmpty()) {
+                continue;
+            }
+            const double x = plot->xAxis->pixelToCoord(event->pos().x());
+            auto it = graph->data()->findBegin(x, true);
+            for (int k = 0; k < 2 && it != graph->data()->constEnd(); ++k, ++it) {
+                if (std::isnan(it->value)) {
+                    continue;
+                }
+                const QPointF pixel(plot->xAxis->coordToPixel(it->key), plot->yAxis->coordToPixel(it->value));
+                const double distance = QLineF(pixel, event->position()).length();
+                if (distance < bestDistance && distance < 24) {
+                    bestDistance = distance;
+                    tip = QStringLiteral("%1\n%2 = %3\n%4 = %5")
+                              .arg(graph->name(), plot->xAxis->label()).arg(it->key)
+                              .arg(plot->yAxis->label()).arg(it->value, 0, 'f', 4);
+                }
+            }
+        }
+        if (tip.isEmpty()) {
+            QToolTip::hideText();
+        } else {
+            QToolTip::showText(event->globalPosition().toPoint(), tip, plot);
+        }
+    });
+}
+
+bool savePlot(QCustomPlot *plot, const QString &path, QString *error)
+{
+    const bool ok = path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)
+                        ? plot->savePdf(path, 900, 560)
+                        : plot->savePng(path, 900, 560, 2.0);
+    if (!ok) {
+        *error = QStringLiteral("could not write %1").arg(path);
+    }
+    return ok;
+}
+
+} // namespace fcl::ui

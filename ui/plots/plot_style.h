@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QColor>
+#include <QString>
+
+class QCustomPlot;
+
+namespace fcl::ui {
+
+/// A colour-blind-friendly palette (Okabe-Ito + extras), cycled by index.
+QColor seriesColor(int index);
+/// Applies the application palette (light or dark) to a plot: background, axes, grid, legend;
+/// enables legend click-to-toggle and hover tooltips with exact values.
+void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel);
+/// Saves as PNG or PDF by the file's suffix; false with `error` set on failure.
+bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
+
+} // namespace fcl::ui

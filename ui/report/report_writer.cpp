@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+#include "ui/report/report_writer.h"
+
+#include "core/common/version.h"
+#include "core/data/task_catalog.h"
+#include "ui/plots/plot_style.h"
+#include "ui/plots/plots_panel.h"
+
+#include <QBuffer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QPageLayout>
+#include <QPdfWriter>
+#include <QSaveFile>
+#include <QTextDocument>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+namespace fcl::ui {
+
+namespace {
+
+QString number(double value, int decimals = 3)
+{
+    return std::isnan(value) ? QStringLiteral("–") : QString::number(value, 'f', decimals);
+}
+
+QString escaped(const QString &text)
+{
+    return text.toHtmlEscaped();
+}
+
+QString imageTag(std::vector<QImage> &images, const QImage &image, int widthPx)
+{
+    images.push_back(image);
+    return QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"%2\"></p>").arg(images.size() - 1).arg(widthPx);
+}
+
+QImage render(QCustomPlot *plot, int width = 900, int height = 430)
+{
+    plot->resize(width, height);
+    plot->replot();
+    return plot->toPixmap(width, height, 1.5).toImage();
+}
+
+QString configTable(const QJsonObject &config)
+{
+    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" width=\"100%\">");
+    for (const char *key : {"model", "federated", "continual", "partition", "evaluation"}) {
+        const QJsonObject section = config.value(QLatin1String(key)).toObject();
+        QStringList parts;
+        for (auto it = section.begin(); it != section.end(); ++it) {
+            parts << QStringLiteral("%1 = %2").arg(it.key(), it.value().isString() ? it.value().toString() : QString::number(it.value().toDouble()));
+        }
+        html += QStringLiteral("<tr><td width=\"18%\"><b>%1</b></td><td>%2</td></tr>").arg(QLatin1String(key), escaped(parts.join(QStringLiteral(", "))));
+    }
+    const QJsonArray clients = config.value(QStringLiteral("clients")).toArray();
+    QStringList names;
+    for (const QJsonValue &client : clients) {
+        const QJsonObject c = client.toObject();
+        names << QStringLiteral("%1 (%2 samples)").arg(c.value(QStringLiteral("name")).toString()).arg(c.value(QStringLiteral("samples_per_task")).toInt());
+    }
+    html += QStringLiteral("<tr><td><b>clients</b></td><td>%1</td></tr>").arg(escaped(names.join(QStringLiteral(", "))));
+    QStringList stages;
+    int s = 1;
+    for (const QJsonValue &stage : config.value(QStringLiteral("stages")).toArray()) {
+        QStringList tasks;
+        for (const QJsonValue &task : stage.toObject()) {
+            if (!tasks.contains(task.toString())) {
+                tasks << task.toString();
+            }
+        }
+        stages << QStringLiteral("%1: %2").arg(s++).arg(tasks.join(QStringLiteral(" + ")));
+    }
+    html += QStringLiteral("<tr><td><b>stages</b></td><td>%1</td></tr></table>").arg(escaped(stages.join(QStringLiteral("; "))));
+    return html;
+}
+
+QString matrixTable(const ReportRun &run)
+{
+    const AccuracyMatrix &m = run.series.matrix;
+    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\"><tr><th>after</th>");
+    for (const QString &task : run.record.taskIds) {
+        html += QStringLiteral("<th>%1</th>").arg(escaped(task));
+    }
+    html += QStringLiteral("</tr><tr><td>untrained</td>");
+    for (int j = 0; j < m.tasks(); ++j) {
+        html += QStringLiteral("<td align=\"right\">%1</td>").arg(number(m.baseline(j)));
+    }
+    html += QStringLiteral("</tr>");
+    for (int i = 0; i < m.stages(); ++i) {
+        html += QStringLiteral("<tr><td>stage %1</td>").arg(i + 1);
+        for (int j = 0; j < m.tasks(); ++j) {
+            html += QStringLiteral("<td align=\"right\">%1</td>").arg(number(m.at(i, j)));
+        }
+        html += QStringLiteral("</tr>");
+    }
+    return html + QStringLiteral("</table>");
+}
+
+QString metricsTable(const std::vector<ReportRun> &runs)
+{
+    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>run</th><th>status</th>"
+                                  "<th>ACC (Last)</th><th>Avg</th><th>Forgetting</th><th>BWT</th><th>FWT</th><th>MB sent</th></tr>");
+    for (const ReportRun &run : runs) {
+        const AccuracyMatrix &m = run.series.matrix;
+        const bool complete = run.series.stagesFinished == m.stages() && m.stages() > 0;
+        html += QStringLiteral("<tr><td>%1 · %2</td><td>%3</td><td align=\"right\">%4</td><td align=\"right\">%5</td>"
+                               "<td align=\"right\">%6</td><td align=\"right\">%7</td><td align=\"right\">%8</td><td align=\"right\">%9</td></tr>")
+                    .arg(run.record.id).arg(escaped(run.record.name), runStatusName(run.record.status))
+                    .arg(number(run.record.finalAverageAccuracy))
+                    .arg(complete ? number(m.averageIncrementalAccuracy()) : QStringLiteral("–"))
+                    .arg(number(run.record.finalAverageForgetting), number(run.record.backwardTransfer), number(run.record.forwardTransfer))
+                    .arg(QString::number(double(run.record.bytesUp + run.record.bytesDown) / 1e6, 'f', 1));
+    }
+    return html + QStringLiteral("</table>");
+}
+
+} // namespace
+
+Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds)
+{
+    std::vector<ReportRun> runs;
+    for (qint64 id : runIds) {
+        auto record = store.run(id);
+        if (!record) {
+            return record.errors();
+        }
+        auto rows = store.metrics(id);
+        if (!rows) {
+            return rows.errors();
+        }
+        auto matrix = store.accuracyMatrix(id);
+        if (!matrix) {
+            return matrix.errors();
+        }
+        runs.push_back({record.value(), RunSeries::fromStore(record.value(), rows.value(), matrix.value())});
+    }
+    return runs;
+}
+
+void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs)
+{
+    plot->clearGraphs();
+    plot->clearItems();
+    double lastRound = 1;
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+        const RunSeries &s = runs[k].series;
+        QCPGraph *graph = plot->addGraph();
+        graph->setName(QStringLiteral("%1 · %2").arg(runs[k].record.id).arg(runs[k].record.name.left(40)));
+        graph->setPen(QPen(seriesColor(static_cast<int>(k)), 2));
+        graph->setData(s.evaluatedRounds, s.averageAccuracy, true);
+        lastRound = std::max(lastRound, static_cast<double>(s.stages * s.roundsPerStage));
+    }
+    plot->xAxis->setRange(0.5, lastRound + 0.5);
+    plot->yAxis->setRange(-0.02, 1.02);
+    plot->legend->setVisible(true);
+}
+
+QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImage> &images)
+{
+    QString html = QStringLiteral("<html><head><meta charset=\"utf-8\"><title>FCL Workbench report</title></head>"
+                                  "<body style=\"font-family: sans-serif\">");
+    html += QStringLiteral("<h1>FCL Workbench report</h1><p>%1 run(s) · generated %2 by FCL Workbench %3</p>")
+                .arg(runs.size()).arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")), versionString());
+    html += QStringLiteral("<h2>Final metrics</h2>") + metricsTable(runs);
+    html += QStringLiteral("<p><small>ACC = mean accuracy over all tasks after the last stage; Avg = mean over stages of the "
+                           "average accuracy on tasks seen so far; Forgetting = mean drop from each task's best earlier "
+                           "score; BWT / FWT = backward / forward transfer (GEM, divided by T−1).</small></p>");
+    PlotsPanel panel;
+    if (runs.size() > 1) {
+        QCustomPlot comparison;
+        stylePlot(&comparison, QObject::tr("round"), QObject::tr("average accuracy"));
+        drawComparison(&comparison, runs);
+        html += QStringLiteral("<h2>Comparison: average accuracy over rounds</h2>") + imageTag(images, render(&comparison), 640);
+    }
+    for (const ReportRun &run : runs) {
+        html += QStringLiteral("<h2 style=\"page-break-before: always\">Run %1: %2</h2>").arg(run.record.id).arg(escaped(run.record.name));
+        html += QStringLiteral("<p>status <b>%1</b> · seed %2 · version %3 · %4 threads · started %5%6</p>")
+                    .arg(runStatusName(run.record.status)).arg(run.record.seed).arg(run.record.version).arg(run.record.threads)
+                    .arg(run.record.startedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")),
+                         run.record.error.isEmpty() ? QString() : QStringLiteral(" · error: ") + escaped(run.record.error));
+        html += QStringLiteral("<h3>Configuration</h3>") + configTable(run.record.config);
+        html += QStringLiteral("<h3>Accuracy matrix</h3>") + matrixTable(run);
+        panel.setSeries(run.series, true);
+        html += QStringLiteral("<h3>Accuracy per task</h3>") + imageTag(images, render(panel.taskPlot()), 640);
+        html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") + imageTag(images, render(panel.averagePlot()), 640);
+        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") + imageTag(images, render(panel.matrixPlot(), 900, 380), 600);
+        html += QStringLiteral("<h3>Communication</h3>") + imageTag(images, render(panel.communicationPlot(), 900, 360), 560);
+    }
+    return html + QStringLiteral("</body></html>");
+}
+
+bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs, QString *error)
+{
+    if (runs.empty()) {
+        *error = QStringLiteral("no runs to report");
+        return false;
+    }
+    std::vector<QImage> images;
+    QString html = ReportWriter::html(runs, images);
+    if (path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) || path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)) {
+        for (std::size_t i = 0; i < images.size(); ++i) {
+            QByteArray png;
+            QBuffer buffer(&png);
+            buffer.open(QIODevice::WriteOnly);
+            images[i].save(&buffer, "PNG");
+            html.replace(QStringLiteral("src=\"report://%1\"").arg(i),
+                         QStringLiteral("src=\"data:image/png;base64,%1\"").arg(QString::fromLatin1(png.toBase64())));
+        }
+        QSaveFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(html.toUtf8()) < 0 || !file.commit()) {
+            *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+            return false;
+        }
+        return true;
+    }
+    if (!path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
+        *error = QStringLiteral("%1: the report format follows the suffix: .pdf or .html").arg(path);
+        return false;
+    }
+    QTextDocument document;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+        document.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("report://%1").arg(i)), images[i]);
+    }
+    document.setHtml(html);
+    {
+        QFile probe(path);
+        if (!probe.open(QIODevice::WriteOnly)) {
+            *error = QStringLiteral("%1: %2").arg(path, probe.errorString());
+            return false;
+        }
+    }
+    QPdfWriter writer(path);
+    writer.setPageSize(QPageSize(QPageSize::A4));
+    writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter);
+    writer.setResolution(150);
+    writer.setTitle(QStringLiteral("FCL Workbench report"));
+    writer.setCreator(QStringLiteral("FCL Workbench %1").arg(versionString()));
+    document.print(&writer);
+    return true;
+}
+
+} // namespace fcl::ui

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/store/run_store.h"
+#include "ui/models/run_series.h"
+
+#include <QImage>
+#include <QString>
+
+#include <vector>
+
+class QCustomPlot;
+
+namespace fcl::ui {
+
+/// One run as the report shows it.
+struct ReportRun {
+    RunRecord record;
+    RunSeries series;
+};
+
+/// Loads runs (record, metric rows, matrix) from a store; errors name the run.
+Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds);
+
+/// Average accuracy of several runs on one plot (the comparison view and report).
+void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs);
+
+/// Writes a report of one or more runs: config, curves, accuracy-matrix heatmap, final metrics
+/// and, for several runs, the comparison. The format follows the suffix: .pdf (QPdfWriter,
+/// A4, multi-page) or .html (self-contained, images embedded). Needs a QApplication (the plots are
+/// widgets); `fcl report` uses the offscreen platform. GUI thread.
+class ReportWriter {
+public:
+    static bool write(const QString &path, const std::vector<ReportRun> &runs, QString *error);
+    /// The report as HTML; images referenced as "report://N" and returned in `images`.
+    static QString html(const std::vector<ReportRun> &runs, std::vector<QImage> &images);
+};
+
+} // namespace fcl::ui
