@@ -51,6 +51,7 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
 
     QGroupBox *paletteBox = group(tr("Task palette"), splitter);
     m_palette = new TaskPalette(paletteBox);
+    paletteBox->setMinimumWidth(165);
     paletteBox->layout()->addWidget(m_palette);
     auto *hint = new QLabel(tr("Drag a task onto the timeline."), paletteBox);
     hint->setWordWrap(true);
@@ -112,9 +113,10 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
     m_lowerTabs->addTab(m_validation, tr("Validation"));
     m_preview = new PartitionPreview(m_lowerTabs);
     m_lowerTabs->addTab(m_preview, tr("Partition preview"));
-    middle->setStretchFactor(0, 2);
-    middle->setStretchFactor(1, 3);
-    middle->setStretchFactor(2, 3);
+    middle->setStretchFactor(0, 3);
+    middle->setStretchFactor(1, 4);
+    middle->setStretchFactor(2, 2);
+    middle->setSizes({240, 300, 170});
 
     auto *scroll = new QScrollArea(splitter);
     m_methods = new MethodPanel(document, scroll);
@@ -124,7 +126,7 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 3);
     splitter->setStretchFactor(2, 1);
-    splitter->setSizes({190, 760, 360});
+    splitter->setSizes({170, 640, 340});
 
     connect(addClient, &QPushButton::clicked, m_document, &ExperimentDocument::addClient);
     connect(duplicateClient, &QPushButton::clicked, this, [this] { m_document->duplicateClient(selectedClient()); });

@@ -87,9 +87,15 @@ TimelineGrid::TimelineGrid(QWidget *parent) : QTableWidget(parent)
 
 QColor TimelineGrid::taskColor(const QString &taskId)
 {
-    // Stable pastel colour per task.
-    const quint32 hash = stableHash(taskId);
-    return QColor::fromHsv(static_cast<int>(hash % 360), 70, 235);
+    // A distinct pastel per catalog task (hues spread by the golden angle), stable across runs.
+    const auto &tasks = builtinTasks();
+    int index = 0;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        if (tasks[i].id == taskId) {
+            index = static_cast<int>(i);
+        }
+    }
+    return QColor::fromHsv((index * 137 + 200) % 360, 80, 240);
 }
 
 void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clientNames)

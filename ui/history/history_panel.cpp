@@ -79,6 +79,7 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     m_view->sortByColumn(HistoryModel::Id, Qt::DescendingOrder);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_view->horizontalHeader()->setSectionResizeMode(HistoryModel::Name, QHeaderView::Stretch);
     m_view->verticalHeader()->setVisible(false);
     m_view->verticalHeader()->setDefaultSectionSize(22);
@@ -176,7 +177,9 @@ void HistoryPanel::updateComparison()
     m_compareTable->setVerticalHeaderLabels(rows);
     for (int k = 0; k < static_cast<int>(runs.size()); ++k) {
         const RunRecord &r = runs[static_cast<std::size_t>(k)].record;
-        m_compareTable->setHorizontalHeaderItem(k, new QTableWidgetItem(QStringLiteral("%1 · %2").arg(r.id).arg(r.name.left(24))));
+        auto *header = new QTableWidgetItem(runLabel(r));
+        header->setToolTip(r.name);
+        m_compareTable->setHorizontalHeaderItem(k, header);
         auto metric = [](double v) { return std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'f', 3); };
         const QStringList values = {runStatusName(r.status), metric(r.finalAverageAccuracy), metric(r.finalAverageForgetting),
                                     metric(r.backwardTransfer), metric(r.forwardTransfer),

@@ -113,6 +113,8 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
 
     QSettings settings;
     resize(1500, 940);
+    resizeDocks({m_plotsDock}, {560}, Qt::Horizontal);
+    resizeDocks({m_historyDock}, {250}, Qt::Vertical);
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     rebuildRecentMenu();
@@ -218,7 +220,8 @@ void MainWindow::updateActions()
     m_pause->setText(m_controller->isPaused() ? tr("Resume") : tr("Pause"));
     m_pause->setIcon(style()->standardIcon(m_controller->isPaused() ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
     m_cancel->setEnabled(running);
-    m_designer->setEnabled(!running);
+    // The designer stays editable during a run: the run owns a snapshot of the experiment, so the
+    // next one can be designed meanwhile (and disabling the whole panel costs a ~70 ms repaint).
     if (running && m_controller->isPaused()) {
         m_statusLabel->setText(tr("Paused after round %1 of %2").arg(m_controller->roundsDone()).arg(m_controller->roundsTotal()));
     }

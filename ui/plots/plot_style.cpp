@@ -90,6 +90,19 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
     });
 }
 
+void placeLegendBelow(QCustomPlot *plot, int columns)
+{
+    if (plot->plotLayout()->rowCount() == 1) {
+        auto *sub = new QCPLayoutGrid;
+        plot->plotLayout()->addElement(1, 0, sub);
+        plot->plotLayout()->setRowStretchFactor(1, 0.001);
+        sub->addElement(0, 0, plot->legend);
+        sub->setMargins(QMargins(6, 0, 6, 6));
+    }
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setWrap(columns);
+}
+
 bool savePlot(QCustomPlot *plot, const QString &path, QString *error)
 {
     const bool ok = path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)

@@ -13,6 +13,8 @@ QColor seriesColor(int index);
 /// Applies the application palette (light or dark) to a plot: background, axes, grid, legend;
 /// enables legend click-to-toggle and hover tooltips with exact values.
 void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel);
+/// Moves the legend below the axis rect, in `columns` columns, so it never hides a curve.
+void placeLegendBelow(QCustomPlot *plot, int columns);
 /// Saves as PNG or PDF by the file's suffix; false with `error` set on failure.
 bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
 

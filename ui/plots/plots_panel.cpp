@@ -39,6 +39,9 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     stylePlot(m_communication, tr("round"), tr("MB (cumulative)"));
     stylePlot(m_matrix, tr("task"), tr("after stage"));
     m_matrix->legend->setVisible(false);
+    placeLegendBelow(m_tasks, 3);
+    placeLegendBelow(m_clients, 4);
+    placeLegendBelow(m_average, 2);
     for (QCustomPlot *plot : plots()) {
         connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint &pos) {
             QMenu menu;
@@ -53,6 +56,13 @@ PlotsPanel::PlotsPanel(QWidget *parent)
         }
     });
     m_redrawTimer.start();
+    connect(this, &QTabWidget::currentChanged, this, [this] {
+        auto *plot = qobject_cast<QCustomPlot *>(currentWidget());
+        if (plot != nullptr && m_stale.remove(plot)) {
+            plot->replot();
+        }
+    });
+    redrawNow(); // empty axes with their final ranges, not QCustomPlot's 0..5 defaults
 }
 
 QList<QCustomPlot *> PlotsPanel::plots() const
@@ -79,8 +89,13 @@ void PlotsPanel::redrawNow()
 {
     m_dirty = false;
     rebuild();
+    // Only the visible tab is painted now; the others when they are shown (or grabbed).
     for (QCustomPlot *plot : plots()) {
-        plot->replot();
+        if (plot == currentWidget() || !isVisible()) {
+            plot->replot();
+        } else {
+            m_stale.insert(plot);
+        }
     }
     ++m_redraws;
 }

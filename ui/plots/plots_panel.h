@@ -3,6 +3,7 @@
 
 #include "ui/models/run_series.h"
 
+#include <QSet>
 #include <QTabWidget>
 #include <QTimer>
 
@@ -32,7 +33,7 @@ public:
     QCustomPlot *communicationPlot() const { return m_communication; }
     QList<QCustomPlot *> plots() const;
     int redrawCount() const { return m_redraws; }
-    /// Rebuilds every plot from the series and replots synchronously.
+    /// Rebuilds every plot from the series and replots the visible one synchronously.
     void redrawNow();
 
 private:
@@ -47,6 +48,7 @@ private:
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
     QTimer m_redrawTimer;
+    QSet<QCustomPlot *> m_stale; ///< rebuilt but not yet painted (hidden tabs)
     bool m_dirty = false;
     int m_redraws = 0;
 };

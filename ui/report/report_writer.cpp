@@ -38,11 +38,11 @@ QString imageTag(std::vector<QImage> &images, const QImage &image, int widthPx)
     return QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"%2\"></p>").arg(images.size() - 1).arg(widthPx);
 }
 
-QImage render(QCustomPlot *plot, int width = 900, int height = 430)
+QImage render(QCustomPlot *plot, int width = 760, int height = 400)
 {
     plot->resize(width, height);
     plot->replot();
-    return plot->toPixmap(width, height, 1.5).toImage();
+    return plot->toPixmap(width, height, 2.0).toImage();
 }
 
 QString configTable(const QJsonObject &config)
@@ -120,6 +120,15 @@ QString metricsTable(const std::vector<ReportRun> &runs)
 
 } // namespace
 
+QString runLabel(const RunRecord &run)
+{
+    auto method = [&](const char *section, const char *key) {
+        return run.config.value(QLatin1String(section)).toObject().value(QLatin1String(key)).toString();
+    };
+    return QStringLiteral("#%1 %2 + %3 (%4)").arg(run.id).arg(method("federated", "method"), method("continual", "method"),
+                                                   method("model", "backbone"));
+}
+
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds)
 {
     std::vector<ReportRun> runs;
@@ -149,7 +158,7 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs)
     for (std::size_t k = 0; k < runs.size(); ++k) {
         const RunSeries &s = runs[k].series;
         QCPGraph *graph = plot->addGraph();
-        graph->setName(QStringLiteral("%1 · %2").arg(runs[k].record.id).arg(runs[k].record.name.left(40)));
+        graph->setName(runLabel(runs[k].record));
         graph->setPen(QPen(seriesColor(static_cast<int>(k)), 2));
         graph->setData(s.evaluatedRounds, s.averageAccuracy, true);
         lastRound = std::max(lastRound, static_cast<double>(s.stages * s.roundsPerStage));
@@ -187,8 +196,8 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
         panel.setSeries(run.series, true);
         html += QStringLiteral("<h3>Accuracy per task</h3>") + imageTag(images, render(panel.taskPlot()), 640);
         html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") + imageTag(images, render(panel.averagePlot()), 640);
-        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") + imageTag(images, render(panel.matrixPlot(), 900, 380), 600);
-        html += QStringLiteral("<h3>Communication</h3>") + imageTag(images, render(panel.communicationPlot(), 900, 360), 560);
+        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") + imageTag(images, render(panel.matrixPlot(), 760, 330), 600);
+        html += QStringLiteral("<h3>Communication</h3>") + imageTag(images, render(panel.communicationPlot(), 760, 320), 560);
     }
     return html + QStringLiteral("</body></html>");
 }

@@ -19,6 +19,9 @@ struct ReportRun {
     RunSeries series;
 };
 
+/// "#3 fedavg + replay": short enough for a legend, and says what differs between runs.
+QString runLabel(const RunRecord &run);
+
 /// Loads runs (record, metric rows, matrix) from a store; errors name the run.
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/engine.h"
 #include "core/sim/registry.h"
+#include "core/sim/timeline.h"
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
@@ -97,6 +98,38 @@ private Q_SLOTS:
         QCOMPARE(second->toJson(), snapshot);
         QCOMPARE(second->stages, first->stages);
         QCOMPARE(snapshot.value(QStringLiteral("federated")).toObject().value(QStringLiteral("momentum")).toDouble(), 0.0);
+    }
+
+    void homogeneousFillUsesEachStagesMajorityTask()
+    {
+        const Timeline before = {{QStringLiteral("fmnist-shoes"), QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-tops")},
+                                 {QString(), QString(), QString()},
+                                 {QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-shoes"), QString()}};
+        const Timeline after = makeHomogeneous(before, 3);
+        QCOMPARE(after[0], std::vector<QString>(3, QStringLiteral("fmnist-tops")));   // 2 votes of 3
+        QCOMPARE(after[1], std::vector<QString>(3, QStringLiteral("fmnist-split-2"))); // empty: the split of its position
+        QCOMPARE(after[2], std::vector<QString>(3, QStringLiteral("fmnist-tops")));   // tie: earlier in the catalog
+    }
+
+    void heterogeneousFillIsSeededAndMixesTasksWithinAStage()
+    {
+        const Timeline before(4, std::vector<QString>(6, QStringLiteral("fmnist-split-1")));
+        const Timeline a = makeHeterogeneous(before, 6, 3);
+        QCOMPARE(a, makeHeterogeneous(before, 6, 3));
+        QVERIFY(a != makeHeterogeneous(before, 6, 4));
+        for (const auto &stage : a) {
+            QCOMPARE(stage.size(), std::size_t(6));
+            for (std::size_t c = 1; c < stage.size(); ++c) {
+                QVERIFY(stage[c] != stage[c - 1]); // a pool of five: neighbours always differ
+            }
+            QCOMPARE(stage[5], stage[0]);          // dealt round-robin
+        }
+        // The pool is the timeline's own tasks when it has two or more.
+        const Timeline two = {{QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-shoes")}};
+        const Timeline mixed = makeHeterogeneous(two, 4, 1);
+        for (const QString &task : mixed[0]) {
+            QVERIFY(task == QLatin1String("fmnist-tops") || task == QLatin1String("fmnist-shoes"));
+        }
     }
 
     void resultsAreIdenticalForOneAndTwoThreads()

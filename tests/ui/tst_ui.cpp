@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+// Workbench behaviour on the offscreen platform: designer edits and undo, the run controller's
+// signals and cancel, the history model, reports, and a whole GUI run.
+#include "core/store/run_store.h"
+#include "tests/support/test_support.h"
+#include "ui/designer/designer_panel.h"
+#include "ui/designer/method_panel.h"
+#include "ui/designer/timeline_grid.h"
+#include "ui/history/history_panel.h"
+#include "ui/main/main_window.h"
+#include "ui/models/experiment_document.h"
+#include "ui/models/history_model.h"
+#include "ui/plots/plots_panel.h"
+#include "ui/report/report_writer.h"
+#include "ui/run/run_controller.h"
+
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+using namespace fcl;
+using namespace fcl::ui;
+
+class TestUi : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+
+    static QJsonObject presetJson()
+    {
+        QFile file(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
+        file.open(QIODevice::ReadOnly);
+        return QJsonDocument::fromJson(file.readAll()).object();
+    }
+
+    QString writeTinyExperiment(int stages = 2, int rounds = 2)
+    {
+        const QString path = m_dir->filePath(QStringLiteral("tiny.json"));
+        QFile file(path);
+        file.open(QIODevice::WriteOnly);
+        file.write(test::tinyExperimentJson({}, 3, stages, rounds, 200));
+        return path;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("fcl-workbench-tests"));
+    }
+
+    void init() { m_dir = std::make_unique<QTemporaryDir>(); }
+
+    void designerEditsChangeTheDocumentAndUndoRestoresIt()
+    {
+        ExperimentDocument document;
+        document.load(presetJson());
+        DesignerPanel designer(&document);
+        designer.resize(1200, 800);
+        designer.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&designer));
+        const QJsonObject original = document.json();
+
+        // A client edit in the table.
+        designer.clientsTable()->item(0, 1)->setText(QStringLiteral("750"));
+        QCOMPARE(document.json().value(QStringLiteral("clients")).toArray().at(0).toObject().value(QStringLiteral("samples_per_task")).toInt(), 750);
+
+        // A task dropped from the palette onto stage 3 of client 2.
+        TimelineGrid *grid = designer.timeline();
+        const QPoint target = grid->visualItemRect(grid->item(1, 2)).center();
+        QMimeData mime;
+        mime.setText(QStringLiteral("fmnist-tops"));
+        // Qt routes a drop to the widget that accepted the drag's enter event.
+        QDragEnterEvent enter(target, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(grid->viewport(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(target), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(grid->viewport(), &drop);
+        QCOMPARE(document.timeline()[2][1], QStringLiteral("fmnist-tops"));
+        QCOMPARE(grid->item(1, 2)->data(Qt::UserRole).toString(), QStringLiteral("fmnist-tops"));
+
+        // A method chosen in the registry-generated form brings its own parameters.
+        QComboBox *selector = designer.methods()->section(QStringLiteral("continual"))->findChild<QComboBox *>();
+        QVERIFY(selector != nullptr);
+        selector->setFocus();
+        const int replay = selector->findData(QStringLiteral("replay"));
+        QTest::keyClick(selector, Qt::Key_Down); // finetune -> replay (registry order)
+        QCOMPARE(selector->currentIndex(), replay);
+        QCOMPARE(document.json().value(QStringLiteral("continual")).toObject().value(QStringLiteral("method")).toString(), QStringLiteral("replay"));
+        QVERIFY(designer.methods()->findChild<QSpinBox *>(QStringLiteral("continual.buffer_per_client")) != nullptr);
+
+        QCOMPARE(document.undoStack()->count(), 3);
+        document.undoStack()->undo();
+        document.undoStack()->undo();
+        document.undoStack()->undo();
+        QCOMPARE(document.json(), original);
+        QCOMPARE(designer.clientsTable()->item(0, 1)->text(), QStringLiteral("1000"));
+        document.undoStack()->redo();
+        QCOMPARE(document.json().value(QStringLiteral("clients")).toArray().at(0).toObject().value(QStringLiteral("samples_per_task")).toInt(), 750);
+    }
+
+    void invalidSettingsAreFlaggedBeforeRun()
+    {
+        ExperimentDocument document;
+        document.load(presetJson());
+        DesignerPanel designer(&document);
+        QVERIFY(designer.isValid());
+        QSignalSpy validity(&designer, &DesignerPanel::validityChanged);
+        // 10 clients x 7,000 samples of a 12,000-image task: an impossible partition.
+        for (int c = 0; c < 2; ++c) {
+            designer.clientsTable()->item(c, 1)->setText(QStringLiteral("7000"));
+        }
+        QVERIFY(!designer.isValid());
+        QCOMPARE(validity.count(), 1);
+        QVERIFY2(designer.errors().join(QLatin1Char('\n')).contains(QStringLiteral("stages[0] task \"fmnist-split-1\": partition: 10 clients ask for")),
+                 qPrintable(designer.errors().join(QLatin1Char('\n'))));
+        designer.clientsTable()->item(0, 1)->setText(QStringLiteral("lots"));
+        QVERIFY(designer.errors().join(QLatin1Char('\n')).contains(QStringLiteral("clients[0].samples_per_task: expected a number, got a string")));
+        document.undoStack()->undo();
+        document.undoStack()->undo();
+        document.undoStack()->undo();
+        QVERIFY(designer.isValid());
+    }
+
+    void homogeneousAndHeterogeneousButtonsRewriteTheTimeline()
+    {
+        ExperimentDocument document;
+        document.load(presetJson());
+        DesignerPanel designer(&document);
+        designer.makeHeterogeneous();
+        Timeline grid = document.timeline();
+        for (const auto &stage : grid) {
+            QVERIFY(stage[0] != stage[1]); // neighbours differ with a pool of five tasks
+        }
+        designer.makeHomogeneous();
+        grid = document.timeline();
+        for (const auto &stage : grid) {
+            QVERIFY(std::all_of(stage.begin(), stage.end(), [&](const QString &t) { return t == stage[0]; }));
+        }
+        QVERIFY(designer.isValid());
+    }
+
+    void workerDeliversSignalsInOrder()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        RunController controller;
+        QStringList order;
+        connect(controller.bridge(), &RunBridge::runStarted, this, [&] { order << QStringLiteral("started"); });
+        connect(controller.bridge(), &RunBridge::roundFinished, this, [&](const RoundMetrics &r) {
+            order << QStringLiteral("round %1.%2").arg(r.stage + 1).arg(r.round + 1);
+        });
+        connect(controller.bridge(), &RunBridge::stageFinished, this, [&](const StageMetrics &s) { order << QStringLiteral("stage %1").arg(s.stage + 1); });
+        QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
+        QVERIFY(controller.start(test::tinyExperiment(), db, 2));
+        QVERIFY(controller.isRunning());
+        QVERIFY(!controller.start(test::tinyExperiment(), db, 2)); // one run at a time
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(order, (QStringList{"started", "round 1.1", "round 1.2", "stage 1", "round 2.1", "round 2.2", "stage 2"}));
+        QCOMPARE(finished.first().first().value<RunOutcome>().status, RunStatus::Completed);
+        QVERIFY(!controller.isRunning());
+    }
+
+    void cancelStopsAtTheNextBatchAndKeepsFinishedRounds()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        RunController controller;
+        QElapsedTimer sinceCancel;
+        int rounds = 0;
+        connect(controller.bridge(), &RunBridge::roundFinished, this, [&] {
+            if (++rounds == 2) {
+                controller.cancel();
+                sinceCancel.start();
+            }
+        });
+        RunOutcome outcome;
+        connect(controller.bridge(), &RunBridge::runFinished, this, [&](const RunOutcome &o) { outcome = o; });
+        QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
+        // Long rounds: 4 clients x 2,000 samples, so a round takes far longer than one batch.
+        controller.start(test::tinyExperiment({}, 4, 3, 20, 2000), db, 2);
+        QVERIFY(finished.wait(120000));
+        qDebug("cancel to finish: %lld ms", sinceCancel.elapsed());
+        QCOMPARE(outcome.status, RunStatus::Cancelled);
+        // The GUI drains events in batches, so the engine may have finished a third round before
+        // the cancel reached it, but never more, and never a whole further stage.
+        auto store = RunStore::open(db);
+        int lossRows = 0;
+        for (const MetricRow &row : store.value()->metrics(outcome.runId).value()) {
+            lossRows += row.kind == QLatin1String("loss") ? 1 : 0;
+        }
+        QVERIFY2(lossRows >= 2 && lossRows <= 3, qPrintable(QString::number(lossRows)));
+        QCOMPARE(store.value()->run(outcome.runId)->status, RunStatus::Cancelled);
+    }
+
+    void pauseHoldsTheEngineBetweenRounds()
+    {
+        RunController controller;
+        int rounds = 0;
+        connect(controller.bridge(), &RunBridge::roundFinished, this, [&] {
+            if (++rounds == 1) {
+                controller.pause();
+            }
+        });
+        QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
+        controller.start(test::tinyExperiment(), m_dir->filePath(QStringLiteral("runs.sqlite")), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(rounds >= 1, 60000);
+        // The engine may already have finished the next round when the pause reaches it.
+        QTest::qWait(300);
+        const int heldAt = rounds;
+        QVERIFY(heldAt <= 2);
+        QTest::qWait(800);
+        QCOMPARE(rounds, heldAt); // nothing more while paused
+        QVERIFY(controller.isPaused());
+        controller.resume();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(rounds, 4);
+    }
+
+    void historyModelSortsNumericallyAndFilters()
+    {
+        std::vector<RunRecord> runs(4);
+        const double acc[] = {0.9, 0.25, std::nan(""), 0.5};
+        const RunStatus status[] = {RunStatus::Completed, RunStatus::Completed, RunStatus::Failed, RunStatus::Interrupted};
+        for (int i = 0; i < 4; ++i) {
+            runs[static_cast<std::size_t>(i)].id = i + 1;
+            runs[static_cast<std::size_t>(i)].name = QStringLiteral("run %1").arg(QChar(QLatin1Char('a' + i)));
+            runs[static_cast<std::size_t>(i)].finalAverageAccuracy = acc[i];
+            runs[static_cast<std::size_t>(i)].status = status[i];
+        }
+        HistoryPanel panel;
+        panel.model()->setRuns(runs);
+        HistoryFilterModel *filter = panel.filterModel();
+        filter->sort(HistoryModel::Accuracy, Qt::DescendingOrder);
+        QCOMPARE(filter->index(0, HistoryModel::Id).data().toLongLong(), 1);
+        QCOMPARE(filter->index(1, HistoryModel::Id).data().toLongLong(), 4);
+        QCOMPARE(filter->index(2, HistoryModel::Id).data().toLongLong(), 2);
+        QCOMPARE(filter->index(3, HistoryModel::Id).data().toLongLong(), 3); // no metric sorts last
+        QCOMPARE(filter->index(3, HistoryModel::Accuracy).data().toString(), QStringLiteral("–"));
+        filter->setStatusFilter(QStringLiteral("interrupted"));
+        QCOMPARE(filter->rowCount(), 1);
+        QCOMPARE(filter->index(0, HistoryModel::Status).data().toString(), QStringLiteral("interrupted"));
+        filter->setStatusFilter(QString());
+        filter->setFilterRegularExpression(QRegularExpression(QStringLiteral("run b|fail")));
+        QCOMPARE(filter->rowCount(), 2); // "run b" by name, run c by status
+    }
+
+    void reportContainsTheRunAndIsAMultiPagePdf()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        auto store = RunStore::open(db);
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome = runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        auto runs = loadReportRuns(*store.value(), {outcome.runId});
+        QVERIFY(runs.isOk());
+        QString error;
+        const QString html = m_dir->filePath(QStringLiteral("report.html"));
+        QVERIFY2(ReportWriter::write(html, runs.value(), &error), qPrintable(error));
+        QFile htmlFile(html);
+        QVERIFY(htmlFile.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(htmlFile.readAll());
+        QVERIFY(text.contains(QStringLiteral("Run %1: tiny").arg(outcome.runId)));
+        QVERIFY(text.contains(QString::number(outcome.summary.finalAverageAccuracy, 'f', 3)));
+        QVERIFY(text.contains(QString::number(outcome.summary.finalAverageForgetting, 'f', 3)));
+        QVERIFY(text.count(QStringLiteral("data:image/png;base64,")) >= 4);
+
+        const QString pdf = m_dir->filePath(QStringLiteral("report.pdf"));
+        QVERIFY2(ReportWriter::write(pdf, runs.value(), &error), qPrintable(error));
+        QFile pdfFile(pdf);
+        QVERIFY(pdfFile.open(QIODevice::ReadOnly));
+        const QByteArray bytes = pdfFile.readAll();
+        QVERIFY(bytes.startsWith("%PDF-"));
+        QVERIFY(bytes.trimmed().endsWith("%%EOF"));
+        QVERIFY2(bytes.count("/Type /Page\n") + bytes.count("/Type /Page\r") + bytes.count("/Type /Page ") + bytes.count("/Type /Page>") >= 2,
+                 "expected a multi-page PDF");
+        QVERIFY(!ReportWriter::write(m_dir->filePath(QStringLiteral("report.txt")), runs.value(), &error));
+        QVERIFY(error.contains(QStringLiteral(".pdf or .html")));
+    }
+
+    void mainWindowRunsATinyPresetAndPlotsEveryRound()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        MainWindow window(db);
+        window.show();
+        QVERIFY(window.openExperiment(writeTinyExperiment(2, 3)));
+        QVERIFY(window.runAction()->isEnabled());
+        QSignalSpy completed(&window, &MainWindow::runCompleted);
+        QVERIFY(window.startRun());
+        QVERIFY(!window.runAction()->isEnabled());
+        QVERIFY(completed.wait(120000));
+        QVERIFY2(window.lastErrorMessage().isEmpty(), qPrintable(window.lastErrorMessage()));
+        PlotsPanel *plots = window.plots();
+        QCOMPARE(plots->taskPlot()->graphCount(), 2);
+        QCOMPARE(plots->taskPlot()->graph(0)->data()->size(), 6); // 2 stages x 3 rounds, all evaluated
+        QCOMPARE(plots->communicationPlot()->graph(0)->data()->size(), 6);
+        QCOMPARE(plots->averagePlot()->graph(1)->data()->size(), 6);
+        QCOMPARE(plots->clientPlot()->graphCount(), 3);
+        auto *heatmap = qobject_cast<QCPColorMap *>(plots->matrixPlot()->plottable(0));
+        QVERIFY(heatmap != nullptr);
+        QVERIFY(!std::isnan(heatmap->data()->cell(1, 1)));
+        QCOMPARE(window.history()->model()->rowCount(), 1);
+        QCOMPARE(window.history()->model()->run(0).status, RunStatus::Completed);
+        QVERIFY(window.runAction()->isEnabled());
+    }
+
+    void runErrorsShowADialogNotACrash()
+    {
+        MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        QVERIFY(window.openExperiment(writeTinyExperiment()));
+        window.document()->setTopLevel(QStringLiteral("data"), QJsonObject{{QStringLiteral("fashion_mnist_dir"), QStringLiteral("/nonexistent")}});
+        QSignalSpy completed(&window, &MainWindow::runCompleted);
+        QVERIFY(window.startRun());
+        QVERIFY(completed.wait(60000));
+        QVERIFY(window.lastErrorMessage().contains(QStringLiteral("cannot load Fashion-MNIST from /nonexistent")));
+        QVERIFY(window.findChild<QMessageBox *>() != nullptr);
+    }
+};
+
+QTEST_MAIN(TestUi)
+#include "tst_ui.moc"
