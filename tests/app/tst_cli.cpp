@@ -98,6 +98,15 @@ private Q_SLOTS:
         QCOMPARE(root.value(QStringLiteral("status")).toString(), QStringLiteral("completed"));
         QCOMPARE(root.value(QStringLiteral("metrics")).toArray().size(), lines.size() - 1);
         QCOMPARE(root.value(QStringLiteral("config")).toObject().value(QStringLiteral("seed")).toInt(), 5);
+
+        // The workbench's report without a window (offscreen platform).
+        const QString pdf = m_dir->filePath(QStringLiteral("report.pdf"));
+        const Output report = fcl({QStringLiteral("report"), QStringLiteral("1"), QStringLiteral("-o"), pdf, QStringLiteral("--db"), m_db});
+        QVERIFY2(report.exitCode == 0, qPrintable(report.err));
+        QFile pdfFile(pdf);
+        QVERIFY(pdfFile.open(QIODevice::ReadOnly));
+        QVERIFY(pdfFile.read(5) == "%PDF-");
+        QCOMPARE(fcl({QStringLiteral("report"), QStringLiteral("99"), QStringLiteral("-o"), pdf, QStringLiteral("--db"), m_db}).exitCode, 2);
     }
 
     void badInputExitsWithTwoAndNamesTheField()

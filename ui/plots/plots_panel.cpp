@@ -223,7 +223,11 @@ void PlotsPanel::rebuild()
         m_matrix->yAxis->setTicker(yTicks);
         m_matrix->xAxis->setTickLabelRotation(tasks > 4 ? 20 : 0);
         m_matrix->xAxis->setRange(0.5, tasks + 0.5);
-        m_matrix->yAxis->setRange(stages + 0.5, 0.5); // reversed: stage 1 on top
+        m_matrix->yAxis->setRange(0.5, stages + 0.5);
+        m_matrix->yAxis->setRangeReversed(true); // stage 1 on top, as the matrix is written
+        // Room on the right for the last rotated task label.
+        m_matrix->axisRect()->setAutoMargins(QCP::msLeft | QCP::msTop | QCP::msBottom);
+        m_matrix->axisRect()->setMargins(QMargins(0, 0, 60, 0));
         m_matrix->xAxis->grid()->setVisible(false);
         m_matrix->yAxis->grid()->setVisible(false);
     }
