@@ -15,8 +15,8 @@
 #include <QJsonDocument>
 #include <QTextStream>
 
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 
@@ -54,11 +54,14 @@ const char *const kUsage =
     "Usage: fcl <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  run EXP.json [--db FILE] [--threads N] [--quiet]   run an experiment, store it, print the results\n"
-    "  validate EXP.json                                  check an experiment file, list every error\n"
+    "  run EXP.json [--db FILE] [--threads N] [--quiet]   run an experiment, store it, print the "
+    "results\n"
+    "  validate EXP.json                                  check an experiment file, list every "
+    "error\n"
     "  tasks                                              list the built-in task catalog\n"
     "  list [--db FILE]                                   list stored runs\n"
-    "  show RUN [--db FILE]                               show a run's config, accuracy matrix and metrics\n"
+    "  show RUN [--db FILE]                               show a run's config, accuracy matrix and "
+    "metrics\n"
     "  export RUN --csv|--json [-o FILE] [--db FILE]      export a run's metric rows\n"
     "\n"
     "Options:\n"
@@ -92,7 +95,9 @@ Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
             target = args[++i];
             return true;
         };
-        const QString name = arg.startsWith(QLatin1String("--")) ? arg.mid(2) : arg == QLatin1String("-o") ? QStringLiteral("output") : QString();
+        const QString name = arg.startsWith(QLatin1String("--")) ? arg.mid(2)
+                             : arg == QLatin1String("-o")        ? QStringLiteral("output")
+                                                                 : QString();
         if (name.isEmpty()) {
             if (arg.startsWith(QLatin1Char('-')) && arg.size() > 1) {
                 return Error{arg, QStringLiteral("unknown option")};
@@ -144,9 +149,10 @@ public:
         m_info = info;
         m_timer.start();
         if (!m_quiet) {
-            err() << "run " << info.runId << ": " << info.clientNames.size() << " clients, " << info.stages
-                  << " stages x " << info.roundsPerStage << " rounds, " << info.taskIds.size() << " tasks, "
-                  << formatBytes(double(info.parameterBytes)) << " trainable parameters" << Qt::endl;
+            err() << "run " << info.runId << ": " << info.clientNames.size() << " clients, "
+                  << info.stages << " stages x " << info.roundsPerStage << " rounds, "
+                  << info.taskIds.size() << " tasks, " << formatBytes(double(info.parameterBytes))
+                  << " trainable parameters" << Qt::endl;
         }
     }
 
@@ -161,14 +167,20 @@ public:
         const double elapsed = double(m_timer.elapsed()) / 1000.0;
         const double eta = elapsed / done * (total - done);
         QString line = QStringLiteral("stage %1/%2 round %3/%4  loss %5")
-                           .arg(round.stage + 1).arg(m_info.stages).arg(round.round + 1).arg(m_info.roundsPerStage)
+                           .arg(round.stage + 1)
+                           .arg(m_info.stages)
+                           .arg(round.round + 1)
+                           .arg(m_info.roundsPerStage)
                            .arg(round.trainLoss, 0, 'f', 3);
         if (round.evaluated) {
             line += QStringLiteral("  avg acc %1  forgetting %2")
-                        .arg(round.averageAccuracy, 0, 'f', 3).arg(round.averageForgetting, 0, 'f', 3);
+                        .arg(round.averageAccuracy, 0, 'f', 3)
+                        .arg(round.averageForgetting, 0, 'f', 3);
         }
         line += QStringLiteral("  sent %1  clients %2/%3  ETA %4 s")
-                    .arg(formatBytes(double(m_bytes))).arg(round.clientsReturned).arg(round.clientsSampled)
+                    .arg(formatBytes(double(m_bytes)))
+                    .arg(round.clientsReturned)
+                    .arg(round.clientsSampled)
                     .arg(eta, 0, 'f', 0);
         if (m_tty) {
             err() << '\r' << line.leftJustified(m_lastWidth) << Qt::flush;
@@ -210,7 +222,8 @@ Result<std::unique_ptr<RunStore>> openStore(const QString &path)
 
 int commandRun(const QStringList &args)
 {
-    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("threads"), QStringLiteral("quiet")});
+    auto parsed = parseOptions(
+        args, {QStringLiteral("db"), QStringLiteral("threads"), QStringLiteral("quiet")});
     if (!parsed) {
         return badInput(parsed.errorString());
     }
@@ -226,8 +239,10 @@ int commandRun(const QStringList &args)
         return badInput(store.errorString());
     }
     if (store.value()->interruptedOnOpen() > 0) {
-        err() << "note: " << store.value()->interruptedOnOpen()
-              << " run(s) left running by a process that no longer exists are now marked interrupted" << Qt::endl;
+        err()
+            << "note: " << store.value()->interruptedOnOpen()
+            << " run(s) left running by a process that no longer exists are now marked interrupted"
+            << Qt::endl;
     }
     CancellationToken cancel;
     g_cancel = &cancel;
@@ -236,23 +251,26 @@ int commandRun(const QStringList &args)
     ProgressPrinter progress(parsed->quiet);
     RunOptions options;
     options.threads = parsed->threads;
-    const RunOutcome outcome = runExperiment(experiment.value(), store.value().get(), progress, cancel, options);
+    const RunOutcome outcome =
+        runExperiment(experiment.value(), store.value().get(), progress, cancel, options);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_cancel = nullptr;
 
     if (outcome.status == RunStatus::Failed) {
-        err() << "fcl: run " << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
+        err() << "fcl: run "
+              << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
               << " failed: " << outcome.error << Qt::endl;
         return outcome.badInput ? kExitBadInput : kExitRunFailed;
     }
-    out() << "Run " << outcome.runId << " (" << experiment->name << ") " << runStatusName(outcome.status)
-          << " after " << outcome.summary.stagesCompleted << " of " << experiment->stages.size()
-          << " stages; stored in " << parsed->db << "\n\n";
+    out() << "Run " << outcome.runId << " (" << experiment->name << ") "
+          << runStatusName(outcome.status) << " after " << outcome.summary.stagesCompleted << " of "
+          << experiment->stages.size() << " stages; stored in " << parsed->db << "\n\n";
     out() << "Accuracy matrix (" << (experiment->isTaskIncremental() ? "task" : "class")
           << "-incremental; row = after stage i, column = task j):\n";
     out() << formatMatrix(outcome.summary.matrix, outcome.summary.taskIds) << '\n';
-    out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp, outcome.summary.totalBytesDown);
+    out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp,
+                           outcome.summary.totalBytesDown);
     out().flush();
     return kExitOk;
 }
@@ -264,7 +282,8 @@ int commandValidate(const QStringList &args)
         return badInput(parsed.errorString());
     }
     if (parsed->positional.size() != 1) {
-        return badInput(QStringLiteral("validate needs one experiment file: fcl validate EXP.json"));
+        return badInput(
+            QStringLiteral("validate needs one experiment file: fcl validate EXP.json"));
     }
     auto experiment = loadExperimentFile(parsed->positional.first());
     if (!experiment) {
@@ -273,7 +292,8 @@ int commandValidate(const QStringList &args)
         return kExitBadInput;
     }
     out() << parsed->positional.first() << ": valid (" << experiment->clients.size() << " clients, "
-          << experiment->stages.size() << " stages, " << experiment->taskColumns().size() << " tasks)" << Qt::endl;
+          << experiment->stages.size() << " stages, " << experiment->taskColumns().size()
+          << " tasks)" << Qt::endl;
     return kExitOk;
 }
 
@@ -285,7 +305,9 @@ int commandTasks()
             answers << answerVocabulary()[static_cast<std::size_t>(a)];
         }
         out() << QStringLiteral("%1 %2\n").arg(task.id, -22).arg(task.title);
-        out() << QStringLiteral("%1 \"%2\" -> %3\n").arg(QString(), -22).arg(task.instruction, answers.join(QStringLiteral(" | ")));
+        out() << QStringLiteral("%1 \"%2\" -> %3\n")
+                     .arg(QString(), -22)
+                     .arg(task.instruction, answers.join(QStringLiteral(" | ")));
     }
     out().flush();
     return kExitOk;
@@ -312,13 +334,19 @@ int commandList(const QStringList &args)
         return kExitRunFailed;
     }
     out() << QStringLiteral("%1  %2  %3  %4  %5  %6\n")
-                 .arg(QStringLiteral("id"), 4).arg(QStringLiteral("status"), -11).arg(QStringLiteral("started (UTC)"), -19)
-                 .arg(QStringLiteral("acc"), 6).arg(QStringLiteral("forget"), 6).arg(QStringLiteral("name"));
+                 .arg(QStringLiteral("id"), 4)
+                 .arg(QStringLiteral("status"), -11)
+                 .arg(QStringLiteral("started (UTC)"), -19)
+                 .arg(QStringLiteral("acc"), 6)
+                 .arg(QStringLiteral("forget"), 6)
+                 .arg(QStringLiteral("name"));
     for (const RunRecord &run : runs.value()) {
         out() << QStringLiteral("%1  %2  %3  %4  %5  %6\n")
-                     .arg(run.id, 4).arg(runStatusName(run.status), -11)
+                     .arg(run.id, 4)
+                     .arg(runStatusName(run.status), -11)
                      .arg(run.startedAt.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")), -19)
-                     .arg(metricText(run.finalAverageAccuracy), 6).arg(metricText(run.finalAverageForgetting), 6)
+                     .arg(metricText(run.finalAverageAccuracy), 6)
+                     .arg(metricText(run.finalAverageForgetting), 6)
                      .arg(run.name);
     }
     out().flush();
@@ -330,7 +358,8 @@ Result<qint64> parseRunId(const QStringList &positional)
     bool ok = false;
     const qint64 id = positional.size() == 1 ? positional.first().toLongLong(&ok) : 0;
     if (!ok || id <= 0) {
-        return Error{QStringLiteral("RUN"), QStringLiteral("expected one run id (a number from `fcl list`)")};
+        return Error{QStringLiteral("RUN"),
+                     QStringLiteral("expected one run id (a number from `fcl list`)")};
     }
     return id;
 }
@@ -359,14 +388,36 @@ int commandShow(const QStringList &args)
         return kExitRunFailed;
     }
     out() << "Run " << run->id << ": " << run->name << "\n";
-    out() << "  status    " << runStatusName(run->status) << (run->error.isEmpty() ? QString() : QStringLiteral(" (") + run->error + QLatin1Char(')')) << "\n";
-    out() << "  seed      " << run->seed << "   version " << run->version << "   threads " << run->threads << "\n";
-    out() << "  started   " << run->startedAt.toString(Qt::ISODate) << "   finished " << run->finishedAt.toString(Qt::ISODate) << "\n";
+    out() << "  status    " << runStatusName(run->status)
+          << (run->error.isEmpty() ? QString()
+                                   : QStringLiteral(" (") + run->error + QLatin1Char(')'))
+          << "\n";
+    out() << "  seed      " << run->seed << "   version " << run->version << "   threads "
+          << run->threads << "\n";
+    out() << "  started   " << run->startedAt.toString(Qt::ISODate) << "   finished "
+          << run->finishedAt.toString(Qt::ISODate) << "\n";
     const QJsonObject config = run->config;
-    out() << "  model     " << config.value(QStringLiteral("model")).toObject().value(QStringLiteral("backbone")).toString()
-          << "   federated " << config.value(QStringLiteral("federated")).toObject().value(QStringLiteral("method")).toString()
-          << "   continual " << config.value(QStringLiteral("continual")).toObject().value(QStringLiteral("method")).toString()
-          << "   partition " << config.value(QStringLiteral("partition")).toObject().value(QStringLiteral("method")).toString() << "\n\n";
+    out() << "  model     "
+          << config.value(QStringLiteral("model"))
+                 .toObject()
+                 .value(QStringLiteral("backbone"))
+                 .toString()
+          << "   federated "
+          << config.value(QStringLiteral("federated"))
+                 .toObject()
+                 .value(QStringLiteral("method"))
+                 .toString()
+          << "   continual "
+          << config.value(QStringLiteral("continual"))
+                 .toObject()
+                 .value(QStringLiteral("method"))
+                 .toString()
+          << "   partition "
+          << config.value(QStringLiteral("partition"))
+                 .toObject()
+                 .value(QStringLiteral("method"))
+                 .toString()
+          << "\n\n";
     out() << "Accuracy matrix:\n" << formatMatrix(matrix.value(), run->taskIds) << '\n';
     int finished = 0;
     for (int s = 0; s < matrix->stages(); ++s) {
@@ -375,7 +426,8 @@ int commandShow(const QStringList &args)
     if (finished == matrix->stages() && finished > 0) {
         out() << formatSummary(matrix.value(), run->bytesUp, run->bytesDown);
     } else {
-        out() << finished << " of " << matrix->stages() << " stages finished; final metrics need every stage.\n";
+        out() << finished << " of " << matrix->stages()
+              << " stages finished; final metrics need every stage.\n";
     }
     out().flush();
     return kExitOk;
@@ -383,7 +435,8 @@ int commandShow(const QStringList &args)
 
 int commandExport(const QStringList &args)
 {
-    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("csv"), QStringLiteral("json"), QStringLiteral("output")});
+    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("csv"),
+                                      QStringLiteral("json"), QStringLiteral("output")});
     if (!parsed) {
         return badInput(parsed.errorString());
     }
@@ -412,20 +465,28 @@ int commandExport(const QStringList &args)
         data = "run,stage,round,kind,task,client,value\n";
         for (const MetricRow &row : rows.value()) {
             const QString task = row.task >= 0 && row.task < static_cast<int>(run->taskIds.size())
-                                     ? run->taskIds[static_cast<std::size_t>(row.task)] : QString();
-            data += QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
-                        .arg(run->id).arg(row.stage + 1).arg(row.round + 1).arg(row.kind, task)
-                        .arg(row.client >= 0 ? QString::number(row.client) : QString())
-                        .arg(std::isnan(row.value) ? QString() : QString::number(row.value, 'g', 10))
-                        .toUtf8();
+                                     ? run->taskIds[static_cast<std::size_t>(row.task)]
+                                     : QString();
+            data +=
+                QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
+                    .arg(run->id)
+                    .arg(row.stage + 1)
+                    .arg(row.round + 1)
+                    .arg(row.kind, task)
+                    .arg(row.client >= 0 ? QString::number(row.client) : QString())
+                    .arg(std::isnan(row.value) ? QString() : QString::number(row.value, 'g', 10))
+                    .toUtf8();
         }
     } else {
         QJsonArray metricArray;
         for (const MetricRow &row : rows.value()) {
-            QJsonObject object{{QStringLiteral("stage"), row.stage + 1}, {QStringLiteral("round"), row.round + 1},
-                               {QStringLiteral("kind"), row.kind}, {QStringLiteral("value"), row.value}};
+            QJsonObject object{{QStringLiteral("stage"), row.stage + 1},
+                               {QStringLiteral("round"), row.round + 1},
+                               {QStringLiteral("kind"), row.kind},
+                               {QStringLiteral("value"), row.value}};
             if (row.task >= 0) {
-                object.insert(QStringLiteral("task"), run->taskIds[static_cast<std::size_t>(row.task)]);
+                object.insert(QStringLiteral("task"),
+                              run->taskIds[static_cast<std::size_t>(row.task)]);
             }
             if (row.client >= 0) {
                 object.insert(QStringLiteral("client"), row.client);
@@ -451,7 +512,8 @@ int commandExport(const QStringList &args)
         return std::fflush(stdout) == 0 ? kExitOk : kExitRunFailed;
     }
     QFile file(parsed->output);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(data) != data.size() || !file.flush()) {
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(data) != data.size() ||
+        !file.flush()) {
         err() << "fcl: cannot write " << parsed->output << ": " << file.errorString() << Qt::endl;
         return kExitRunFailed;
     }
@@ -463,8 +525,8 @@ int commandExport(const QStringList &args)
 int dispatch(const QStringList &arguments)
 {
     const QStringList args = arguments.mid(1);
-    if (args.isEmpty() || args.first() == QLatin1String("-h") || args.first() == QLatin1String("--help")
-        || args.first() == QLatin1String("help")) {
+    if (args.isEmpty() || args.first() == QLatin1String("-h") ||
+        args.first() == QLatin1String("--help") || args.first() == QLatin1String("help")) {
         out() << kUsage << formatRegistry();
         out().flush();
         return args.isEmpty() ? kExitBadInput : kExitOk;

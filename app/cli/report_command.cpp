@@ -16,7 +16,8 @@ int commandReport(const QStringList &args)
     QString db = RunStore::defaultPath();
     std::vector<qint64> ids;
     for (int i = 0; i < args.size(); ++i) {
-        if ((args[i] == QLatin1String("-o") || args[i] == QLatin1String("--output")) && i + 1 < args.size()) {
+        if ((args[i] == QLatin1String("-o") || args[i] == QLatin1String("--output")) &&
+            i + 1 < args.size()) {
             output = args[++i];
         } else if (args[i] == QLatin1String("--db") && i + 1 < args.size()) {
             db = args[++i];
@@ -31,7 +32,8 @@ int commandReport(const QStringList &args)
         }
     }
     if (ids.empty() || output.isEmpty()) {
-        err << "fcl: report needs run ids and an output file: fcl report RUN... -o OUT.pdf|.html" << Qt::endl;
+        err << "fcl: report needs run ids and an output file: fcl report RUN... -o OUT.pdf|.html"
+            << Qt::endl;
         return kExitBadInput;
     }
     auto store = RunStore::open(db);

@@ -16,7 +16,10 @@ QString paramLine(const ParamDescriptor &p)
 {
     const QString defaultText = p.optional ? QStringLiteral("(none)") : p.defaultValue.toString();
     return QStringLiteral("    %1 %2 default %3: %4\n")
-        .arg(p.name, -22).arg(p.rangeText(), -22).arg(defaultText, -9).arg(p.help);
+        .arg(p.name, -22)
+        .arg(p.rangeText(), -22)
+        .arg(defaultText, -9)
+        .arg(p.help);
 }
 } // namespace
 
@@ -65,14 +68,20 @@ QString formatSummary(const AccuracyMatrix &matrix, qint64 bytesUp, qint64 bytes
     auto line = [](const char *label, const QString &value) {
         return QStringLiteral("%1 %2\n").arg(QString::fromLatin1(label), -44).arg(value);
     };
-    auto signedValue = [](double v) { return (v >= 0 ? QStringLiteral("+") : QString()) + QString::number(v, 'f', 3); };
+    auto signedValue = [](double v) {
+        return (v >= 0 ? QStringLiteral("+") : QString()) + QString::number(v, 'f', 3);
+    };
     QString text;
-    text += line("Final average accuracy (ACC, Last)", QString::number(matrix.finalAverageAccuracy(), 'f', 3));
-    text += line("Average incremental accuracy (Avg)", QString::number(matrix.averageIncrementalAccuracy(), 'f', 3));
-    text += line("Average forgetting (F)", QString::number(matrix.finalAverageForgetting(), 'f', 3));
+    text += line("Final average accuracy (ACC, Last)",
+                 QString::number(matrix.finalAverageAccuracy(), 'f', 3));
+    text += line("Average incremental accuracy (Avg)",
+                 QString::number(matrix.averageIncrementalAccuracy(), 'f', 3));
+    text +=
+        line("Average forgetting (F)", QString::number(matrix.finalAverageForgetting(), 'f', 3));
     text += line("Backward transfer (BWT)", signedValue(matrix.backwardTransfer()));
     text += line("Forward transfer (FWT)", signedValue(matrix.forwardTransfer()));
-    text += line("Communication up / down", formatBytes(double(bytesUp)) + QStringLiteral(" / ") + formatBytes(double(bytesDown)));
+    text += line("Communication up / down", formatBytes(double(bytesUp)) + QStringLiteral(" / ") +
+                                                formatBytes(double(bytesDown)));
     return text;
 }
 
@@ -81,7 +90,8 @@ QString formatRegistry()
     QString text;
     for (const SectionDescriptor &section : sectionRegistry()) {
         text += QStringLiteral("\n\"%1\": {\"%2\": %3, ...}\n")
-                    .arg(section.key, section.selectorKey, methodIds(section.key).join(QLatin1Char('|')));
+                    .arg(section.key, section.selectorKey,
+                         methodIds(section.key).join(QLatin1Char('|')));
         for (const ParamDescriptor &p : section.commonParams) {
             text += paramLine(p);
         }

@@ -9,8 +9,9 @@
 
 int main(int argc, char *argv[])
 {
-    const bool hasDisplay = qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")
-                            || qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+    const bool hasDisplay = qEnvironmentVariableIsSet("DISPLAY") ||
+                            qEnvironmentVariableIsSet("WAYLAND_DISPLAY") ||
+                            qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
     if (!hasDisplay) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
     }
@@ -20,13 +21,19 @@ int main(int argc, char *argv[])
     QApplication::setApplicationDisplayName(QStringLiteral("FCL Workbench"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Design, run and compare federated continual learning experiments."));
+    parser.setApplicationDescription(
+        QStringLiteral("Design, run and compare federated continual learning experiments."));
     parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("Experiment file to open (JSON)."));
-    const QCommandLineOption db(QStringLiteral("db"), QStringLiteral("Run database."), QStringLiteral("file"), fcl::RunStore::defaultPath());
-    const QCommandLineOption headless(QStringLiteral("headless"), QStringLiteral("Run the experiment without a window and write a report."));
-    const QCommandLineOption report(QStringLiteral("report"), QStringLiteral("Report file for headless runs (.pdf or .html)."),
-                                    QStringLiteral("file"), QStringLiteral("fcl-report.pdf"));
+    parser.addPositionalArgument(QStringLiteral("experiment"),
+                                 QStringLiteral("Experiment file to open (JSON)."));
+    const QCommandLineOption db(QStringLiteral("db"), QStringLiteral("Run database."),
+                                QStringLiteral("file"), fcl::RunStore::defaultPath());
+    const QCommandLineOption headless(
+        QStringLiteral("headless"),
+        QStringLiteral("Run the experiment without a window and write a report."));
+    const QCommandLineOption report(
+        QStringLiteral("report"), QStringLiteral("Report file for headless runs (.pdf or .html)."),
+        QStringLiteral("file"), QStringLiteral("fcl-report.pdf"));
     parser.addOptions({db, headless, report});
     parser.process(app);
     const QStringList files = parser.positionalArguments();

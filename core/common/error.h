@@ -21,16 +21,14 @@ struct Error {
 };
 
 /// The value of a Result that carries no data: Result<Unit> is "done, or why not".
-struct Unit {
-};
+struct Unit {};
 
 /// Either a value or one or more errors (validators collect all of them). Any thread.
-template <typename T>
-class Result {
+template <typename T> class Result {
 public:
-    Result(T value) : m_value(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-    Result(Error error) : m_errors{std::move(error)} {}  // NOLINT(google-explicit-constructor)
-    Result(std::vector<Error> errors) : m_errors(std::move(errors)) {}  // NOLINT
+    Result(T value) : m_value(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+    Result(Error error) : m_errors{std::move(error)} {} // NOLINT(google-explicit-constructor)
+    Result(std::vector<Error> errors) : m_errors(std::move(errors)) {} // NOLINT
 
     bool isOk() const { return m_value.has_value(); }
     explicit operator bool() const { return isOk(); }
@@ -51,8 +49,7 @@ private:
 
 QString joinErrors(const std::vector<Error> &errors);
 
-template <typename T>
-QString Result<T>::errorString() const
+template <typename T> QString Result<T>::errorString() const
 {
     return joinErrors(m_errors);
 }

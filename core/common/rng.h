@@ -42,8 +42,7 @@ inline std::uint64_t uniformIndex(Rng &rng, std::uint64_t n)
 }
 
 /// Fisher-Yates with our portable index source (std::shuffle is implementation-defined).
-template <typename T>
-void shuffleInPlace(T &values, Rng &rng)
+template <typename T> void shuffleInPlace(T &values, Rng &rng)
 {
     for (std::size_t i = values.size(); i > 1; --i) {
         std::swap(values[i - 1], values[uniformIndex(rng, i)]);

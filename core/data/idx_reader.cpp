@@ -15,7 +15,8 @@ constexpr std::uint32_t kLabelMagic = 0x00000801;
 
 QString byteWhere(const QString &path, qint64 offset)
 {
-    return QStringLiteral("%1: byte %2").arg(QFileInfo(path).fileName(), QLocale::c().toString(offset));
+    return QStringLiteral("%1: byte %2")
+        .arg(QFileInfo(path).fileName(), QLocale::c().toString(offset));
 }
 
 /// Reads the whole (possibly gzip-compressed) file into memory.
@@ -57,8 +58,8 @@ Result<std::vector<std::uint8_t>> readAll(const QString &path)
 
 std::uint32_t bigEndian32(const std::uint8_t *p)
 {
-    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8)
-           | std::uint32_t(p[3]);
+    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+           std::uint32_t(p[3]);
 }
 
 struct IdxHeader {
@@ -152,10 +153,11 @@ Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &label
     const auto &images = imageBytes.value();
     const auto &labels = labelBytes.value();
     set.pixels.assign(images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes),
-                      images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes)
-                          + static_cast<std::ptrdiff_t>(count) * set.rows * set.cols);
+                      images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes) +
+                          static_cast<std::ptrdiff_t>(count) * set.rows * set.cols);
     set.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes),
-                      labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes) + count);
+                      labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes) +
+                          count);
     for (std::size_t i = 0; i < set.labels.size(); ++i) {
         if (set.labels[i] > 9) {
             return Error{byteWhere(labelsPath, static_cast<qint64>(labelHeader->headerBytes + i)),
@@ -185,7 +187,10 @@ Result<FashionMnist> loadFashionMnist(const QString &dir)
     }
     if (train->rows != test->rows || train->cols != test->cols) {
         return Error{dir, QStringLiteral("train images are %1x%2 but test images are %3x%4")
-                              .arg(train->rows).arg(train->cols).arg(test->rows).arg(test->cols)};
+                              .arg(train->rows)
+                              .arg(train->cols)
+                              .arg(test->rows)
+                              .arg(test->cols)};
     }
     return FashionMnist{std::move(train).value(), std::move(test).value()};
 }

@@ -81,8 +81,9 @@ std::vector<int> apportion(const std::vector<double> &shares, int total)
         assigned += counts[i];
         remainders.push_back({exact - counts[i], i});
     }
-    std::stable_sort(remainders.begin(), remainders.end(),
-                     [](const auto &a, const auto &b) { return a.first > b.first; });
+    std::stable_sort(remainders.begin(), remainders.end(), [](const auto &a, const auto &b) {
+        return a.first > b.first;
+    });
     for (std::size_t k = 0; assigned < total && !remainders.empty(); ++k, ++assigned) {
         ++counts[remainders[k % remainders.size()].second];
     }
@@ -96,12 +97,15 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
     if (clients == 0) {
         return std::vector<std::vector<int>>{};
     }
-    const qint64 wanted = std::accumulate(request.requested.begin(), request.requested.end(), qint64(0));
+    const qint64 wanted =
+        std::accumulate(request.requested.begin(), request.requested.end(), qint64(0));
     if (wanted > poolSize) {
-        return Error{QStringLiteral("partition"),
-                     QStringLiteral("%1 clients ask for %2 samples in total but the task has only %3; "
-                                    "lower samples_per_task or use fewer clients on this task")
-                         .arg(clients).arg(count(wanted), count(poolSize))};
+        return Error{
+            QStringLiteral("partition"),
+            QStringLiteral("%1 clients ask for %2 samples in total but the task has only %3; "
+                           "lower samples_per_task or use fewer clients on this task")
+                .arg(clients)
+                .arg(count(wanted), count(poolSize))};
     }
     Rng rng(request.seed);
     std::vector<std::vector<int>> result(static_cast<std::size_t>(clients));
@@ -110,13 +114,16 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
         std::vector<int> sizes = request.requested;
         if (request.method == PartitionMethod::Quantity) {
             if (request.quantityBeta <= 0) {
-                return Error{QStringLiteral("partition.quantity_beta"), QStringLiteral("must be > 0")};
+                return Error{QStringLiteral("partition.quantity_beta"),
+                             QStringLiteral("must be > 0")};
             }
             if (qint64(clients) * request.minPerClient > wanted) {
                 return Error{QStringLiteral("partition.min_samples_per_client"),
                              QStringLiteral("%1 clients x %2 samples minimum is more than the %3 "
                                             "samples to share")
-                                 .arg(clients).arg(request.minPerClient).arg(count(wanted))};
+                                 .arg(clients)
+                                 .arg(request.minPerClient)
+                                 .arg(count(wanted))};
             }
             bool met = false;
             for (int draw = 0; draw < request.maxQuantityDraws && !met; ++draw) {
@@ -125,12 +132,16 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
                 met = *std::min_element(sizes.begin(), sizes.end()) >= request.minPerClient;
             }
             if (!met) {
-                return Error{QStringLiteral("partition.min_samples_per_client"),
-                             QStringLiteral("no split of %1 samples over %2 clients with quantity_beta "
-                                            "= %3 gave every client %4 samples in %5 draws; raise "
-                                            "quantity_beta or lower the minimum")
-                                 .arg(count(wanted)).arg(clients).arg(request.quantityBeta)
-                                 .arg(request.minPerClient).arg(request.maxQuantityDraws)};
+                return Error{
+                    QStringLiteral("partition.min_samples_per_client"),
+                    QStringLiteral("no split of %1 samples over %2 clients with quantity_beta "
+                                   "= %3 gave every client %4 samples in %5 draws; raise "
+                                   "quantity_beta or lower the minimum")
+                        .arg(count(wanted))
+                        .arg(clients)
+                        .arg(request.quantityBeta)
+                        .arg(request.minPerClient)
+                        .arg(request.maxQuantityDraws)};
             }
         }
         std::vector<int> order(static_cast<std::size_t>(poolSize));
@@ -140,7 +151,8 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
         for (int c = 0; c < clients; ++c) {
             auto &mine = result[static_cast<std::size_t>(c)];
             mine.assign(order.begin() + static_cast<std::ptrdiff_t>(next),
-                        order.begin() + static_cast<std::ptrdiff_t>(next + sizes[static_cast<std::size_t>(c)]));
+                        order.begin() +
+                            static_cast<std::ptrdiff_t>(next + sizes[static_cast<std::size_t>(c)]));
             next += static_cast<std::size_t>(sizes[static_cast<std::size_t>(c)]);
         }
         return result;
@@ -160,12 +172,15 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
     }
     std::vector<std::size_t> used(pools.size(), 0);
     for (int c = 0; c < clients; ++c) {
-        const double alpha = request.alpha.empty() ? 1.0 : request.alpha[static_cast<std::size_t>(c)];
+        const double alpha =
+            request.alpha.empty() ? 1.0 : request.alpha[static_cast<std::size_t>(c)];
         if (!(alpha > 0)) {
-            return Error{QStringLiteral("clients[%1].dirichlet_alpha").arg(c), QStringLiteral("must be > 0")};
+            return Error{QStringLiteral("clients[%1].dirichlet_alpha").arg(c),
+                         QStringLiteral("must be > 0")};
         }
         const int need = request.requested[static_cast<std::size_t>(c)];
-        const std::vector<double> shares = sampleDirichlet(rng, static_cast<int>(pools.size()), alpha);
+        const std::vector<double> shares =
+            sampleDirichlet(rng, static_cast<int>(pools.size()), alpha);
         std::vector<int> targets = apportion(shares, need);
         auto &mine = result[static_cast<std::size_t>(c)];
         int shortfall = 0;
@@ -180,8 +195,9 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
         // An exhausted class: fill from the classes this client favours most, then any class.
         std::vector<std::size_t> preference(pools.size());
         std::iota(preference.begin(), preference.end(), 0);
-        std::stable_sort(preference.begin(), preference.end(),
-                         [&](std::size_t a, std::size_t b) { return shares[a] > shares[b]; });
+        std::stable_sort(preference.begin(), preference.end(), [&](std::size_t a, std::size_t b) {
+            return shares[a] > shares[b];
+        });
         for (std::size_t k : preference) {
             while (shortfall > 0 && used[k] < pools[k].size()) {
                 mine.push_back(pools[k][used[k]++]);

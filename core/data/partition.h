@@ -18,12 +18,12 @@ enum class PartitionMethod {
 /// How one task's pool of samples is shared among the clients that train on it.
 struct PartitionRequest {
     PartitionMethod method = PartitionMethod::Iid;
-    std::vector<int> labels;          ///< label of each pool sample; the pool is 0..labels.size()-1
-    std::vector<int> requested;       ///< samples per client (Quantity: only their sum is used)
-    std::vector<double> alpha;        ///< Dirichlet: concentration per client (> 0)
-    double quantityBeta = 1.0;        ///< Quantity: concentration of the size split (> 0)
-    int minPerClient = 1;             ///< Quantity: every client gets at least this many
-    int maxQuantityDraws = 100;       ///< Quantity: redraws before giving up with an error
+    std::vector<int> labels;    ///< label of each pool sample; the pool is 0..labels.size()-1
+    std::vector<int> requested; ///< samples per client (Quantity: only their sum is used)
+    std::vector<double> alpha;  ///< Dirichlet: concentration per client (> 0)
+    double quantityBeta = 1.0;  ///< Quantity: concentration of the size split (> 0)
+    int minPerClient = 1;       ///< Quantity: every client gets at least this many
+    int maxQuantityDraws = 100; ///< Quantity: redraws before giving up with an error
     std::uint64_t seed = 0;
 };
 

@@ -29,10 +29,10 @@ std::vector<int> TaskSpec::answerSet() const
 const std::vector<QString> &answerVocabulary()
 {
     static const std::vector<QString> words = {
-        QStringLiteral("t-shirt"), QStringLiteral("trouser"), QStringLiteral("pullover"),
-        QStringLiteral("dress"),   QStringLiteral("coat"),    QStringLiteral("sandal"),
-        QStringLiteral("shirt"),   QStringLiteral("sneaker"), QStringLiteral("bag"),
-        QStringLiteral("ankle boot"), QStringLiteral("yes"),  QStringLiteral("no")};
+        QStringLiteral("t-shirt"),    QStringLiteral("trouser"), QStringLiteral("pullover"),
+        QStringLiteral("dress"),      QStringLiteral("coat"),    QStringLiteral("sandal"),
+        QStringLiteral("shirt"),      QStringLiteral("sneaker"), QStringLiteral("bag"),
+        QStringLiteral("ankle boot"), QStringLiteral("yes"),     QStringLiteral("no")};
     return words;
 }
 
@@ -43,8 +43,13 @@ const std::vector<TaskSpec> &builtinTasks()
         const std::vector<int> all = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
         std::vector<TaskSpec> list;
         auto subset = [&](const char *id, const char *title, std::vector<int> classes) {
-            list.push_back({QString::fromLatin1(id), QString::fromLatin1(title), what,
-                            TaskFamily::ClassSubset, ImageTransform::None, std::move(classes), {}});
+            list.push_back({QString::fromLatin1(id),
+                            QString::fromLatin1(title),
+                            what,
+                            TaskFamily::ClassSubset,
+                            ImageTransform::None,
+                            std::move(classes),
+                            {}});
         };
         // Class-incremental splits: five tasks of two classes each.
         subset("fmnist-split-1", "T-shirt vs trouser", {0, 1});
@@ -59,18 +64,29 @@ const std::vector<TaskSpec> &builtinTasks()
         subset("fmnist-all", "All ten classes", all);
         // Yes/no attribute questions, balanced between yes and no classes.
         list.push_back({QStringLiteral("fmnist-is-footwear"),
-                        QStringLiteral("Yes/no: footwear vs tops"), QStringLiteral("Is this footwear?"),
-                        TaskFamily::YesNo, ImageTransform::None, {5, 7, 9, 0, 2, 6}, {5, 7, 9}});
+                        QStringLiteral("Yes/no: footwear vs tops"),
+                        QStringLiteral("Is this footwear?"),
+                        TaskFamily::YesNo,
+                        ImageTransform::None,
+                        {5, 7, 9, 0, 2, 6},
+                        {5, 7, 9}});
         list.push_back({QStringLiteral("fmnist-is-upper-body"),
                         QStringLiteral("Yes/no: worn on the upper body"),
-                        QStringLiteral("Is this worn on the upper body?"), TaskFamily::YesNo,
-                        ImageTransform::None, {0, 2, 4, 6, 1, 5, 8, 9}, {0, 2, 4, 6}});
+                        QStringLiteral("Is this worn on the upper body?"),
+                        TaskFamily::YesNo,
+                        ImageTransform::None,
+                        {0, 2, 4, 6, 1, 5, 8, 9},
+                        {0, 2, 4, 6}});
         // Domain shifts of the full ten-class question.
         auto shifted = [&](const char *id, const char *title, const char *instruction,
                            ImageTransform transform) {
-            list.push_back({QString::fromLatin1(id), QString::fromLatin1(title),
-                            QString::fromLatin1(instruction), TaskFamily::DomainShift, transform,
-                            all, {}});
+            list.push_back({QString::fromLatin1(id),
+                            QString::fromLatin1(title),
+                            QString::fromLatin1(instruction),
+                            TaskFamily::DomainShift,
+                            transform,
+                            all,
+                            {}});
         };
         shifted("fmnist-rotated", "All classes, rotated 90 degrees",
                 "What item is this (rotated photo)?", ImageTransform::Rotate90);

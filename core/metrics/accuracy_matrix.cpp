@@ -33,12 +33,14 @@ AccuracyMatrix::AccuracyMatrix(int stages, std::vector<int> learnedAt)
 
 void AccuracyMatrix::set(int stage, int task, double value)
 {
-    m_values[static_cast<std::size_t>(stage) * m_learnedAt.size() + static_cast<std::size_t>(task)] = value;
+    m_values[static_cast<std::size_t>(stage) * m_learnedAt.size() +
+             static_cast<std::size_t>(task)] = value;
 }
 
 double AccuracyMatrix::at(int stage, int task) const
 {
-    return m_values[static_cast<std::size_t>(stage) * m_learnedAt.size() + static_cast<std::size_t>(task)];
+    return m_values[static_cast<std::size_t>(stage) * m_learnedAt.size() +
+                    static_cast<std::size_t>(task)];
 }
 
 void AccuracyMatrix::setBaseline(int task, double value)

@@ -13,21 +13,21 @@ namespace fcl {
 /// What one federated round measured. Accuracy vectors are indexed by task column (the run's
 /// tasks in order of first appearance); a task not evaluated this round is NaN.
 struct RoundMetrics {
-    int stage = 0;               ///< 0-based
-    int round = 0;               ///< 0-based within the stage
-    int globalRound = 0;         ///< 0-based over the whole run
-    bool evaluated = false;      ///< false on rounds skipped by evaluation.every_rounds
-    std::vector<double> accuracyPerTask;            ///< in the experiment's evaluation mode
-    std::vector<double> taskIncrementalAccuracy;    ///< masked to each task's own answers
-    std::vector<double> classIncrementalAccuracy;   ///< masked to every answer seen so far
-    std::vector<double> clientAccuracy;  ///< per client (NaN when it did not train this round)
-    double averageAccuracy = 0;   ///< mean over tasks seen so far
-    double averageForgetting = 0; ///< vs the best earlier stage-end score of each older task
-    double trainLoss = 0;         ///< sample-weighted mean local training loss
+    int stage = 0;                       ///< 0-based
+    int round = 0;                       ///< 0-based within the stage
+    int globalRound = 0;                 ///< 0-based over the whole run
+    bool evaluated = false;              ///< false on rounds skipped by evaluation.every_rounds
+    std::vector<double> accuracyPerTask; ///< in the experiment's evaluation mode
+    std::vector<double> taskIncrementalAccuracy;  ///< masked to each task's own answers
+    std::vector<double> classIncrementalAccuracy; ///< masked to every answer seen so far
+    std::vector<double> clientAccuracy; ///< per client (NaN when it did not train this round)
+    double averageAccuracy = 0;         ///< mean over tasks seen so far
+    double averageForgetting = 0;       ///< vs the best earlier stage-end score of each older task
+    double trainLoss = 0;               ///< sample-weighted mean local training loss
     int clientsSampled = 0;
-    int clientsReturned = 0;      ///< sampled minus dropped out
-    std::int64_t bytesUp = 0;     ///< client -> server, from the tensors actually sent
-    std::int64_t bytesDown = 0;   ///< server -> client
+    int clientsReturned = 0;    ///< sampled minus dropped out
+    std::int64_t bytesUp = 0;   ///< client -> server, from the tensors actually sent
+    std::int64_t bytesDown = 0; ///< server -> client
     double wallTimeMs = 0;
 };
 

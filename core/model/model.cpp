@@ -11,7 +11,8 @@ public:
         int width = shape.imagePixels + shape.instructionDim;
         m_macs = 0;
         for (int l = 0; l < layers; ++l) {
-            m_hidden.push_back(register_module("hidden" + std::to_string(l), torch::nn::Linear(width, hidden)));
+            m_hidden.push_back(
+                register_module("hidden" + std::to_string(l), torch::nn::Linear(width, hidden)));
             m_macs += double(width) * hidden;
             width = hidden;
         }
@@ -43,15 +44,18 @@ public:
     CnnNetwork(int channels, int hidden, const NetworkShape &shape) : m_side(shape.imageSide)
     {
         using torch::nn::Conv2dOptions;
-        m_conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(1, channels, /*kernel_size=*/5).padding(2)));
-        m_conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(channels, 2 * channels, /*kernel_size=*/5).padding(2)));
+        m_conv1 = register_module(
+            "conv1", torch::nn::Conv2d(Conv2dOptions(1, channels, /*kernel_size=*/5).padding(2)));
+        m_conv2 = register_module(
+            "conv2",
+            torch::nn::Conv2d(Conv2dOptions(channels, 2 * channels, /*kernel_size=*/5).padding(2)));
         const int pooled = (m_side / 2) / 2;
         const int features = 2 * channels * pooled * pooled;
         m_fc = register_module("fc", torch::nn::Linear(features + shape.instructionDim, hidden));
         m_output = register_module("output", torch::nn::Linear(hidden, shape.outputs));
         const double side2 = double(m_side) * m_side;
-        m_macs = side2 * channels * 25 + side2 / 4 * channels * 2 * channels * 25
-                 + double(features + shape.instructionDim) * hidden + double(hidden) * shape.outputs;
+        m_macs = side2 * channels * 25 + side2 / 4 * channels * 2 * channels * 25 +
+                 double(features + shape.instructionDim) * hidden + double(hidden) * shape.outputs;
     }
 
     torch::Tensor forward(const torch::Tensor &images, const torch::Tensor &instructions) override
@@ -81,7 +85,8 @@ std::shared_ptr<Network> makeNetwork(const QString &backbone, const QVariantMap 
 {
     if (backbone == QLatin1String("cnn")) {
         return std::make_shared<CnnNetwork>(params.value(QStringLiteral("channels"), 16).toInt(),
-                                            params.value(QStringLiteral("hidden"), 128).toInt(), shape);
+                                            params.value(QStringLiteral("hidden"), 128).toInt(),
+                                            shape);
     }
     Q_ASSERT(backbone == QLatin1String("mlp"));
     return std::make_shared<MlpNetwork>(params.value(QStringLiteral("hidden"), 256).toInt(),

@@ -29,7 +29,8 @@ class Network : public torch::nn::Module {
 public:
     /// images: [B, imagePixels] floats in [0, 1]; instructions: [B, instructionDim].
     /// Returns logits [B, outputs].
-    virtual torch::Tensor forward(const torch::Tensor &images, const torch::Tensor &instructions) = 0;
+    virtual torch::Tensor forward(const torch::Tensor &images,
+                                  const torch::Tensor &instructions) = 0;
 
     std::vector<torch::Tensor> trainableParameters() const
     {

@@ -49,8 +49,9 @@ public:
     Engine(const Experiment &experiment, RunStore *store, RunObserver &observer,
            const CancellationToken &cancel, const RunOptions &options)
         : m_experiment(experiment), m_store(store), m_observer(observer), m_cancel(cancel),
-          m_threads(options.threads > 0 ? options.threads
-                                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency())))
+          m_threads(options.threads > 0
+                        ? options.threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency())))
     {
     }
 
@@ -102,7 +103,8 @@ void Engine::store(const std::function<Result<Unit>()> &write)
     }
     auto done = write();
     if (!done) {
-        throw EngineFailure{QStringLiteral("could not save to the run database: %1").arg(done.errorString())};
+        throw EngineFailure{
+            QStringLiteral("could not save to the run database: %1").arg(done.errorString())};
     }
 }
 
@@ -114,13 +116,14 @@ void Engine::prepare()
                                                                : m_experiment.fashionMnistDir;
     auto loaded = loadFashionMnist(dir);
     if (!loaded) {
-        throw EngineFailure{QStringLiteral("cannot load Fashion-MNIST from %1: %2 (install the Debian "
-                                           "package dataset-fashion-mnist or set data.fashion_mnist_dir)")
-                                .arg(dir, loaded.errorString()),
-                            true};
+        throw EngineFailure{
+            QStringLiteral("cannot load Fashion-MNIST from %1: %2 (install the Debian "
+                           "package dataset-fashion-mnist or set data.fashion_mnist_dir)")
+                .arg(dir, loaded.errorString()),
+            true};
     }
-    m_data = buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()), m_columns,
-                             m_experiment.testSamplesPerTask(), m_experiment.seed);
+    m_data = buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()),
+                             m_columns, m_experiment.testSamplesPerTask(), m_experiment.seed);
     partitionStages();
 
     torch::manual_seed(m_experiment.seed);
@@ -169,8 +172,10 @@ void Engine::partitionStages()
                     members.push_back(c);
                     const ClientSpec &client = m_experiment.clients[c];
                     request.requested.push_back(client.samplesPerTask());
-                    request.alpha.push_back(client.hasOwnAlpha() ? client.dirichletAlpha()
-                                                                 : partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
+                    request.alpha.push_back(
+                        client.hasOwnAlpha()
+                            ? client.dirichletAlpha()
+                            : partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
                 }
             }
             if (members.empty()) {
@@ -179,12 +184,14 @@ void Engine::partitionStages()
             const TaskData &task = m_data.tasks[j];
             request.labels = task.trainSourceLabels;
             request.quantityBeta = partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-            request.minPerClient = partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+            request.minPerClient =
+                partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
             request.seed = deriveSeed(m_experiment.seed, {3, s, j});
             auto parts = partitionSamples(request);
             if (!parts) {
                 throw EngineFailure{QStringLiteral("stages[%1] task \"%2\": %3")
-                                        .arg(s).arg(m_columns[j], parts.errorString()),
+                                        .arg(s)
+                                        .arg(m_columns[j], parts.errorString()),
                                     true};
             }
             for (std::size_t k = 0; k < members.size(); ++k) {
@@ -220,9 +227,9 @@ std::vector<TaskAccuracy> Engine::evaluateAll(int stage)
     }
     runParallel(static_cast<int>(m_columns.size()), m_threads, [&](int worker, int j) {
         try {
-            results[static_cast<std::size_t>(j)] = evaluateTask(*m_replicas[static_cast<std::size_t>(worker)].network,
-                                                                m_data.tasks[static_cast<std::size_t>(j)],
-                                                                seenAnswerMask(stage, j));
+            results[static_cast<std::size_t>(j)] =
+                evaluateTask(*m_replicas[static_cast<std::size_t>(worker)].network,
+                             m_data.tasks[static_cast<std::size_t>(j)], seenAnswerMask(stage, j));
         } catch (const std::exception &e) {
             errors[static_cast<std::size_t>(j)] = QString::fromUtf8(e.what());
         }
@@ -266,12 +273,15 @@ void Engine::consolidate(int stage, RoundMetrics &lastRound)
     const int samples = m_experiment.continual.integer(QStringLiteral("fisher_samples"));
     runParallel(static_cast<int>(members.size()), m_threads, [&](int worker, int k) {
         const int c = members[static_cast<std::size_t>(k)];
-        const auto &indices = m_indicesOf[static_cast<std::size_t>(stage)][static_cast<std::size_t>(c)];
+        const auto &indices =
+            m_indicesOf[static_cast<std::size_t>(stage)][static_cast<std::size_t>(c)];
         try {
-            fishers[static_cast<std::size_t>(k)] = estimateFisher(m_replicas[static_cast<std::size_t>(worker)], context,
-                                                                  m_columnOf[static_cast<std::size_t>(stage)][static_cast<std::size_t>(c)],
-                                                                  indices, samples);
-            weights[static_cast<std::size_t>(k)] = static_cast<double>(std::min<std::size_t>(indices.size(), static_cast<std::size_t>(samples)));
+            fishers[static_cast<std::size_t>(k)] = estimateFisher(
+                m_replicas[static_cast<std::size_t>(worker)], context,
+                m_columnOf[static_cast<std::size_t>(stage)][static_cast<std::size_t>(c)], indices,
+                samples);
+            weights[static_cast<std::size_t>(k)] = static_cast<double>(
+                std::min<std::size_t>(indices.size(), static_cast<std::size_t>(samples)));
         } catch (const std::exception &e) {
             errors[static_cast<std::size_t>(k)] = QString::fromUtf8(e.what());
         }
@@ -310,8 +320,9 @@ void Engine::runStage(int stage)
         }
     }
     const double participation = m_experiment.federated.number(QStringLiteral("participation"));
-    const int perRound = std::clamp(static_cast<int>(std::lround(participation * static_cast<double>(active.size()))),
-                                    1, static_cast<int>(active.size()));
+    const int perRound = std::clamp(
+        static_cast<int>(std::lround(participation * static_cast<double>(active.size()))), 1,
+        static_cast<int>(active.size()));
     for (int round = 0; round < rounds; ++round) {
         QElapsedTimer timer;
         timer.start();
@@ -358,8 +369,9 @@ void Engine::runStage(int stage)
             const auto cs = static_cast<std::size_t>(c);
             try {
                 ReplayBuffer *buffer = m_buffers[cs].capacity() > 0 ? &m_buffers[cs] : nullptr;
-                updates[static_cast<std::size_t>(k)] = trainClient(m_replicas[static_cast<std::size_t>(worker)], context, c,
-                                                                   m_columnOf[s][cs], m_indicesOf[s][cs], buffer);
+                updates[static_cast<std::size_t>(k)] =
+                    trainClient(m_replicas[static_cast<std::size_t>(worker)], context, c,
+                                m_columnOf[s][cs], m_indicesOf[s][cs], buffer);
             } catch (const std::exception &e) {
                 updates[static_cast<std::size_t>(k)].error = QString::fromUtf8(e.what());
             }
@@ -376,9 +388,12 @@ void Engine::runStage(int stage)
             return; // the round in progress is dropped; every finished round is stored
         }
         if (training.empty()) {
-            m_observer.onMessage(Severity::Warning, QStringLiteral("stage %1, round %2: every sampled client dropped out; "
-                                                                   "the global model is unchanged")
-                                                        .arg(stage + 1).arg(round + 1));
+            m_observer.onMessage(
+                Severity::Warning,
+                QStringLiteral("stage %1, round %2: every sampled client dropped out; "
+                               "the global model is unchanged")
+                    .arg(stage + 1)
+                    .arg(round + 1));
         } else {
             std::vector<std::vector<torch::Tensor>> parameters;
             std::vector<double> weights;
@@ -404,8 +419,9 @@ void Engine::runStage(int stage)
             int seen = 0;
             int older = 0;
             for (std::size_t j = 0; j < accuracy.size(); ++j) {
-                const double primary = m_experiment.isTaskIncremental() ? accuracy[j].taskIncremental
-                                                                        : accuracy[j].classIncremental;
+                const double primary = m_experiment.isTaskIncremental()
+                                           ? accuracy[j].taskIncremental
+                                           : accuracy[j].classIncremental;
                 metrics.accuracyPerTask.push_back(primary);
                 metrics.taskIncrementalAccuracy.push_back(accuracy[j].taskIncremental);
                 metrics.classIncrementalAccuracy.push_back(accuracy[j].classIncremental);
@@ -434,7 +450,9 @@ void Engine::runStage(int stage)
         m_bytesUp += metrics.bytesUp;
         m_bytesDown += metrics.bytesDown;
         metrics.wallTimeMs = static_cast<double>(timer.nsecsElapsed()) / 1e6;
-        store([&] { return m_store->appendRound(m_runId, metrics); });
+        store([&] {
+            return m_store->appendRound(m_runId, metrics);
+        });
         m_observer.onRoundFinished(metrics);
         ++m_globalRound;
         if (lastRound) {
@@ -443,7 +461,9 @@ void Engine::runStage(int stage)
             row.accuracyPerTask = metrics.accuracyPerTask;
             row.averageAccuracy = m_matrix.averageAccuracy(stage);
             row.averageForgetting = m_matrix.averageForgetting(stage);
-            store([&] { return m_store->appendStage(m_runId, row); });
+            store([&] {
+                return m_store->appendStage(m_runId, row);
+            });
             m_stagesCompleted = stage + 1;
             m_observer.onStageFinished(row);
         }
@@ -487,10 +507,11 @@ RunOutcome Engine::run()
     try {
         prepare();
         if (m_store != nullptr) {
-            auto created = m_store->createRun(m_experiment.name, m_experiment.toJson(), m_experiment.seed,
-                                              m_threads, m_columns);
+            auto created = m_store->createRun(m_experiment.name, m_experiment.toJson(),
+                                              m_experiment.seed, m_threads, m_columns);
             if (!created) {
-                throw EngineFailure{QStringLiteral("could not save to the run database: %1").arg(created.errorString())};
+                throw EngineFailure{QStringLiteral("could not save to the run database: %1")
+                                        .arg(created.errorString())};
             }
             m_runId = created.value();
         }
@@ -514,9 +535,12 @@ RunOutcome Engine::run()
             m_matrix.setBaseline(static_cast<int>(j), value);
             baselineRow.push_back(value);
         }
-        store([&] { return m_store->appendBaseline(m_runId, baselineRow); });
+        store([&] {
+            return m_store->appendBaseline(m_runId, baselineRow);
+        });
 
-        for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()) && !m_cancelled; ++stage) {
+        for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()) && !m_cancelled;
+             ++stage) {
             runStage(stage);
         }
         outcome.status = m_cancelled ? RunStatus::Cancelled : RunStatus::Completed;
@@ -526,7 +550,8 @@ RunOutcome Engine::run()
         outcome.badInput = failure.badInput;
     } catch (const std::exception &e) {
         outcome.status = RunStatus::Failed;
-        outcome.error = QStringLiteral("internal error: %1").arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0));
+        outcome.error = QStringLiteral("internal error: %1")
+                            .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0));
     }
     outcome.runId = m_runId;
     outcome.summary = summary();
@@ -537,7 +562,8 @@ RunOutcome Engine::run()
         auto finished = m_store->finishRun(m_runId, outcome.status, outcome.error, outcome.summary);
         if (!finished && outcome.error.isEmpty()) {
             outcome.status = RunStatus::Failed;
-            outcome.error = QStringLiteral("could not save to the run database: %1").arg(finished.errorString());
+            outcome.error = QStringLiteral("could not save to the run database: %1")
+                                .arg(finished.errorString());
         }
     }
     m_observer.onRunFinished(outcome);

@@ -44,41 +44,51 @@ void readParam(const ParamDescriptor &param, const QJsonValue &value, const QStr
     case Type::Int:
     case Type::Double: {
         if (!value.isDouble()) {
-            errors.push_back({where, QStringLiteral("expected a number, got %1").arg(jsonTypeName(value))});
+            errors.push_back(
+                {where, QStringLiteral("expected a number, got %1").arg(jsonTypeName(value))});
             return;
         }
         const double number = value.toDouble();
         if (param.type == Type::Int && number != std::floor(number)) {
-            errors.push_back({where, QStringLiteral("expected a whole number, got %1").arg(number)});
+            errors.push_back(
+                {where, QStringLiteral("expected a whole number, got %1").arg(number)});
             return;
         }
         const bool belowMin = param.minExclusive ? number <= param.minimum : number < param.minimum;
         if (belowMin || number > param.maximum) {
-            errors.push_back({where, QStringLiteral("%1 is out of range %2").arg(number).arg(param.rangeText())});
+            errors.push_back(
+                {where,
+                 QStringLiteral("%1 is out of range %2").arg(number).arg(param.rangeText())});
             return;
         }
-        out.insert(param.name, param.type == Type::Int ? QVariant(static_cast<int>(number)) : QVariant(number));
+        out.insert(param.name,
+                   param.type == Type::Int ? QVariant(static_cast<int>(number)) : QVariant(number));
         return;
     }
     case Type::Choice:
         if (!value.isString()) {
-            errors.push_back({where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
+            errors.push_back(
+                {where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
         } else if (!param.choices.contains(value.toString())) {
-            errors.push_back({where, QStringLiteral("\"%1\" is not %2").arg(value.toString(), param.rangeText())});
+            errors.push_back(
+                {where,
+                 QStringLiteral("\"%1\" is not %2").arg(value.toString(), param.rangeText())});
         } else {
             out.insert(param.name, value.toString());
         }
         return;
     case Type::Bool:
         if (!value.isBool()) {
-            errors.push_back({where, QStringLiteral("expected true or false, got %1").arg(jsonTypeName(value))});
+            errors.push_back(
+                {where, QStringLiteral("expected true or false, got %1").arg(jsonTypeName(value))});
         } else {
             out.insert(param.name, value.toBool());
         }
         return;
     case Type::Text:
         if (!value.isString()) {
-            errors.push_back({where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
+            errors.push_back(
+                {where, QStringLiteral("expected a string, got %1").arg(jsonTypeName(value))});
         } else {
             out.insert(param.name, value.toString());
         }
@@ -113,9 +123,11 @@ QVariantMap readParams(const QJsonObject &object, const std::vector<ParamDescrip
             for (const ParamDescriptor &param : params) {
                 known << param.name;
             }
-            errors.push_back({where, known.isEmpty()
-                                         ? QStringLiteral("unknown field (this method takes no parameters)")
-                                         : QStringLiteral("unknown field; known fields: %1").arg(known.join(QStringLiteral(", ")))});
+            errors.push_back(
+                {where, known.isEmpty()
+                            ? QStringLiteral("unknown field (this method takes no parameters)")
+                            : QStringLiteral("unknown field; known fields: %1")
+                                  .arg(known.join(QStringLiteral(", ")))});
             continue;
         }
         readParam(*found, it.value(), where, out, errors);
@@ -123,7 +135,8 @@ QVariantMap readParams(const QJsonObject &object, const std::vector<ParamDescrip
     return out;
 }
 
-MethodChoice readSection(const QJsonObject &root, const SectionDescriptor &section, std::vector<Error> &errors)
+MethodChoice readSection(const QJsonObject &root, const SectionDescriptor &section,
+                         std::vector<Error> &errors)
 {
     MethodChoice choice;
     choice.method = section.defaultMethod;
@@ -131,7 +144,9 @@ MethodChoice readSection(const QJsonObject &root, const SectionDescriptor &secti
     if (root.contains(section.key)) {
         const QJsonValue value = root.value(section.key);
         if (!value.isObject()) {
-            errors.push_back({section.key, QStringLiteral("expected an object, got %1").arg(jsonTypeName(value))});
+            errors.push_back(
+                {section.key,
+                 QStringLiteral("expected an object, got %1").arg(jsonTypeName(value))});
         } else {
             object = value.toObject();
         }
@@ -140,16 +155,19 @@ MethodChoice readSection(const QJsonObject &root, const SectionDescriptor &secti
     if (object.contains(section.selectorKey)) {
         const QJsonValue selector = object.value(section.selectorKey);
         if (!selector.isString()) {
-            errors.push_back({selectorPath, QStringLiteral("expected a string, got %1").arg(jsonTypeName(selector))});
+            errors.push_back(
+                {selectorPath,
+                 QStringLiteral("expected a string, got %1").arg(jsonTypeName(selector))});
         } else {
             choice.method = selector.toString();
         }
     }
     const MethodDescriptor *method = findMethod(section.key, choice.method);
     if (method == nullptr) {
-        errors.push_back({selectorPath, QStringLiteral("unknown %1 \"%2\"; known: %3")
-                                            .arg(section.selectorKey, choice.method,
-                                                 methodIds(section.key).join(QStringLiteral(", ")))});
+        errors.push_back(
+            {selectorPath, QStringLiteral("unknown %1 \"%2\"; known: %3")
+                               .arg(section.selectorKey, choice.method,
+                                    methodIds(section.key).join(QStringLiteral(", ")))});
         return choice;
     }
     std::vector<ParamDescriptor> params = section.commonParams;
@@ -174,7 +192,8 @@ std::vector<QString> Experiment::taskColumns() const
     std::vector<QString> columns;
     for (const auto &stage : stages) {
         for (const QString &task : stage) {
-            if (!task.isEmpty() && std::find(columns.begin(), columns.end(), task) == columns.end()) {
+            if (!task.isEmpty() &&
+                std::find(columns.begin(), columns.end(), task) == columns.end()) {
                 columns.push_back(task);
             }
         }
@@ -207,7 +226,7 @@ QJsonObject Experiment::toJson() const
     }
     root.insert(QStringLiteral("seed"), static_cast<double>(seed));
     for (const SectionDescriptor &section : sectionRegistry()) {
-        const MethodChoice *choice = section.key == QLatin1String("model")         ? &model
+        const MethodChoice *choice = section.key == QLatin1String("model")       ? &model
                                      : section.key == QLatin1String("federated") ? &federated
                                      : section.key == QLatin1String("continual") ? &continual
                                                                                  : &partition;
@@ -235,7 +254,8 @@ QJsonObject Experiment::toJson() const
     root.insert(QStringLiteral("stages"), stageArray);
     root.insert(QStringLiteral("evaluation"), paramsToJson(evaluation));
     if (!fashionMnistDir.isEmpty()) {
-        root.insert(QStringLiteral("data"), QJsonObject{{QStringLiteral("fashion_mnist_dir"), fashionMnistDir}});
+        root.insert(QStringLiteral("data"),
+                    QJsonObject{{QStringLiteral("fashion_mnist_dir"), fashionMnistDir}});
     }
     return root;
 }
@@ -253,16 +273,17 @@ Result<Experiment> parseExperiment(const QByteArray &json)
                      QStringLiteral("invalid JSON: %1").arg(parseError.errorString())};
     }
     if (!document.isObject()) {
-        return Error{QStringLiteral("(document)"), QStringLiteral("expected a JSON object at the top level")};
+        return Error{QStringLiteral("(document)"),
+                     QStringLiteral("expected a JSON object at the top level")};
     }
     const QJsonObject root = document.object();
     std::vector<Error> errors;
     Experiment experiment;
 
     static const QSet<QString> topLevel = {
-        QStringLiteral("name"), QStringLiteral("description"), QStringLiteral("seed"),
-        QStringLiteral("model"), QStringLiteral("federated"), QStringLiteral("continual"),
-        QStringLiteral("partition"), QStringLiteral("clients"), QStringLiteral("stages"),
+        QStringLiteral("name"),       QStringLiteral("description"), QStringLiteral("seed"),
+        QStringLiteral("model"),      QStringLiteral("federated"),   QStringLiteral("continual"),
+        QStringLiteral("partition"),  QStringLiteral("clients"),     QStringLiteral("stages"),
         QStringLiteral("evaluation"), QStringLiteral("data")};
     for (auto it = root.begin(); it != root.end(); ++it) {
         if (!topLevel.contains(it.key())) {
@@ -281,9 +302,11 @@ Result<Experiment> parseExperiment(const QByteArray &json)
     experiment.description = root.value(QStringLiteral("description")).toString();
     const QJsonValue seed = root.value(QStringLiteral("seed"));
     if (!seed.isUndefined()) {
-        if (!seed.isDouble() || seed.toDouble() < 0 || seed.toDouble() != std::floor(seed.toDouble())
-            || seed.toDouble() > 9007199254740991.0) {
-            errors.push_back({QStringLiteral("seed"), QStringLiteral("expected a whole number >= 0")});
+        if (!seed.isDouble() || seed.toDouble() < 0 ||
+            seed.toDouble() != std::floor(seed.toDouble()) ||
+            seed.toDouble() > 9007199254740991.0) {
+            errors.push_back(
+                {QStringLiteral("seed"), QStringLiteral("expected a whole number >= 0")});
         } else {
             experiment.seed = static_cast<std::uint64_t>(seed.toDouble());
         }
@@ -301,15 +324,18 @@ Result<Experiment> parseExperiment(const QByteArray &json)
         }
         evaluation = root.value(QStringLiteral("evaluation")).toObject();
     }
-    experiment.evaluation = readParams(evaluation, evaluationParams(), QStringLiteral("evaluation"), {}, errors);
+    experiment.evaluation =
+        readParams(evaluation, evaluationParams(), QStringLiteral("evaluation"), {}, errors);
 
     if (root.contains(QStringLiteral("data"))) {
         const QJsonObject data = root.value(QStringLiteral("data")).toObject();
         for (auto it = data.begin(); it != data.end(); ++it) {
             if (it.key() != QLatin1String("fashion_mnist_dir")) {
-                errors.push_back({QStringLiteral("data.") + it.key(), QStringLiteral("unknown field")});
+                errors.push_back(
+                    {QStringLiteral("data.") + it.key(), QStringLiteral("unknown field")});
             } else if (!it.value().isString()) {
-                errors.push_back({QStringLiteral("data.fashion_mnist_dir"), QStringLiteral("expected a string")});
+                errors.push_back({QStringLiteral("data.fashion_mnist_dir"),
+                                  QStringLiteral("expected a string")});
             } else {
                 experiment.fashionMnistDir = it.value().toString();
             }
@@ -319,7 +345,8 @@ Result<Experiment> parseExperiment(const QByteArray &json)
     // Clients.
     const QJsonValue clientsValue = root.value(QStringLiteral("clients"));
     if (!clientsValue.isArray() || clientsValue.toArray().isEmpty()) {
-        errors.push_back({QStringLiteral("clients"), QStringLiteral("expected a non-empty array of clients")});
+        errors.push_back(
+            {QStringLiteral("clients"), QStringLiteral("expected a non-empty array of clients")});
     } else {
         const QJsonArray clients = clientsValue.toArray();
         QSet<QString> names;
@@ -334,13 +361,17 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             const QJsonValue clientName = object.value(QStringLiteral("name"));
             client.name = clientName.isString() ? clientName.toString().trimmed() : QString();
             if (client.name.isEmpty()) {
-                errors.push_back({path + QStringLiteral(".name"), QStringLiteral("expected a non-empty string")});
+                errors.push_back({path + QStringLiteral(".name"),
+                                  QStringLiteral("expected a non-empty string")});
                 client.name = QStringLiteral("client-%1").arg(c + 1);
             } else if (names.contains(client.name)) {
-                errors.push_back({path + QStringLiteral(".name"), QStringLiteral("\"%1\" is used by another client").arg(client.name)});
+                errors.push_back(
+                    {path + QStringLiteral(".name"),
+                     QStringLiteral("\"%1\" is used by another client").arg(client.name)});
             }
             names.insert(client.name);
-            client.params = readParams(object, clientParams(), path, {QStringLiteral("name")}, errors);
+            client.params =
+                readParams(object, clientParams(), path, {QStringLiteral("name")}, errors);
             experiment.clients.push_back(client);
         }
     }
@@ -348,7 +379,8 @@ Result<Experiment> parseExperiment(const QByteArray &json)
     // Stages: an object {client name: task id}, or a task id string for "every client".
     const QJsonValue stagesValue = root.value(QStringLiteral("stages"));
     if (!stagesValue.isArray() || stagesValue.toArray().isEmpty()) {
-        errors.push_back({QStringLiteral("stages"), QStringLiteral("expected a non-empty array of stages")});
+        errors.push_back(
+            {QStringLiteral("stages"), QStringLiteral("expected a non-empty array of stages")});
     } else {
         const QJsonArray stages = stagesValue.toArray();
         for (int s = 0; s < stages.size(); ++s) {
@@ -356,7 +388,9 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             std::vector<QString> row(experiment.clients.size());
             auto checkTask = [&](const QString &where, const QString &task) {
                 if (findTask(task) == nullptr) {
-                    errors.push_back({where, QStringLiteral("unknown task \"%1\" (fcl tasks lists them)").arg(task)});
+                    errors.push_back(
+                        {where,
+                         QStringLiteral("unknown task \"%1\" (fcl tasks lists them)").arg(task)});
                     return false;
                 }
                 return true;
@@ -377,17 +411,20 @@ Result<Experiment> parseExperiment(const QByteArray &json)
                         }
                     }
                     if (index == experiment.clients.size()) {
-                        errors.push_back({where, QStringLiteral("no client is named \"%1\"").arg(it.key())});
+                        errors.push_back(
+                            {where, QStringLiteral("no client is named \"%1\"").arg(it.key())});
                     } else if (it.value().isNull()) {
                         continue; // explicitly idle
                     } else if (!it.value().isString()) {
-                        errors.push_back({where, QStringLiteral("expected a task id string or null")});
+                        errors.push_back(
+                            {where, QStringLiteral("expected a task id string or null")});
                     } else if (checkTask(where, it.value().toString())) {
                         row[index] = it.value().toString();
                     }
                 }
             } else {
-                errors.push_back({path, QStringLiteral("expected a task id or an object {client: task}")});
+                errors.push_back(
+                    {path, QStringLiteral("expected a task id or an object {client: task}")});
             }
             experiment.stages.push_back(row);
         }
@@ -398,7 +435,8 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             }
             if (!any) {
                 errors.push_back({QStringLiteral("clients[%1]").arg(c),
-                                  QStringLiteral("client \"%1\" has no task in any stage").arg(experiment.clients[c].name)});
+                                  QStringLiteral("client \"%1\" has no task in any stage")
+                                      .arg(experiment.clients[c].name)});
             }
         }
     }

@@ -30,7 +30,10 @@ struct ClientSpec {
     double speed() const { return params.value(QStringLiteral("speed")).toDouble(); }
     double dropout() const { return params.value(QStringLiteral("dropout")).toDouble(); }
     bool hasOwnAlpha() const { return params.contains(QStringLiteral("dirichlet_alpha")); }
-    double dirichletAlpha() const { return params.value(QStringLiteral("dirichlet_alpha")).toDouble(); }
+    double dirichletAlpha() const
+    {
+        return params.value(QStringLiteral("dirichlet_alpha")).toDouble();
+    }
 };
 
 /// One experiment file, validated: every method exists, every value is in range, every client has
@@ -39,8 +42,8 @@ struct Experiment {
     QString name;
     QString description;
     std::uint64_t seed = 1;
-    MethodChoice model;      ///< method = backbone id
-    MethodChoice federated;  ///< method + rounds_per_stage, lr, ...
+    MethodChoice model;     ///< method = backbone id
+    MethodChoice federated; ///< method + rounds_per_stage, lr, ...
     MethodChoice continual;
     MethodChoice partition;
     std::vector<ClientSpec> clients;
@@ -50,11 +53,18 @@ struct Experiment {
     QString fashionMnistDir; ///< empty: defaultFashionMnistDir()
 
     int roundsPerStage() const { return federated.integer(QStringLiteral("rounds_per_stage")); }
-    int evaluateEveryRounds() const { return evaluation.value(QStringLiteral("every_rounds")).toInt(); }
-    int testSamplesPerTask() const { return evaluation.value(QStringLiteral("test_samples_per_task")).toInt(); }
+    int evaluateEveryRounds() const
+    {
+        return evaluation.value(QStringLiteral("every_rounds")).toInt();
+    }
+    int testSamplesPerTask() const
+    {
+        return evaluation.value(QStringLiteral("test_samples_per_task")).toInt();
+    }
     bool isTaskIncremental() const
     {
-        return evaluation.value(QStringLiteral("mode")).toString() == QLatin1String("task_incremental");
+        return evaluation.value(QStringLiteral("mode")).toString() ==
+               QLatin1String("task_incremental");
     }
     /// Distinct task ids in order of first appearance: the accuracy matrix's columns.
     std::vector<QString> taskColumns() const;

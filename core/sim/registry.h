@@ -20,7 +20,7 @@ struct ParamDescriptor {
     bool minExclusive = false;
     QVariant defaultValue;
     QString help;
-    QStringList choices; ///< for Type::Choice
+    QStringList choices;   ///< for Type::Choice
     bool optional = false; ///< may be absent with no default (e.g. a per-client override)
 
     /// "(0, 10]" / "one of sgd, adam" for messages and help.
@@ -29,10 +29,10 @@ struct ParamDescriptor {
 
 /// A backbone, federated method, continual method or partition scheme.
 struct MethodDescriptor {
-    QString category; ///< "model", "federated", "continual", "partition"
-    QString id;       ///< the value of the section's selector field, e.g. "fedprox"
-    QString title;    ///< display name, e.g. "FedProx"
-    QString summary;  ///< one line
+    QString category;    ///< "model", "federated", "continual", "partition"
+    QString id;          ///< the value of the section's selector field, e.g. "fedprox"
+    QString title;       ///< display name, e.g. "FedProx"
+    QString summary;     ///< one line
     QString explanation; ///< a few sentences a lecturer can read out
     std::vector<ParamDescriptor> params;
 };

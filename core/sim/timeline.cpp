@@ -42,7 +42,8 @@ Timeline makeHomogeneous(const Timeline &timeline, int clients)
         QString chosen = splitTask(static_cast<int>(s));
         int best = 0;
         for (const auto &[task, count] : votes) {
-            if (count > best || (count == best && catalogPosition(task) < catalogPosition(chosen))) {
+            if (count > best ||
+                (count == best && catalogPosition(task) < catalogPosition(chosen))) {
                 best = count;
                 chosen = task;
             }
@@ -109,14 +110,19 @@ std::vector<Error> checkPartitions(const Experiment &experiment)
                 request.requested.push_back(experiment.clients[c].samplesPerTask());
             }
             // Only the feasibility of the sizes is checked here, so an IID split stands in for all.
-            request.method = experiment.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
-                                                                                     : PartitionMethod::Iid;
-            request.quantityBeta = experiment.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-            request.minPerClient = experiment.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+            request.method = experiment.partition.method == QLatin1String("quantity")
+                                 ? PartitionMethod::Quantity
+                                 : PartitionMethod::Iid;
+            request.quantityBeta =
+                experiment.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
+            request.minPerClient =
+                experiment.partition.params.value(QStringLiteral("min_samples_per_client"), 1)
+                    .toInt();
             request.seed = deriveSeed(experiment.seed, {3, s});
             auto parts = partitionSamples(request);
             if (!parts) {
-                errors.push_back({QStringLiteral("stages[%1] task \"%2\"").arg(s).arg(taskId), parts.errorString()});
+                errors.push_back({QStringLiteral("stages[%1] task \"%2\"").arg(s).arg(taskId),
+                                  parts.errorString()});
             }
         }
     }

@@ -12,7 +12,8 @@
 namespace fcl::detail {
 namespace {
 
-torch::Tensor applyTransform(torch::Tensor images, ImageTransform transform, const torch::Tensor &noise)
+torch::Tensor applyTransform(torch::Tensor images, ImageTransform transform,
+                             const torch::Tensor &noise)
 {
     switch (transform) {
     case ImageTransform::None:
@@ -48,7 +49,8 @@ std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment)
 }
 
 SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
-                           const std::vector<QString> &columns, int testSamplesPerTask, std::uint64_t seed)
+                           const std::vector<QString> &columns, int testSamplesPerTask,
+                           std::uint64_t seed)
 {
     SharedData data;
     data.fashionMnist = fashionMnist;
@@ -67,11 +69,13 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
             }
             value = static_cast<float>(sum * std::sqrt(3.0) * kNoiseStd);
         }
-        data.noiseBank = torch::from_blob(noise.data(), {kNoiseBankSize, 784}, torch::kFloat32).clone();
+        data.noiseBank =
+            torch::from_blob(noise.data(), {kNoiseBankSize, 784}, torch::kFloat32).clone();
     }
     const ImageSet &test = fashionMnist->test;
-    const torch::Tensor testPixels = torch::from_blob(const_cast<std::uint8_t *>(test.pixels.data()),
-                                                      {test.count, test.pixelsPerImage()}, torch::kUInt8);
+    const torch::Tensor testPixels =
+        torch::from_blob(const_cast<std::uint8_t *>(test.pixels.data()),
+                         {test.count, test.pixelsPerImage()}, torch::kUInt8);
     for (std::size_t j = 0; j < columns.size(); ++j) {
         TaskData task;
         task.spec = findTask(columns[j]);
@@ -92,7 +96,8 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
         }
         Rng rng(deriveSeed(seed, {8, j}));
         shuffleInPlace(order, rng);
-        order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(testSamplesPerTask)));
+        order.resize(
+            std::min<std::size_t>(order.size(), static_cast<std::size_t>(testSamplesPerTask)));
         std::vector<std::int64_t> indices;
         std::vector<std::int64_t> answers;
         for (std::size_t i : order) {
@@ -136,7 +141,8 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
         const TaskData &task = data.tasks[static_cast<std::size_t>(column)];
         const torch::Tensor index = torch::tensor(indices, torch::kInt64);
         images.push_back(gatherImages(data, task, index));
-        instructions.push_back(task.instruction.unsqueeze(0).expand({static_cast<std::int64_t>(indices.size()), kInstructionDim}));
+        instructions.push_back(task.instruction.unsqueeze(0).expand(
+            {static_cast<std::int64_t>(indices.size()), kInstructionDim}));
         std::vector<std::int64_t> taskAnswers;
         taskAnswers.reserve(indices.size());
         const auto &labels = data.fashionMnist->train.labels;
@@ -165,10 +171,12 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     const double lr = fed.number(QStringLiteral("lr"));
     if (fed.text(QStringLiteral("optimizer")) == QLatin1String("adam")) {
-        optimizer = std::make_unique<torch::optim::Adam>(replica.parameters, torch::optim::AdamOptions(lr));
+        optimizer =
+            std::make_unique<torch::optim::Adam>(replica.parameters, torch::optim::AdamOptions(lr));
     } else {
         optimizer = std::make_unique<torch::optim::SGD>(
-            replica.parameters, torch::optim::SGDOptions(lr).momentum(fed.number(QStringLiteral("momentum"))));
+            replica.parameters,
+            torch::optim::SGDOptions(lr).momentum(fed.number(QStringLiteral("momentum"))));
     }
     const bool lwf = continual.method == QLatin1String("lwf") && context.teacher != nullptr;
     if (lwf && replica.teacherVersion != context.teacherVersion) {
@@ -187,7 +195,8 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
     const int n = static_cast<int>(indices.size());
     const int stepsPerEpoch = (n + batchSize - 1) / batchSize;
     // Stragglers (speed < 1) finish only part of their local work, as in FedProx's partial work.
-    const int allowedSteps = std::max(1, static_cast<int>(std::ceil(spec.speed() * epochs * stepsPerEpoch)));
+    const int allowedSteps =
+        std::max(1, static_cast<int>(std::ceil(spec.speed() * epochs * stepsPerEpoch)));
     int step = 0;
     std::vector<int> order = indices;
     for (int epoch = 0; epoch < epochs && step < allowedSteps; ++epoch) {
@@ -212,7 +221,8 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
             }
             optimizer->zero_grad();
             const torch::Tensor logits = replica.network->forward(batch.images, batch.instructions);
-            const torch::Tensor taskLoss = torch::nn::functional::cross_entropy(logits, batch.answers);
+            const torch::Tensor taskLoss =
+                torch::nn::functional::cross_entropy(logits, batch.answers);
             torch::Tensor loss = taskLoss;
             if (prox) {
                 loss = loss + proximalTerm(replica.parameters, *context.global, mu);
@@ -225,8 +235,9 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
                 torch::Tensor teacherLogits;
                 {
                     torch::NoGradGuard noGrad;
-                    teacherLogits = replica.teacher->forward(batch.images.narrow(0, 0, current),
-                                                             batch.instructions.narrow(0, 0, current));
+                    teacherLogits =
+                        replica.teacher->forward(batch.images.narrow(0, 0, current),
+                                                 batch.instructions.narrow(0, 0, current));
                 }
                 loss = loss + distillationLoss(logits.narrow(0, 0, current), teacherLogits,
                                                continual.number(QStringLiteral("lambda")),
@@ -234,10 +245,13 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
             }
             const double lossValue = loss.item<double>();
             if (!std::isfinite(lossValue)) {
-                update.error = QStringLiteral("diverged at stage %1, round %2 on client \"%3\" (loss = %4); "
-                                              "lower federated.lr")
-                                   .arg(context.stage + 1).arg(context.round + 1).arg(spec.name)
-                                   .arg(lossValue);
+                update.error =
+                    QStringLiteral("diverged at stage %1, round %2 on client \"%3\" (loss = %4); "
+                                   "lower federated.lr")
+                        .arg(context.stage + 1)
+                        .arg(context.round + 1)
+                        .arg(spec.name)
+                        .arg(lossValue);
                 return update;
             }
             loss.backward();
@@ -254,7 +268,8 @@ ClientUpdate trainClient(Replica &replica, const RoundContext &context, int clie
     {
         torch::NoGradGuard noGrad;
         const TaskData &task = context.data->tasks[static_cast<std::size_t>(column)];
-        update.accuracy = evaluateTask(*replica.network, task, task.ownAnswers, kClientEvalSamples).taskIncremental;
+        update.accuracy = evaluateTask(*replica.network, task, task.ownAnswers, kClientEvalSamples)
+                              .taskIncremental;
     }
     update.parameters = cloneAll(replica.parameters);
     return update;
@@ -273,7 +288,8 @@ std::vector<torch::Tensor> estimateFisher(Replica &replica, const RoundContext &
         if (context.cancel->isCancelled()) {
             break;
         }
-        const Batch batch = makeBatch(*context.data, {{column, indices[static_cast<std::size_t>(i)]}});
+        const Batch batch =
+            makeBatch(*context.data, {{column, indices[static_cast<std::size_t>(i)]}});
         for (auto &p : replica.parameters) {
             if (p.grad().defined()) {
                 p.grad().zero_();
@@ -293,11 +309,13 @@ std::vector<torch::Tensor> estimateFisher(Replica &replica, const RoundContext &
     return fisher;
 }
 
-TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::Tensor &seenAnswers, int maxSamples)
+TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::Tensor &seenAnswers,
+                          int maxSamples)
 {
     torch::NoGradGuard noGrad;
-    const std::int64_t total = maxSamples < 0 ? task.testImages.size(0)
-                                              : std::min<std::int64_t>(maxSamples, task.testImages.size(0));
+    const std::int64_t total = maxSamples < 0
+                                   ? task.testImages.size(0)
+                                   : std::min<std::int64_t>(maxSamples, task.testImages.size(0));
     if (total == 0) {
         return {};
     }
@@ -308,11 +326,20 @@ TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::T
     for (std::int64_t start = 0; start < total; start += kChunk) {
         const std::int64_t size = std::min(kChunk, total - start);
         const torch::Tensor images = task.testImages.narrow(0, start, size);
-        const torch::Tensor instructions = task.instruction.unsqueeze(0).expand({size, kInstructionDim});
+        const torch::Tensor instructions =
+            task.instruction.unsqueeze(0).expand({size, kInstructionDim});
         const torch::Tensor logits = network.forward(images, instructions);
         const torch::Tensor answers = task.testAnswers.narrow(0, start, size);
-        correctTask += torch::where(task.ownAnswers, logits, minusInf).argmax(1).eq(answers).sum().item<std::int64_t>();
-        correctClass += torch::where(seenAnswers, logits, minusInf).argmax(1).eq(answers).sum().item<std::int64_t>();
+        correctTask += torch::where(task.ownAnswers, logits, minusInf)
+                           .argmax(1)
+                           .eq(answers)
+                           .sum()
+                           .item<std::int64_t>();
+        correctClass += torch::where(seenAnswers, logits, minusInf)
+                            .argmax(1)
+                            .eq(answers)
+                            .sum()
+                            .item<std::int64_t>();
     }
     return {double(correctTask) / double(total), double(correctClass) / double(total)};
 }

@@ -42,8 +42,9 @@ struct SharedData {
 };
 
 /// Builds the shared data for `columns` (task ids), deterministic in `seed`.
-SharedData buildSharedData(std::shared_ptr<const FashionMnist> data, const std::vector<QString> &columns,
-                           int testSamplesPerTask, std::uint64_t seed);
+SharedData buildSharedData(std::shared_ptr<const FashionMnist> data,
+                           const std::vector<QString> &columns, int testSamplesPerTask,
+                           std::uint64_t seed);
 
 /// A batch of samples from possibly several tasks, ready for forward().
 struct Batch {
@@ -79,12 +80,12 @@ struct RoundContext {
 
 struct ClientUpdate {
     std::vector<torch::Tensor> parameters;
-    double weight = 0;       ///< the client's sample count (FedAvg weight)
-    double lossSum = 0;      ///< sum over processed samples of the task loss
+    double weight = 0;  ///< the client's sample count (FedAvg weight)
+    double lossSum = 0; ///< sum over processed samples of the task loss
     std::int64_t samples = 0;
-    double accuracy = 0;     ///< local model on its task's test split
+    double accuracy = 0; ///< local model on its task's test split
     bool cancelled = false;
-    QString error;           ///< non-empty: the client failed (diverged, torch error)
+    QString error; ///< non-empty: the client failed (diverged, torch error)
 };
 
 /// Local training of one client on its data for this round (FedAvg/FedProx client update, with

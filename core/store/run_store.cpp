@@ -16,9 +16,9 @@
 #include <QVariant>
 
 #include <cerrno>
-#include <functional>
 #include <cmath>
 #include <csignal>
+#include <functional>
 #include <unistd.h>
 
 namespace fcl {
@@ -109,13 +109,15 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path)
     const QString connection = QStringLiteral("fcl-store-%1").arg(counter.fetchAndAddRelaxed(1));
     const QFileInfo info(path);
     if (!QDir().mkpath(info.absolutePath())) {
-        return Error{path, QStringLiteral("cannot create the directory %1").arg(info.absolutePath())};
+        return Error{path,
+                     QStringLiteral("cannot create the directory %1").arg(info.absolutePath())};
     }
     std::unique_ptr<RunStore> store(new RunStore(path, connection));
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
         if (!db.isValid()) {
-            return Error{path, QStringLiteral("the Qt SQLite driver is missing (install libqt6sql6-sqlite)")};
+            return Error{path, QStringLiteral(
+                                   "the Qt SQLite driver is missing (install libqt6sql6-sqlite)")};
         }
         db.setDatabaseName(path);
         db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
@@ -144,14 +146,15 @@ Result<Unit> RunStore::initialize()
     QSqlDatabase db = QSqlDatabase::database(m_connectionName);
     {
         QSqlQuery check(db);
-        if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next()
-            || check.value(0).toString() != QLatin1String("ok")) {
+        if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next() ||
+            check.value(0).toString() != QLatin1String("ok")) {
             return Error{m_path, QStringLiteral("not a readable run database (%1)")
                                      .arg(check.lastError().isValid() ? check.lastError().text()
                                                                       : check.value(0).toString())};
         }
     }
-    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    for (const char *pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
         auto done = execute(QString::fromLatin1(pragma));
         if (!done) {
             return done;
@@ -166,7 +169,8 @@ Result<Unit> RunStore::initialize()
         }
     }
     QSqlQuery version(db);
-    version.prepare(QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)"));
+    version.prepare(
+        QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)"));
     version.addBindValue(kSchemaVersion);
     version.exec();
     if (!db.commit()) {
@@ -192,11 +196,13 @@ Result<Unit> RunStore::initialize()
     }
     for (qint64 id : orphaned) {
         QSqlQuery mark(db);
-        mark.prepare(QStringLiteral("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"));
+        mark.prepare(
+            QStringLiteral("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"));
         mark.addBindValue(nowText());
         mark.addBindValue(id);
         if (!mark.exec()) {
-            return databaseError(QStringLiteral("marking run %1 interrupted").arg(id), mark.lastError().text());
+            return databaseError(QStringLiteral("marking run %1 interrupted").arg(id),
+                                 mark.lastError().text());
         }
         ++m_interruptedOnOpen;
     }
@@ -207,20 +213,23 @@ Result<qint64> RunStore::createRun(const QString &experimentName, const QJsonObj
                                    quint64 seed, int threads, const std::vector<QString> &taskIds)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connectionName);
-    const QString configText = QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Compact));
+    const QString configText =
+        QString::fromUtf8(QJsonDocument(config).toJson(QJsonDocument::Compact));
     QJsonArray tasks;
     for (const QString &id : taskIds) {
         tasks.append(id);
     }
     db.transaction();
     QSqlQuery experiment(db);
-    experiment.prepare(QStringLiteral("INSERT INTO experiments(name, config, created_at) VALUES (?, ?, ?)"));
+    experiment.prepare(
+        QStringLiteral("INSERT INTO experiments(name, config, created_at) VALUES (?, ?, ?)"));
     experiment.addBindValue(experimentName);
     experiment.addBindValue(configText);
     experiment.addBindValue(nowText());
     if (!experiment.exec()) {
         db.rollback();
-        return databaseError(QStringLiteral("storing the experiment"), experiment.lastError().text());
+        return databaseError(QStringLiteral("storing the experiment"),
+                             experiment.lastError().text());
     }
     const qint64 experimentId = experiment.lastInsertId().toLongLong();
     QSqlQuery run(db);
@@ -253,8 +262,8 @@ namespace {
 bool insertRows(QSqlDatabase &db, qint64 runId, const std::vector<MetricRow> &rows, QString &error)
 {
     QSqlQuery insert(db);
-    insert.prepare(QStringLiteral(
-        "INSERT INTO metrics(run_id, stage, round, kind, task, client, value) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    insert.prepare(QStringLiteral("INSERT INTO metrics(run_id, stage, round, kind, task, client, "
+                                  "value) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     for (const MetricRow &row : rows) {
         insert.bindValue(0, runId);
         insert.bindValue(1, row.stage);
@@ -299,7 +308,8 @@ Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
     auto perTask = [&](const char *kind, const std::vector<double> &values) {
         for (std::size_t j = 0; j < values.size(); ++j) {
             if (!std::isnan(values[j])) {
-                rows.push_back({s, r, QString::fromLatin1(kind), static_cast<int>(j), -1, values[j]});
+                rows.push_back(
+                    {s, r, QString::fromLatin1(kind), static_cast<int>(j), -1, values[j]});
             }
         }
     };
@@ -312,28 +322,36 @@ Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
     }
     for (std::size_t c = 0; c < round.clientAccuracy.size(); ++c) {
         if (!std::isnan(round.clientAccuracy[c])) {
-            rows.push_back({s, r, QStringLiteral("client_acc"), -1, static_cast<int>(c), round.clientAccuracy[c]});
+            rows.push_back({s, r, QStringLiteral("client_acc"), -1, static_cast<int>(c),
+                            round.clientAccuracy[c]});
         }
     }
     rows.push_back({s, r, QStringLiteral("loss"), -1, -1, round.trainLoss});
     rows.push_back({s, r, QStringLiteral("bytes_up"), -1, -1, static_cast<double>(round.bytesUp)});
-    rows.push_back({s, r, QStringLiteral("bytes_down"), -1, -1, static_cast<double>(round.bytesDown)});
+    rows.push_back(
+        {s, r, QStringLiteral("bytes_down"), -1, -1, static_cast<double>(round.bytesDown)});
     rows.push_back({s, r, QStringLiteral("wall_ms"), -1, -1, round.wallTimeMs});
-    rows.push_back({s, r, QStringLiteral("clients_returned"), -1, -1, static_cast<double>(round.clientsReturned)});
-    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
-        return databaseError(QStringLiteral("saving stage %1 round %2").arg(s + 1).arg(r + 1), why);
-    });
+    rows.push_back({s, r, QStringLiteral("clients_returned"), -1, -1,
+                    static_cast<double>(round.clientsReturned)});
+    return commitRows(
+        QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+            return databaseError(QStringLiteral("saving stage %1 round %2").arg(s + 1).arg(r + 1),
+                                 why);
+        });
 }
 
 Result<Unit> RunStore::appendStage(qint64 runId, const StageMetrics &stage)
 {
     std::vector<MetricRow> rows;
     for (std::size_t j = 0; j < stage.accuracyPerTask.size(); ++j) {
-        rows.push_back({stage.stage, -1, QStringLiteral("matrix"), static_cast<int>(j), -1, stage.accuracyPerTask[j]});
+        rows.push_back({stage.stage, -1, QStringLiteral("matrix"), static_cast<int>(j), -1,
+                        stage.accuracyPerTask[j]});
     }
-    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
-        return databaseError(QStringLiteral("saving the accuracy row of stage %1").arg(stage.stage + 1), why);
-    });
+    return commitRows(
+        QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+            return databaseError(
+                QStringLiteral("saving the accuracy row of stage %1").arg(stage.stage + 1), why);
+        });
 }
 
 Result<Unit> RunStore::appendBaseline(qint64 runId, const std::vector<double> &baseline)
@@ -342,15 +360,17 @@ Result<Unit> RunStore::appendBaseline(qint64 runId, const std::vector<double> &b
     for (std::size_t j = 0; j < baseline.size(); ++j) {
         rows.push_back({-1, -1, QStringLiteral("baseline"), static_cast<int>(j), -1, baseline[j]});
     }
-    return commitRows(QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
-        return databaseError(QStringLiteral("saving the untrained baseline"), why);
-    });
+    return commitRows(
+        QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+            return databaseError(QStringLiteral("saving the untrained baseline"), why);
+        });
 }
 
 Result<Unit> RunStore::appendEvent(qint64 runId, const QString &severity, const QString &message)
 {
     QSqlQuery insert(QSqlDatabase::database(m_connectionName));
-    insert.prepare(QStringLiteral("INSERT INTO events(run_id, at, severity, message) VALUES (?, ?, ?, ?)"));
+    insert.prepare(
+        QStringLiteral("INSERT INTO events(run_id, at, severity, message) VALUES (?, ?, ?, ?)"));
     insert.addBindValue(runId);
     insert.addBindValue(nowText());
     insert.addBindValue(severity);
@@ -361,12 +381,13 @@ Result<Unit> RunStore::appendEvent(qint64 runId, const QString &severity, const 
     return Unit{};
 }
 
-Result<Unit> RunStore::finishRun(qint64 runId, RunStatus status, const QString &error, const RunSummary &summary)
+Result<Unit> RunStore::finishRun(qint64 runId, RunStatus status, const QString &error,
+                                 const RunSummary &summary)
 {
     QSqlQuery update(QSqlDatabase::database(m_connectionName));
-    update.prepare(QStringLiteral(
-        "UPDATE runs SET status = ?, finished_at = ?, error = ?, final_acc = ?, final_forgetting = ?, "
-        "bwt = ?, fwt = ?, bytes_up = ?, bytes_down = ? WHERE id = ?"));
+    update.prepare(QStringLiteral("UPDATE runs SET status = ?, finished_at = ?, error = ?, "
+                                  "final_acc = ?, final_forgetting = ?, "
+                                  "bwt = ?, fwt = ?, bytes_up = ?, bytes_down = ? WHERE id = ?"));
     update.addBindValue(runStatusName(status));
     update.addBindValue(nowText());
     update.addBindValue(error.isEmpty() ? QVariant() : QVariant(error));
@@ -380,7 +401,8 @@ Result<Unit> RunStore::finishRun(qint64 runId, RunStatus status, const QString &
     update.addBindValue(static_cast<qint64>(summary.totalBytesDown));
     update.addBindValue(runId);
     if (!update.exec()) {
-        return databaseError(QStringLiteral("finishing run %1").arg(runId), update.lastError().text());
+        return databaseError(QStringLiteral("finishing run %1").arg(runId),
+                             update.lastError().text());
     }
     return Unit{};
 }
@@ -392,7 +414,8 @@ Result<Unit> RunStore::renameRun(qint64 runId, const QString &name)
     update.addBindValue(name);
     update.addBindValue(runId);
     if (!update.exec()) {
-        return databaseError(QStringLiteral("renaming run %1").arg(runId), update.lastError().text());
+        return databaseError(QStringLiteral("renaming run %1").arg(runId),
+                             update.lastError().text());
     }
     return Unit{};
 }
@@ -403,7 +426,8 @@ Result<Unit> RunStore::deleteRun(qint64 runId)
     remove.prepare(QStringLiteral("DELETE FROM runs WHERE id = ?"));
     remove.addBindValue(runId);
     if (!remove.exec()) {
-        return databaseError(QStringLiteral("deleting run %1").arg(runId), remove.lastError().text());
+        return databaseError(QStringLiteral("deleting run %1").arg(runId),
+                             remove.lastError().text());
     }
     return Unit{};
 }
@@ -462,7 +486,8 @@ Result<RunRecord> RunStore::run(qint64 runId)
         return databaseError(QStringLiteral("reading run %1").arg(runId), query.lastError().text());
     }
     if (!query.next()) {
-        return Error{QStringLiteral("run %1").arg(runId), QStringLiteral("no such run in %1").arg(m_path)};
+        return Error{QStringLiteral("run %1").arg(runId),
+                     QStringLiteral("no such run in %1").arg(m_path)};
     }
     return readRun(query);
 }
@@ -475,7 +500,8 @@ Result<std::vector<MetricRow>> RunStore::metrics(qint64 runId)
                                  "WHERE run_id = ? ORDER BY rowid"));
     query.addBindValue(runId);
     if (!query.exec()) {
-        return databaseError(QStringLiteral("reading metrics of run %1").arg(runId), query.lastError().text());
+        return databaseError(QStringLiteral("reading metrics of run %1").arg(runId),
+                             query.lastError().text());
     }
     std::vector<MetricRow> rows;
     while (query.next()) {

@@ -70,7 +70,8 @@ public:
     Result<Unit> appendStage(qint64 runId, const StageMetrics &stage);
     Result<Unit> appendBaseline(qint64 runId, const std::vector<double> &baseline);
     Result<Unit> appendEvent(qint64 runId, const QString &severity, const QString &message);
-    Result<Unit> finishRun(qint64 runId, RunStatus status, const QString &error, const RunSummary &summary);
+    Result<Unit> finishRun(qint64 runId, RunStatus status, const QString &error,
+                           const RunSummary &summary);
     Result<Unit> renameRun(qint64 runId, const QString &name);
     Result<Unit> deleteRun(qint64 runId);
 

@@ -35,10 +35,14 @@ private:
             process.waitForFinished();
         }
         return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-                QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+                QString::fromUtf8(process.readAllStandardOutput()),
+                QString::fromUtf8(process.readAllStandardError())};
     }
 
-    static QString data(const char *name) { return QStringLiteral(FCL_SOURCE_DIR "/tests/data/") + QLatin1String(name); }
+    static QString data(const char *name)
+    {
+        return QStringLiteral(FCL_SOURCE_DIR "/tests/data/") + QLatin1String(name);
+    }
 
 private Q_SLOTS:
     void init()
@@ -49,10 +53,12 @@ private Q_SLOTS:
 
     void replayForgetsLessThanFinetune()
     {
-        const Output finetune = fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
+        const Output finetune = fcl({QStringLiteral("run"), data("e2e_finetune.json"),
+                                     QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
         QVERIFY2(finetune.exitCode == 0, qPrintable(finetune.err));
         QVERIFY(finetune.out.contains(QStringLiteral("Average forgetting (F)")));
-        const Output replay = fcl({QStringLiteral("run"), data("e2e_replay.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
+        const Output replay = fcl({QStringLiteral("run"), data("e2e_replay.json"),
+                                   QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
         QVERIFY2(replay.exitCode == 0, qPrintable(replay.err));
 
         auto store = RunStore::open(m_db);
@@ -62,7 +68,8 @@ private Q_SLOTS:
         const RunRecord &fine = runs.value()[0];
         const RunRecord &rep = runs.value()[1];
         QCOMPARE(fine.status, RunStatus::Completed);
-        qDebug("forgetting: finetune %.3f, replay %.3f", fine.finalAverageForgetting, rep.finalAverageForgetting);
+        qDebug("forgetting: finetune %.3f, replay %.3f", fine.finalAverageForgetting,
+               rep.finalAverageForgetting);
         QVERIFY(fine.finalAverageForgetting > 0.5);
         QVERIFY(rep.finalAverageForgetting < fine.finalAverageForgetting - 0.2);
         QVERIFY(rep.finalAverageAccuracy > fine.finalAverageAccuracy);
@@ -70,17 +77,22 @@ private Q_SLOTS:
 
     void listShowAndExportReadTheStore()
     {
-        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"), m_db, QStringLiteral("--quiet")}).exitCode, 0);
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"),
+                      m_db, QStringLiteral("--quiet")})
+                     .exitCode,
+                 0);
         const Output list = fcl({QStringLiteral("list"), QStringLiteral("--db"), m_db});
         QCOMPARE(list.exitCode, 0);
         QVERIFY(list.out.contains(QStringLiteral("completed")));
         QVERIFY(list.out.contains(QStringLiteral("e2e finetune")));
-        const Output show = fcl({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--db"), m_db});
+        const Output show =
+            fcl({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--db"), m_db});
         QCOMPARE(show.exitCode, 0);
         QVERIFY(show.out.contains(QStringLiteral("stage 3")));
         QVERIFY(show.out.contains(QStringLiteral("Backward transfer (BWT)")));
 
-        const Output csv = fcl({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--csv"), QStringLiteral("--db"), m_db});
+        const Output csv = fcl({QStringLiteral("export"), QStringLiteral("1"),
+                                QStringLiteral("--csv"), QStringLiteral("--db"), m_db});
         QCOMPARE(csv.exitCode, 0);
         const QStringList lines = csv.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(lines.first(), QStringLiteral("run,stage,round,kind,task,client,value"));
@@ -91,35 +103,53 @@ private Q_SLOTS:
         QCOMPARE(matrixRows, 3 * 3); // 3 stages x 3 tasks
 
         const QString jsonPath = m_dir->filePath(QStringLiteral("run.json"));
-        QCOMPARE(fcl({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("-o"), jsonPath, QStringLiteral("--db"), m_db}).exitCode, 0);
+        QCOMPARE(fcl({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--json"),
+                      QStringLiteral("-o"), jsonPath, QStringLiteral("--db"), m_db})
+                     .exitCode,
+                 0);
         QFile file(jsonPath);
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
         QCOMPARE(root.value(QStringLiteral("status")).toString(), QStringLiteral("completed"));
         QCOMPARE(root.value(QStringLiteral("metrics")).toArray().size(), lines.size() - 1);
-        QCOMPARE(root.value(QStringLiteral("config")).toObject().value(QStringLiteral("seed")).toInt(), 5);
+        QCOMPARE(
+            root.value(QStringLiteral("config")).toObject().value(QStringLiteral("seed")).toInt(),
+            5);
 
         // The workbench's report without a window (offscreen platform).
         const QString pdf = m_dir->filePath(QStringLiteral("report.pdf"));
-        const Output report = fcl({QStringLiteral("report"), QStringLiteral("1"), QStringLiteral("-o"), pdf, QStringLiteral("--db"), m_db});
+        const Output report = fcl({QStringLiteral("report"), QStringLiteral("1"),
+                                   QStringLiteral("-o"), pdf, QStringLiteral("--db"), m_db});
         QVERIFY2(report.exitCode == 0, qPrintable(report.err));
         QFile pdfFile(pdf);
         QVERIFY(pdfFile.open(QIODevice::ReadOnly));
         QVERIFY(pdfFile.read(5) == "%PDF-");
-        QCOMPARE(fcl({QStringLiteral("report"), QStringLiteral("99"), QStringLiteral("-o"), pdf, QStringLiteral("--db"), m_db}).exitCode, 2);
+        QCOMPARE(fcl({QStringLiteral("report"), QStringLiteral("99"), QStringLiteral("-o"), pdf,
+                      QStringLiteral("--db"), m_db})
+                     .exitCode,
+                 2);
     }
 
     void badInputExitsWithTwoAndNamesTheField()
     {
-        const Output validate = fcl({QStringLiteral("validate"), data("bad_experiments/negative_lr.json")});
+        const Output validate =
+            fcl({QStringLiteral("validate"), data("bad_experiments/negative_lr.json")});
         QCOMPARE(validate.exitCode, 2);
-        QVERIFY2(validate.err.contains(QStringLiteral("federated.lr: -0.1 is out of range (0, 10]")), qPrintable(validate.err));
-        const Output run = fcl({QStringLiteral("run"), data("bad_experiments/unknown_task.json"), QStringLiteral("--db"), m_db});
+        QVERIFY2(
+            validate.err.contains(QStringLiteral("federated.lr: -0.1 is out of range (0, 10]")),
+            qPrintable(validate.err));
+        const Output run = fcl({QStringLiteral("run"), data("bad_experiments/unknown_task.json"),
+                                QStringLiteral("--db"), m_db});
         QCOMPARE(run.exitCode, 2);
         QVERIFY(run.err.contains(QStringLiteral("stages[0].b: unknown task \"fmnist-jackets\"")));
         QCOMPARE(fcl({QStringLiteral("frobnicate")}).exitCode, 2);
-        QCOMPARE(fcl({QStringLiteral("show"), QStringLiteral("42"), QStringLiteral("--db"), m_db}).exitCode, 2);
-        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--threads"), QStringLiteral("0")}).exitCode, 2);
+        QCOMPARE(fcl({QStringLiteral("show"), QStringLiteral("42"), QStringLiteral("--db"), m_db})
+                     .exitCode,
+                 2);
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--threads"),
+                      QStringLiteral("0")})
+                     .exitCode,
+                 2);
         const Output good = fcl({QStringLiteral("validate"), data("e2e_replay.json")});
         QCOMPARE(good.exitCode, 0);
         QVERIFY(good.out.contains(QStringLiteral("valid (4 clients, 3 stages, 3 tasks)")));
@@ -148,7 +178,8 @@ private Q_SLOTS:
         file.write(json);
         file.close();
         QProcess process;
-        process.start(QStringLiteral(FCL_CLI_PATH), {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+        process.start(QStringLiteral(FCL_CLI_PATH),
+                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
         QVERIFY(process.waitForStarted());
         auto storedRounds = [&] {
             int rounds = 0;

@@ -54,8 +54,8 @@ struct Throughput {
 };
 
 /// Trains `workers` replicas of the backbone in parallel (one per thread, as the engine does).
-Throughput trainThroughput(const QString &backbone, QVariantMap params, int instructionDim, int outputs,
-                           int batch, int workers)
+Throughput trainThroughput(const QString &backbone, QVariantMap params, int instructionDim,
+                           int outputs, int batch, int workers)
 {
     setThreads(1);
     fcl::detail::NetworkShape shape;
@@ -75,7 +75,8 @@ Throughput trainThroughput(const QString &backbone, QVariantMap params, int inst
             const torch::Tensor labels = torch::randint(outputs, {batch}, torch::kInt64);
             auto step = [&] {
                 optimizer.zero_grad();
-                torch::nn::functional::cross_entropy(net->forward(images, instructions), labels).backward();
+                torch::nn::functional::cross_entropy(net->forward(images, instructions), labels)
+                    .backward();
                 optimizer.step();
             };
             for (int i = 0; i < 20; ++i) {
@@ -133,7 +134,8 @@ double residentWithClients(int clients)
     for (int c = 0; c < clients; ++c) {
         list << QStringLiteral(R"({"name": "c%1", "samples_per_task": 50})").arg(c);
     }
-    auto experiment = parseExperiment(json.arg(10.0 / clients).arg(list.join(QLatin1Char(','))).toUtf8());
+    auto experiment =
+        parseExperiment(json.arg(10.0 / clients).arg(list.join(QLatin1Char(','))).toUtf8());
     if (!experiment) {
         std::fprintf(stderr, "%s\n", qPrintable(experiment.errorString()));
         return 0;
@@ -146,11 +148,13 @@ double residentWithClients(int clients)
 
 } // namespace
 
-/// Each client count is measured in a fresh process, so freed memory of one run cannot hide the next.
+/// Each client count is measured in a fresh process, so freed memory of one run cannot hide the
+/// next.
 double residentInChild(int clients)
 {
     QProcess child;
-    child.start(QCoreApplication::applicationFilePath(), {QStringLiteral("--memory"), QString::number(clients)});
+    child.start(QCoreApplication::applicationFilePath(),
+                {QStringLiteral("--memory"), QString::number(clients)});
     child.waitForFinished(600000);
     return child.readAllStandardOutput().trimmed().toDouble();
 }
@@ -168,7 +172,9 @@ int main(int argc, char *argv[])
     const double gemm1 = gemmRate(1024, 1);
     const double gemmAll = gemmRate(1024, cores);
     std::printf("%-58s %10.1f GFLOP/s\n", "GEMM 1024^3 fp32, 1 thread", gemm1);
-    std::printf("%-58s %10.1f GFLOP/s\n\n", QStringLiteral("GEMM 1024^3 fp32, %1 threads").arg(cores).toLatin1().constData(), gemmAll);
+    std::printf("%-58s %10.1f GFLOP/s\n\n",
+                QStringLiteral("GEMM 1024^3 fp32, %1 threads").arg(cores).toLatin1().constData(),
+                gemmAll);
 
     struct Case {
         const char *label;
@@ -182,33 +188,45 @@ int main(int argc, char *argv[])
     const QVariantMap mlpParams{{QStringLiteral("hidden"), 256}, {QStringLiteral("layers"), 2}};
     const QVariantMap cnnParams{{QStringLiteral("channels"), 16}, {QStringLiteral("hidden"), 128}};
     const std::vector<Case> cases = {
-        {"mlp 784-256-256-10, batch 32, 1 worker", QStringLiteral("mlp"), mlpParams, 0, 10, 1, gemm1},
-        {"mlp 784-256-256-10, batch 32, 1 worker per core", QStringLiteral("mlp"), mlpParams, 0, 10, cores, gemmAll},
-        {"mlp as in the engine (800-256-256-12), 1 worker per core", QStringLiteral("mlp"), mlpParams, 16, 12, cores, gemmAll},
-        {"cnn 16/32 channels, batch 32, 1 worker per core", QStringLiteral("cnn"), cnnParams, 16, 12, cores, gemmAll},
+        {"mlp 784-256-256-10, batch 32, 1 worker", QStringLiteral("mlp"), mlpParams, 0, 10, 1,
+         gemm1},
+        {"mlp 784-256-256-10, batch 32, 1 worker per core", QStringLiteral("mlp"), mlpParams, 0, 10,
+         cores, gemmAll},
+        {"mlp as in the engine (800-256-256-12), 1 worker per core", QStringLiteral("mlp"),
+         mlpParams, 16, 12, cores, gemmAll},
+        {"cnn 16/32 channels, batch 32, 1 worker per core", QStringLiteral("cnn"), cnnParams, 16,
+         12, cores, gemmAll},
     };
     std::printf("%-58s %12s %10s %9s\n", "training throughput", "samples/s", "GFLOP/s", "of GEMM");
     for (const Case &c : cases) {
-        const Throughput t = trainThroughput(c.backbone, c.params, c.instructionDim, c.outputs, 32, c.workers);
-        std::printf("%-58s %12.0f %10.1f %8.0f%%\n", c.label, t.samplesPerSecond, t.gflops, 100.0 * t.gflops / c.gemm);
+        const Throughput t =
+            trainThroughput(c.backbone, c.params, c.instructionDim, c.outputs, 32, c.workers);
+        std::printf("%-58s %12.0f %10.1f %8.0f%%\n", c.label, t.samplesPerSecond, t.gflops,
+                    100.0 * t.gflops / c.gemm);
     }
 
-    auto preset = loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
+    auto preset =
+        loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
     if (preset) {
         RunObserver silent;
         CancellationToken cancel;
         QElapsedTimer timer;
         timer.start();
         const RunOutcome outcome = runExperiment(preset.value(), nullptr, silent, cancel, {});
-        std::printf("\n%-58s %10.2f s (%s, ACC %.3f)\n", "default preset, end to end incl. data load + evaluation",
-                    seconds(timer), qPrintable(runStatusName(outcome.status)), outcome.summary.finalAverageAccuracy);
+        std::printf("\n%-58s %10.2f s (%s, ACC %.3f)\n",
+                    "default preset, end to end incl. data load + evaluation", seconds(timer),
+                    qPrintable(runStatusName(outcome.status)),
+                    outcome.summary.finalAverageAccuracy);
     }
 
     const double with100 = residentInChild(100);
     const double with1000 = residentInChild(1000);
     const double perClientKiB = (with1000 - with100) / 900.0 * 1024.0;
-    std::printf("\n%-58s %10.1f MiB\n", "resident with 100 clients set up (fresh process)", with100);
-    std::printf("%-58s %10.1f MiB\n", "resident with 1,000 clients set up (fresh process)", with1000);
-    std::printf("%-58s %10.2f KiB (of which 0.20 KiB sample indices)\n", "resident per simulated client", perClientKiB);
+    std::printf("\n%-58s %10.1f MiB\n", "resident with 100 clients set up (fresh process)",
+                with100);
+    std::printf("%-58s %10.1f MiB\n", "resident with 1,000 clients set up (fresh process)",
+                with1000);
+    std::printf("%-58s %10.2f KiB (of which 0.20 KiB sample indices)\n",
+                "resident per simulated client", perClientKiB);
     return 0;
 }

@@ -60,14 +60,17 @@ int main(int argc, char *argv[])
     probe.stop();
     std::sort(gaps.begin(), gaps.end());
     const double p99 = gaps.empty() ? 0 : double(gaps[gaps.size() * 99 / 100]) / 1e6;
-    std::printf("default preset in the GUI: %.2f s, %d plot redraws\n", double(runTime.elapsed()) / 1000.0, window.plots()->redrawCount());
+    std::printf("default preset in the GUI: %.2f s, %d plot redraws\n",
+                double(runTime.elapsed()) / 1000.0, window.plots()->redrawCount());
     std::printf("longest gap ended %.2f s after the run started\n", double(worstAt) / 1e9);
-    std::printf("GUI thread: longest gap between 5 ms timer ticks %.1f ms (stall %.1f ms), p99 gap %.1f ms\n",
+    std::printf("GUI thread: longest gap between 5 ms timer ticks %.1f ms (stall %.1f ms), p99 gap "
+                "%.1f ms\n",
                 double(worst) / 1e6, std::max(0.0, double(worst) / 1e6 - 5.0), p99);
 
     // Redraw with 10,000 points per curve (5 tasks, 10 clients).
     fcl::ui::RunSeries series;
-    std::vector<QString> tasks = {QStringLiteral("t1"), QStringLiteral("t2"), QStringLiteral("t3"), QStringLiteral("t4"), QStringLiteral("t5")};
+    std::vector<QString> tasks = {QStringLiteral("t1"), QStringLiteral("t2"), QStringLiteral("t3"),
+                                  QStringLiteral("t4"), QStringLiteral("t5")};
     std::vector<QString> clients;
     for (int c = 0; c < 10; ++c) {
         clients.push_back(QStringLiteral("c%1").arg(c));
@@ -99,7 +102,8 @@ int main(int argc, char *argv[])
     for (int i = 0; i < repeats; ++i) {
         panel.redrawNow();
     }
-    std::printf("plots redraw with 10,000 points per curve (5 task + 10 client + 4 other curves): %.1f ms per full redraw\n",
+    std::printf("plots redraw with 10,000 points per curve (5 task + 10 client + 4 other curves): "
+                "%.1f ms per full redraw\n",
                 double(redraw.nsecsElapsed()) / 1e6 / repeats);
     return 0;
 }

@@ -28,7 +28,8 @@ void writeMaybeGzip(const QString &path, const QByteArray &bytes)
     if (path.endsWith(QLatin1String(".gz"))) {
         gzFile file = gzopen(QFile::encodeName(path).constData(), "wb");
         QVERIFY(file != nullptr);
-        QCOMPARE(gzwrite(file, bytes.constData(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+        QCOMPARE(gzwrite(file, bytes.constData(), static_cast<unsigned>(bytes.size())),
+                 static_cast<int>(bytes.size()));
         QCOMPARE(gzclose(file), Z_OK);
         return;
     }
@@ -38,8 +39,8 @@ void writeMaybeGzip(const QString &path, const QByteArray &bytes)
 }
 } // namespace
 
-void writeIdxFile(const QString &imagesPath, const QString &labelsPath, int count, int rows, int cols,
-                  const std::vector<std::uint8_t> &labels)
+void writeIdxFile(const QString &imagesPath, const QString &labelsPath, int count, int rows,
+                  int cols, const std::vector<std::uint8_t> &labels)
 {
     QByteArray images;
     appendBigEndian(images, 0x803);
@@ -59,12 +60,14 @@ void writeIdxFile(const QString &imagesPath, const QString &labelsPath, int coun
     writeMaybeGzip(labelsPath, labelBytes);
 }
 
-QByteArray tinyExperimentJson(const QString &continualJson, int clients, int stages, int rounds, int samples,
-                              const QString &partitionJson)
+QByteArray tinyExperimentJson(const QString &continualJson, int clients, int stages, int rounds,
+                              int samples, const QString &partitionJson)
 {
     QStringList clientList;
     for (int c = 0; c < clients; ++c) {
-        clientList << QStringLiteral(R"({"name": "client-%1", "samples_per_task": %2})").arg(c + 1).arg(samples);
+        clientList << QStringLiteral(R"({"name": "client-%1", "samples_per_task": %2})")
+                          .arg(c + 1)
+                          .arg(samples);
     }
     QStringList stageList;
     for (int s = 0; s < stages; ++s) {
@@ -82,13 +85,17 @@ QByteArray tinyExperimentJson(const QString &continualJson, int clients, int sta
   "evaluation": {"test_samples_per_task": 200}
 })")
         .arg(rounds)
-        .arg(continualJson.isEmpty() ? QStringLiteral(R"({"method": "finetune"})") : continualJson, partitionJson, clientList.join(QStringLiteral(", ")), stageList.join(QStringLiteral(", ")))
+        .arg(continualJson.isEmpty() ? QStringLiteral(R"({"method": "finetune"})") : continualJson,
+             partitionJson, clientList.join(QStringLiteral(", ")),
+             stageList.join(QStringLiteral(", ")))
         .toUtf8();
 }
 
-Experiment tinyExperiment(const QString &continualJson, int clients, int stages, int rounds, int samples)
+Experiment tinyExperiment(const QString &continualJson, int clients, int stages, int rounds,
+                          int samples)
 {
-    auto parsed = parseExperiment(tinyExperimentJson(continualJson, clients, stages, rounds, samples));
+    auto parsed =
+        parseExperiment(tinyExperimentJson(continualJson, clients, stages, rounds, samples));
     if (!parsed) {
         qFatal("tinyExperiment does not parse: %s", qPrintable(parsed.errorString()));
     }
@@ -106,7 +113,8 @@ void RecordingObserver::onRoundFinished(const RoundMetrics &round)
 {
     rounds.push_back(round);
     order << QStringLiteral("round");
-    if (cancelToken != nullptr && cancelAfterRounds >= 0 && static_cast<int>(rounds.size()) >= cancelAfterRounds) {
+    if (cancelToken != nullptr && cancelAfterRounds >= 0 &&
+        static_cast<int>(rounds.size()) >= cancelAfterRounds) {
         cancelToken->requestCancel();
     }
 }

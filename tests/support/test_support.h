@@ -16,16 +16,19 @@ namespace fcl::test {
 bool fuzzyCompare(double actual, double expected, double relTol = 1e-9);
 
 /// Writes an IDX image file (magic 0x803) and label file (0x801); gzip when the name ends in .gz.
-void writeIdxFile(const QString &imagesPath, const QString &labelsPath, int count, int rows, int cols,
-                  const std::vector<std::uint8_t> &labels);
+void writeIdxFile(const QString &imagesPath, const QString &labelsPath, int count, int rows,
+                  int cols, const std::vector<std::uint8_t> &labels);
 
-/// A small, fast experiment (an empty continualJson means fine-tuning) on the real Fashion-MNIST: `clients` clients, the first `stages`
-/// class-incremental splits, `rounds` rounds a stage, `samples` samples per client and task.
-QByteArray tinyExperimentJson(const QString &continualJson = QStringLiteral(R"({"method": "finetune"})"),
-                              int clients = 3, int stages = 2, int rounds = 2, int samples = 200,
-                              const QString &partitionJson = QStringLiteral(R"({"method": "iid"})"));
-Experiment tinyExperiment(const QString &continualJson = QStringLiteral(R"({"method": "finetune"})"),
-                          int clients = 3, int stages = 2, int rounds = 2, int samples = 200);
+/// A small, fast experiment (an empty continualJson means fine-tuning) on the real Fashion-MNIST:
+/// `clients` clients, the first `stages` class-incremental splits, `rounds` rounds a stage,
+/// `samples` samples per client and task.
+QByteArray
+tinyExperimentJson(const QString &continualJson = QStringLiteral(R"({"method": "finetune"})"),
+                   int clients = 3, int stages = 2, int rounds = 2, int samples = 200,
+                   const QString &partitionJson = QStringLiteral(R"({"method": "iid"})"));
+Experiment
+tinyExperiment(const QString &continualJson = QStringLiteral(R"({"method": "finetune"})"),
+               int clients = 3, int stages = 2, int rounds = 2, int samples = 200);
 
 /// Records every event; optionally cancels the run after `cancelAfterRounds` rounds.
 class RecordingObserver : public RunObserver {

@@ -53,7 +53,9 @@ int main(int argc, char *argv[])
     window.startRun();
     done.exec();
     window.document()->setSectionMethod(QStringLiteral("continual"), QStringLiteral("replay"));
-    window.document()->setTopLevel(QStringLiteral("name"), QStringLiteral("Class-incremental Fashion-MNIST, 10 clients, FedAvg + replay"));
+    window.document()->setTopLevel(
+        QStringLiteral("name"),
+        QStringLiteral("Class-incremental Fashion-MNIST, 10 clients, FedAvg + replay"));
     window.startRun();
     while (window.runController()->roundsDone() < 13) {
         waitMs(50);
@@ -73,7 +75,8 @@ int main(int argc, char *argv[])
 
     auto runs = fcl::ui::loadReportRuns(*window.history()->store(), {1, 2});
     QString error;
-    if (!runs || !fcl::ui::ReportWriter::write(out + QStringLiteral("/report.pdf"), runs.value(), &error)) {
+    if (!runs ||
+        !fcl::ui::ReportWriter::write(out + QStringLiteral("/report.pdf"), runs.value(), &error)) {
         qWarning("report failed: %s", qPrintable(error));
         return 1;
     }

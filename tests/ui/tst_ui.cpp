@@ -74,7 +74,14 @@ private Q_SLOTS:
 
         // A client edit in the table.
         designer.clientsTable()->item(0, 1)->setText(QStringLiteral("750"));
-        QCOMPARE(document.json().value(QStringLiteral("clients")).toArray().at(0).toObject().value(QStringLiteral("samples_per_task")).toInt(), 750);
+        QCOMPARE(document.json()
+                     .value(QStringLiteral("clients"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("samples_per_task"))
+                     .toInt(),
+                 750);
 
         // A task dropped from the palette onto stage 3 of client 2.
         TimelineGrid *grid = designer.timeline();
@@ -91,14 +98,21 @@ private Q_SLOTS:
         QCOMPARE(grid->item(1, 2)->data(Qt::UserRole).toString(), QStringLiteral("fmnist-tops"));
 
         // A method chosen in the registry-generated form brings its own parameters.
-        QComboBox *selector = designer.methods()->section(QStringLiteral("continual"))->findChild<QComboBox *>();
+        QComboBox *selector =
+            designer.methods()->section(QStringLiteral("continual"))->findChild<QComboBox *>();
         QVERIFY(selector != nullptr);
         selector->setFocus();
         const int replay = selector->findData(QStringLiteral("replay"));
         QTest::keyClick(selector, Qt::Key_Down); // finetune -> replay (registry order)
         QCOMPARE(selector->currentIndex(), replay);
-        QCOMPARE(document.json().value(QStringLiteral("continual")).toObject().value(QStringLiteral("method")).toString(), QStringLiteral("replay"));
-        QVERIFY(designer.methods()->findChild<QSpinBox *>(QStringLiteral("continual.buffer_per_client")) != nullptr);
+        QCOMPARE(document.json()
+                     .value(QStringLiteral("continual"))
+                     .toObject()
+                     .value(QStringLiteral("method"))
+                     .toString(),
+                 QStringLiteral("replay"));
+        QVERIFY(designer.methods()->findChild<QSpinBox *>(
+                    QStringLiteral("continual.buffer_per_client")) != nullptr);
 
         QCOMPARE(document.undoStack()->count(), 3);
         document.undoStack()->undo();
@@ -107,7 +121,14 @@ private Q_SLOTS:
         QCOMPARE(document.json(), original);
         QCOMPARE(designer.clientsTable()->item(0, 1)->text(), QStringLiteral("1000"));
         document.undoStack()->redo();
-        QCOMPARE(document.json().value(QStringLiteral("clients")).toArray().at(0).toObject().value(QStringLiteral("samples_per_task")).toInt(), 750);
+        QCOMPARE(document.json()
+                     .value(QStringLiteral("clients"))
+                     .toArray()
+                     .at(0)
+                     .toObject()
+                     .value(QStringLiteral("samples_per_task"))
+                     .toInt(),
+                 750);
     }
 
     void invalidSettingsAreFlaggedBeforeRun()
@@ -123,10 +144,16 @@ private Q_SLOTS:
         }
         QVERIFY(!designer.isValid());
         QCOMPARE(validity.count(), 1);
-        QVERIFY2(designer.errors().join(QLatin1Char('\n')).contains(QStringLiteral("stages[0] task \"fmnist-split-1\": partition: 10 clients ask for")),
+        QVERIFY2(designer.errors()
+                     .join(QLatin1Char('\n'))
+                     .contains(QStringLiteral(
+                         "stages[0] task \"fmnist-split-1\": partition: 10 clients ask for")),
                  qPrintable(designer.errors().join(QLatin1Char('\n'))));
         designer.clientsTable()->item(0, 1)->setText(QStringLiteral("lots"));
-        QVERIFY(designer.errors().join(QLatin1Char('\n')).contains(QStringLiteral("clients[0].samples_per_task: expected a number, got a string")));
+        QVERIFY(designer.errors()
+                    .join(QLatin1Char('\n'))
+                    .contains(QStringLiteral(
+                        "clients[0].samples_per_task: expected a number, got a string")));
         document.undoStack()->undo();
         document.undoStack()->undo();
         document.undoStack()->undo();
@@ -146,7 +173,9 @@ private Q_SLOTS:
         designer.makeHomogeneous();
         grid = document.timeline();
         for (const auto &stage : grid) {
-            QVERIFY(std::all_of(stage.begin(), stage.end(), [&](const QString &t) { return t == stage[0]; }));
+            QVERIFY(std::all_of(stage.begin(), stage.end(), [&](const QString &t) {
+                return t == stage[0];
+            }));
         }
         QVERIFY(designer.isValid());
     }
@@ -156,17 +185,22 @@ private Q_SLOTS:
         const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
         RunController controller;
         QStringList order;
-        connect(controller.bridge(), &RunBridge::runStarted, this, [&] { order << QStringLiteral("started"); });
+        connect(controller.bridge(), &RunBridge::runStarted, this, [&] {
+            order << QStringLiteral("started");
+        });
         connect(controller.bridge(), &RunBridge::roundFinished, this, [&](const RoundMetrics &r) {
             order << QStringLiteral("round %1.%2").arg(r.stage + 1).arg(r.round + 1);
         });
-        connect(controller.bridge(), &RunBridge::stageFinished, this, [&](const StageMetrics &s) { order << QStringLiteral("stage %1").arg(s.stage + 1); });
+        connect(controller.bridge(), &RunBridge::stageFinished, this, [&](const StageMetrics &s) {
+            order << QStringLiteral("stage %1").arg(s.stage + 1);
+        });
         QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
         QVERIFY(controller.start(test::tinyExperiment(), db, 2));
         QVERIFY(controller.isRunning());
         QVERIFY(!controller.start(test::tinyExperiment(), db, 2)); // one run at a time
         QVERIFY(finished.wait(120000));
-        QCOMPARE(order, (QStringList{"started", "round 1.1", "round 1.2", "stage 1", "round 2.1", "round 2.2", "stage 2"}));
+        QCOMPARE(order, (QStringList{"started", "round 1.1", "round 1.2", "stage 1", "round 2.1",
+                                     "round 2.2", "stage 2"}));
         QCOMPARE(finished.first().first().value<RunOutcome>().status, RunStatus::Completed);
         QVERIFY(!controller.isRunning());
     }
@@ -184,7 +218,9 @@ private Q_SLOTS:
             }
         });
         RunOutcome outcome;
-        connect(controller.bridge(), &RunBridge::runFinished, this, [&](const RunOutcome &o) { outcome = o; });
+        connect(controller.bridge(), &RunBridge::runFinished, this, [&](const RunOutcome &o) {
+            outcome = o;
+        });
         QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
         // Long rounds: 4 clients x 2,000 samples, so a round takes far longer than one batch.
         controller.start(test::tinyExperiment({}, 4, 3, 20, 2000), db, 2);
@@ -230,10 +266,12 @@ private Q_SLOTS:
     {
         std::vector<RunRecord> runs(4);
         const double acc[] = {0.9, 0.25, std::nan(""), 0.5};
-        const RunStatus status[] = {RunStatus::Completed, RunStatus::Completed, RunStatus::Failed, RunStatus::Interrupted};
+        const RunStatus status[] = {RunStatus::Completed, RunStatus::Completed, RunStatus::Failed,
+                                    RunStatus::Interrupted};
         for (int i = 0; i < 4; ++i) {
             runs[static_cast<std::size_t>(i)].id = i + 1;
-            runs[static_cast<std::size_t>(i)].name = QStringLiteral("run %1").arg(QChar(QLatin1Char('a' + i)));
+            runs[static_cast<std::size_t>(i)].name =
+                QStringLiteral("run %1").arg(QChar(QLatin1Char('a' + i)));
             runs[static_cast<std::size_t>(i)].finalAverageAccuracy = acc[i];
             runs[static_cast<std::size_t>(i)].status = status[i];
         }
@@ -248,7 +286,8 @@ private Q_SLOTS:
         QCOMPARE(filter->index(3, HistoryModel::Accuracy).data().toString(), QStringLiteral("–"));
         filter->setStatusFilter(QStringLiteral("interrupted"));
         QCOMPARE(filter->rowCount(), 1);
-        QCOMPARE(filter->index(0, HistoryModel::Status).data().toString(), QStringLiteral("interrupted"));
+        QCOMPARE(filter->index(0, HistoryModel::Status).data().toString(),
+                 QStringLiteral("interrupted"));
         filter->setStatusFilter(QString());
         filter->setFilterRegularExpression(QRegularExpression(QStringLiteral("run b|fail")));
         QCOMPARE(filter->rowCount(), 2); // "run b" by name, run c by status
@@ -260,7 +299,8 @@ private Q_SLOTS:
         auto store = RunStore::open(db);
         test::RecordingObserver observer;
         CancellationToken cancel;
-        const RunOutcome outcome = runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel);
+        const RunOutcome outcome =
+            runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel);
         QCOMPARE(outcome.status, RunStatus::Completed);
         auto runs = loadReportRuns(*store.value(), {outcome.runId});
         QVERIFY(runs.isOk());
@@ -282,9 +322,12 @@ private Q_SLOTS:
         const QByteArray bytes = pdfFile.readAll();
         QVERIFY(bytes.startsWith("%PDF-"));
         QVERIFY(bytes.trimmed().endsWith("%%EOF"));
-        QVERIFY2(bytes.count("/Type /Page\n") + bytes.count("/Type /Page\r") + bytes.count("/Type /Page ") + bytes.count("/Type /Page>") >= 2,
+        QVERIFY2(bytes.count("/Type /Page\n") + bytes.count("/Type /Page\r") +
+                         bytes.count("/Type /Page ") + bytes.count("/Type /Page>") >=
+                     2,
                  "expected a multi-page PDF");
-        QVERIFY(!ReportWriter::write(m_dir->filePath(QStringLiteral("report.txt")), runs.value(), &error));
+        QVERIFY(!ReportWriter::write(m_dir->filePath(QStringLiteral("report.txt")), runs.value(),
+                                     &error));
         QVERIFY(error.contains(QStringLiteral(".pdf or .html")));
     }
 
@@ -302,7 +345,8 @@ private Q_SLOTS:
         QVERIFY2(window.lastErrorMessage().isEmpty(), qPrintable(window.lastErrorMessage()));
         PlotsPanel *plots = window.plots();
         QCOMPARE(plots->taskPlot()->graphCount(), 2);
-        QCOMPARE(plots->taskPlot()->graph(0)->data()->size(), 6); // 2 stages x 3 rounds, all evaluated
+        QCOMPARE(plots->taskPlot()->graph(0)->data()->size(),
+                 6); // 2 stages x 3 rounds, all evaluated
         QCOMPARE(plots->communicationPlot()->graph(0)->data()->size(), 6);
         QCOMPARE(plots->averagePlot()->graph(1)->data()->size(), 6);
         QCOMPARE(plots->clientPlot()->graphCount(), 3);
@@ -318,11 +362,14 @@ private Q_SLOTS:
     {
         MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
         QVERIFY(window.openExperiment(writeTinyExperiment()));
-        window.document()->setTopLevel(QStringLiteral("data"), QJsonObject{{QStringLiteral("fashion_mnist_dir"), QStringLiteral("/nonexistent")}});
+        window.document()->setTopLevel(
+            QStringLiteral("data"),
+            QJsonObject{{QStringLiteral("fashion_mnist_dir"), QStringLiteral("/nonexistent")}});
         QSignalSpy completed(&window, &MainWindow::runCompleted);
         QVERIFY(window.startRun());
         QVERIFY(completed.wait(60000));
-        QVERIFY(window.lastErrorMessage().contains(QStringLiteral("cannot load Fashion-MNIST from /nonexistent")));
+        QVERIFY(window.lastErrorMessage().contains(
+            QStringLiteral("cannot load Fashion-MNIST from /nonexistent")));
         QVERIFY(window.findChild<QMessageBox *>() != nullptr);
     }
 };

@@ -17,8 +17,8 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStyle>
-#include <QTableWidget>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QVBoxLayout>
 
 namespace fcl::ui {
@@ -42,7 +42,8 @@ QGroupBox *group(const QString &title, QWidget *parent)
 }
 } // namespace
 
-DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QWidget(parent), m_document(document)
+DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document)
 {
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -72,7 +73,8 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
     for (int column = 1; column < static_cast<int>(std::size(kClientColumns)); ++column) {
         for (const ParamDescriptor &param : clientParams()) {
             if (param.name == QLatin1String(kClientColumns[column].key)) {
-                m_clients->horizontalHeaderItem(column)->setToolTip(param.help + QStringLiteral(" ") + param.rangeText());
+                m_clients->horizontalHeaderItem(column)->setToolTip(
+                    param.help + QStringLiteral(" ") + param.rangeText());
             }
         }
     }
@@ -94,14 +96,17 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
     auto *addStage = new QPushButton(tr("Add stage"), timelineBox);
     auto *removeStage = new QPushButton(tr("Remove stage"), timelineBox);
     auto *homogeneous = new QPushButton(tr("Make homogeneous"), timelineBox);
-    homogeneous->setToolTip(tr("FCIT's homogeneous setting: every client gets the same task in a stage."));
+    homogeneous->setToolTip(
+        tr("FCIT's homogeneous setting: every client gets the same task in a stage."));
     auto *heterogeneous = new QPushButton(tr("Make heterogeneous"), timelineBox);
-    heterogeneous->setToolTip(tr("FCIT's heterogeneous setting: clients get different tasks in the same stage (seeded)."));
+    heterogeneous->setToolTip(tr(
+        "FCIT's heterogeneous setting: clients get different tasks in the same stage (seeded)."));
     m_heterogeneousSeed = new QSpinBox(timelineBox);
     m_heterogeneousSeed->setRange(0, 1000000);
     m_heterogeneousSeed->setValue(1);
     m_heterogeneousSeed->setPrefix(tr("seed "));
-    for (QWidget *w : std::initializer_list<QWidget *>{addStage, removeStage, homogeneous, heterogeneous, m_heterogeneousSeed}) {
+    for (QWidget *w : std::initializer_list<QWidget *>{addStage, removeStage, homogeneous,
+                                                       heterogeneous, m_heterogeneousSeed}) {
         timelineButtons->addWidget(w);
     }
     timelineButtons->addStretch(1);
@@ -129,8 +134,12 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent) : QW
     splitter->setSizes({170, 640, 340});
 
     connect(addClient, &QPushButton::clicked, m_document, &ExperimentDocument::addClient);
-    connect(duplicateClient, &QPushButton::clicked, this, [this] { m_document->duplicateClient(selectedClient()); });
-    connect(removeClient, &QPushButton::clicked, this, [this] { m_document->removeClient(selectedClient()); });
+    connect(duplicateClient, &QPushButton::clicked, this, [this] {
+        m_document->duplicateClient(selectedClient());
+    });
+    connect(removeClient, &QPushButton::clicked, this, [this] {
+        m_document->removeClient(selectedClient());
+    });
     connect(addStage, &QPushButton::clicked, m_document, &ExperimentDocument::addStage);
     connect(removeStage, &QPushButton::clicked, this, [this] {
         const int column = m_timeline->currentColumn();
@@ -152,15 +161,19 @@ int DesignerPanel::selectedClient() const
 
 void DesignerPanel::makeHomogeneous()
 {
-    m_document->setTimeline(fcl::makeHomogeneous(m_document->timeline(), static_cast<int>(m_document->clientNames().size())),
-                            tr("Make homogeneous"));
+    m_document->setTimeline(
+        fcl::makeHomogeneous(m_document->timeline(),
+                             static_cast<int>(m_document->clientNames().size())),
+        tr("Make homogeneous"));
 }
 
 void DesignerPanel::makeHeterogeneous()
 {
-    m_document->setTimeline(fcl::makeHeterogeneous(m_document->timeline(), static_cast<int>(m_document->clientNames().size()),
-                                                   static_cast<std::uint64_t>(m_heterogeneousSeed->value())),
-                            tr("Make heterogeneous"));
+    m_document->setTimeline(
+        fcl::makeHeterogeneous(m_document->timeline(),
+                               static_cast<int>(m_document->clientNames().size()),
+                               static_cast<std::uint64_t>(m_heterogeneousSeed->value())),
+        tr("Make heterogeneous"));
 }
 
 void DesignerPanel::refreshClients()
@@ -174,7 +187,8 @@ void DesignerPanel::refreshClients()
             const QString key = QString::fromLatin1(kClientColumns[column].key);
             QString text;
             if (client.contains(key)) {
-                text = client.value(key).isString() ? client.value(key).toString() : QString::number(client.value(key).toDouble());
+                text = client.value(key).isString() ? client.value(key).toString()
+                                                    : QString::number(client.value(key).toDouble());
             } else {
                 for (const ParamDescriptor &param : clientParams()) {
                     if (param.name == key && !param.optional) {
@@ -228,19 +242,23 @@ void DesignerPanel::refresh()
     if (result) {
         auto *item = new QListWidgetItem(style()->standardIcon(QStyle::SP_DialogApplyButton),
                                          tr("Ready to run: %1 clients, %2 stages, %3 tasks.")
-                                             .arg(result->clients.size()).arg(result->stages.size()).arg(result->taskColumns().size()),
+                                             .arg(result->clients.size())
+                                             .arg(result->stages.size())
+                                             .arg(result->taskColumns().size()),
                                          m_validation);
         Q_UNUSED(item);
         m_preview->setExperiment(&result.value());
     } else {
         for (const Error &error : result.errors()) {
             m_errors << error.toString();
-            new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxCritical), error.toString(), m_validation);
+            new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxCritical),
+                                error.toString(), m_validation);
         }
         m_preview->setExperiment(nullptr);
         m_lowerTabs->setCurrentWidget(m_validation);
     }
-    m_lowerTabs->setTabText(0, result ? tr("Validation") : tr("Validation (%1)").arg(result.errors().size()));
+    m_lowerTabs->setTabText(0, result ? tr("Validation")
+                                      : tr("Validation (%1)").arg(result.errors().size()));
     const bool valid = result.isOk();
     if (valid != m_valid) {
         m_valid = valid;

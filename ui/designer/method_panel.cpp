@@ -14,8 +14,10 @@
 
 namespace fcl::ui {
 
-SectionForm::SectionForm(ExperimentDocument *document, const QString &sectionKey, const QString &title, QWidget *parent)
-    : QGroupBox(title, parent), m_document(document), m_key(sectionKey), m_section(findSection(sectionKey))
+SectionForm::SectionForm(ExperimentDocument *document, const QString &sectionKey,
+                         const QString &title, QWidget *parent)
+    : QGroupBox(title, parent), m_document(document), m_key(sectionKey),
+      m_section(findSection(sectionKey))
 {
     auto *layout = new QVBoxLayout(this);
     if (m_section != nullptr) {
@@ -69,7 +71,8 @@ QWidget *SectionForm::makeEditor(const ParamDescriptor &param)
     switch (param.type) {
     case Type::Int: {
         auto *spin = new QSpinBox(this);
-        spin->setRange(static_cast<int>(param.minimum), static_cast<int>(std::min(param.maximum, 2e9)));
+        spin->setRange(static_cast<int>(param.minimum),
+                       static_cast<int>(std::min(param.maximum, 2e9)));
         spin->setKeyboardTracking(false);
         connect(spin, &QSpinBox::valueChanged, this, [this, name = param.name](int value) {
             if (!m_updating) {
@@ -84,7 +87,9 @@ QWidget *SectionForm::makeEditor(const ParamDescriptor &param)
         spin->setDecimals(param.maximum <= 1 ? 3 : 4);
         const double step = param.maximum <= 1 ? 0.01 : param.maximum <= 100 ? 0.1 : 1.0;
         spin->setSingleStep(step);
-        spin->setRange(param.minExclusive ? param.minimum + std::pow(10.0, -spin->decimals()) : param.minimum, param.maximum);
+        spin->setRange(param.minExclusive ? param.minimum + std::pow(10.0, -spin->decimals())
+                                          : param.minimum,
+                       param.maximum);
         spin->setKeyboardTracking(false);
         connect(spin, &QDoubleSpinBox::valueChanged, this, [this, name = param.name](double value) {
             if (!m_updating) {
@@ -117,7 +122,9 @@ QWidget *SectionForm::makeEditor(const ParamDescriptor &param)
         editor = new QLineEdit(this);
         break;
     }
-    editor->setToolTip(QStringLiteral("<b>%1</b> %2<br>%3").arg(param.name, param.rangeText().toHtmlEscaped(), param.help.toHtmlEscaped()));
+    editor->setToolTip(
+        QStringLiteral("<b>%1</b> %2<br>%3")
+            .arg(param.name, param.rangeText().toHtmlEscaped(), param.help.toHtmlEscaped()));
     editor->setObjectName(m_key + QLatin1Char('.') + param.name);
     return editor;
 }
@@ -130,7 +137,8 @@ void SectionForm::rebuild()
     m_editors.clear();
     for (const ParamDescriptor &param : currentParams()) {
         QWidget *editor = makeEditor(param);
-        auto *label = new QLabel(QString(param.name).replace(QLatin1Char('_'), QLatin1Char(' ')), this);
+        auto *label =
+            new QLabel(QString(param.name).replace(QLatin1Char('_'), QLatin1Char(' ')), this);
         label->setToolTip(param.help);
         m_form->addRow(label, editor);
         m_editors.emplace_back(param, editor);
@@ -142,7 +150,8 @@ void SectionForm::refresh()
     m_updating = true;
     const QJsonObject json = sectionJson();
     if (m_section != nullptr) {
-        const QString method = json.value(m_section->selectorKey).toString(m_section->defaultMethod);
+        const QString method =
+            json.value(m_section->selectorKey).toString(m_section->defaultMethod);
         if (method != m_method || m_editors.empty()) {
             m_method = method;
             rebuild();
@@ -170,7 +179,8 @@ void SectionForm::refresh()
     m_updating = false;
 }
 
-MethodPanel::MethodPanel(ExperimentDocument *document, QWidget *parent) : QWidget(parent), m_document(document)
+MethodPanel::MethodPanel(ExperimentDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document)
 {
     auto *layout = new QVBoxLayout(this);
     auto *general = new QGroupBox(tr("Experiment"), this);
@@ -179,15 +189,22 @@ MethodPanel::MethodPanel(ExperimentDocument *document, QWidget *parent) : QWidge
     m_seed = new QSpinBox(general);
     m_seed->setRange(0, 2000000000);
     m_seed->setKeyboardTracking(false);
-    m_seed->setToolTip(tr("The same experiment and seed give the same metrics, whatever the thread count."));
+    m_seed->setToolTip(
+        tr("The same experiment and seed give the same metrics, whatever the thread count."));
     form->addRow(tr("name"), m_name);
     form->addRow(tr("seed"), m_seed);
     layout->addWidget(general);
-    connect(m_name, &QLineEdit::editingFinished, this, [this] { m_document->setTopLevel(QStringLiteral("name"), m_name->text()); });
-    connect(m_seed, &QSpinBox::valueChanged, this, [this](int seed) { m_document->setTopLevel(QStringLiteral("seed"), seed); });
-    const std::pair<const char *, QString> sections[] = {
-        {"model", tr("Model")}, {"federated", tr("Federated learning")}, {"continual", tr("Continual learning")},
-        {"partition", tr("Data partition")}, {"evaluation", tr("Evaluation")}};
+    connect(m_name, &QLineEdit::editingFinished, this, [this] {
+        m_document->setTopLevel(QStringLiteral("name"), m_name->text());
+    });
+    connect(m_seed, &QSpinBox::valueChanged, this, [this](int seed) {
+        m_document->setTopLevel(QStringLiteral("seed"), seed);
+    });
+    const std::pair<const char *, QString> sections[] = {{"model", tr("Model")},
+                                                         {"federated", tr("Federated learning")},
+                                                         {"continual", tr("Continual learning")},
+                                                         {"partition", tr("Data partition")},
+                                                         {"evaluation", tr("Evaluation")}};
     for (const auto &[key, title] : sections) {
         auto *section = new SectionForm(document, QString::fromLatin1(key), title, this);
         m_sections.push_back(section);

@@ -22,7 +22,8 @@ class SectionForm : public QGroupBox {
     Q_OBJECT
 
 public:
-    SectionForm(ExperimentDocument *document, const QString &sectionKey, const QString &title, QWidget *parent = nullptr);
+    SectionForm(ExperimentDocument *document, const QString &sectionKey, const QString &title,
+                QWidget *parent = nullptr);
 
     /// Rebuilds the editors if the method changed; otherwise refreshes their values.
     void refresh();

@@ -59,9 +59,10 @@ void PartitionPreview::redraw()
     const std::size_t clients = e.clients.size();
     // counts[answer][client]
     std::map<int, QVector<double>> counts;
-    const PartitionMethod method = e.partition.method == QLatin1String("dirichlet") ? PartitionMethod::Dirichlet
-                                   : e.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
-                                                                                     : PartitionMethod::Iid;
+    const PartitionMethod method =
+        e.partition.method == QLatin1String("dirichlet")  ? PartitionMethod::Dirichlet
+        : e.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
+                                                          : PartitionMethod::Iid;
     for (std::size_t j = 0; j < columns.size(); ++j) {
         const TaskSpec *task = findTask(columns[j]);
         PartitionRequest request;
@@ -71,8 +72,10 @@ void PartitionPreview::redraw()
             if (e.stages[stage][c] == columns[j]) {
                 members.push_back(c);
                 request.requested.push_back(e.clients[c].samplesPerTask());
-                request.alpha.push_back(e.clients[c].hasOwnAlpha() ? e.clients[c].dirichletAlpha()
-                                                                   : e.partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
+                request.alpha.push_back(
+                    e.clients[c].hasOwnAlpha()
+                        ? e.clients[c].dirichletAlpha()
+                        : e.partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
             }
         }
         if (members.empty() || task == nullptr) {
@@ -82,7 +85,8 @@ void PartitionPreview::redraw()
             request.labels.insert(request.labels.end(), 6000, label);
         }
         request.quantityBeta = e.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-        request.minPerClient = e.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+        request.minPerClient =
+            e.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
         request.seed = deriveSeed(e.seed, {3, stage, j});
         auto parts = partitionSamples(request);
         if (!parts) {
@@ -90,7 +94,8 @@ void PartitionPreview::redraw()
         }
         for (std::size_t k = 0; k < members.size(); ++k) {
             for (int position : parts.value()[k]) {
-                const int answer = task->answerFor(request.labels[static_cast<std::size_t>(position)]);
+                const int answer =
+                    task->answerFor(request.labels[static_cast<std::size_t>(position)]);
                 auto &row = counts[answer];
                 row.resize(static_cast<int>(clients));
                 row[static_cast<int>(members[k])] += 1;
@@ -127,7 +132,9 @@ void PartitionPreview::redraw()
     m_plot->xAxis->setTickLabelRotation(clients > 6 ? 35 : 0);
     m_plot->xAxis->setRange(0.4, static_cast<double>(clients) + 0.6);
     m_plot->yAxis->setRange(0, maximum * 1.08);
-    m_note->setText(tr("%1 partition, seed %2 (preview uses the engine's partition code)").arg(e.partition.method).arg(e.seed));
+    m_note->setText(tr("%1 partition, seed %2 (preview uses the engine's partition code)")
+                        .arg(e.partition.method)
+                        .arg(e.seed));
     m_plot->replot();
 }
 

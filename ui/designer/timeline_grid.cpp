@@ -18,7 +18,8 @@ class TaskDelegate : public QStyledItemDelegate {
 public:
     using QStyledItemDelegate::QStyledItemDelegate;
 
-    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &, const QModelIndex &) const override
+    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &,
+                          const QModelIndex &) const override
     {
         auto *combo = new QComboBox(parent);
         combo->addItem(QObject::tr("(idle)"), QString());
@@ -32,7 +33,8 @@ public:
         auto *combo = static_cast<QComboBox *>(editor);
         combo->setCurrentIndex(std::max(0, combo->findData(index.data(Qt::UserRole).toString())));
     }
-    void setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override
+    void setModelData(QWidget *editor, QAbstractItemModel *model,
+                      const QModelIndex &index) const override
     {
         model->setData(index, static_cast<QComboBox *>(editor)->currentData(), Qt::UserRole);
     }
@@ -77,10 +79,12 @@ TimelineGrid::TimelineGrid(QWidget *parent) : QTableWidget(parent)
     horizontalHeader()->setMinimumSectionSize(110);
     verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     verticalHeader()->setDefaultSectionSize(24);
-    setToolTip(tr("Drag tasks here from the palette; double-click a cell to pick a task; Delete clears it."));
+    setToolTip(tr(
+        "Drag tasks here from the palette; double-click a cell to pick a task; Delete clears it."));
     connect(this, &QTableWidget::itemChanged, this, [this](QTableWidgetItem *item) {
         if (!m_updating) {
-            Q_EMIT cellTaskChanged(item->column(), item->row(), item->data(Qt::UserRole).toString());
+            Q_EMIT cellTaskChanged(item->column(), item->row(),
+                                   item->data(Qt::UserRole).toString());
         }
     });
 }
@@ -111,8 +115,10 @@ void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clie
     setHorizontalHeaderLabels(headers);
     for (int s = 0; s < static_cast<int>(timeline.size()); ++s) {
         for (int c = 0; c < clientNames.size(); ++c) {
-            const QString task = c < static_cast<int>(timeline[static_cast<std::size_t>(s)].size())
-                                     ? timeline[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)] : QString();
+            const QString task =
+                c < static_cast<int>(timeline[static_cast<std::size_t>(s)].size())
+                    ? timeline[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)]
+                    : QString();
             auto *cell = new QTableWidgetItem(task.isEmpty() ? tr("—") : task);
             cell->setData(Qt::UserRole, task);
             cell->setTextAlignment(Qt::AlignCenter);

@@ -31,7 +31,8 @@ void HistoryFilterModel::setStatusFilter(const QString &status)
 bool HistoryFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
     const QAbstractItemModel *model = sourceModel();
-    const QString status = model->index(sourceRow, HistoryModel::Status, sourceParent).data().toString();
+    const QString status =
+        model->index(sourceRow, HistoryModel::Status, sourceParent).data().toString();
     if (!m_status.isEmpty() && status != m_status) {
         return false;
     }
@@ -39,7 +40,8 @@ bool HistoryFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sour
     if (pattern.pattern().isEmpty()) {
         return true;
     }
-    const QString name = model->index(sourceRow, HistoryModel::Name, sourceParent).data().toString();
+    const QString name =
+        model->index(sourceRow, HistoryModel::Name, sourceParent).data().toString();
     return name.contains(pattern) || status.contains(pattern);
 }
 
@@ -100,17 +102,23 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     layout->addWidget(splitter, 1);
 
     connect(m_search, &QLineEdit::textChanged, &m_filter, [this](const QString &text) {
-        m_filter.setFilterRegularExpression(QRegularExpression(QRegularExpression::escape(text), QRegularExpression::CaseInsensitiveOption));
+        m_filter.setFilterRegularExpression(QRegularExpression(
+            QRegularExpression::escape(text), QRegularExpression::CaseInsensitiveOption));
     });
-    connect(m_status, &QComboBox::currentIndexChanged, this, [this] { m_filter.setStatusFilter(m_status->currentData().toString()); });
-    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &HistoryPanel::updateComparison);
+    connect(m_status, &QComboBox::currentIndexChanged, this, [this] {
+        m_filter.setStatusFilter(m_status->currentData().toString());
+    });
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &HistoryPanel::updateComparison);
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
         Q_EMIT runActivated(m_model.run(m_filter.mapToSource(index).row()).id);
     });
     connect(rename, &QPushButton::clicked, this, &HistoryPanel::renameSelected);
     connect(remove, &QPushButton::clicked, this, &HistoryPanel::deleteSelected);
     connect(refresh, &QPushButton::clicked, this, &HistoryPanel::reload);
-    connect(report, &QPushButton::clicked, this, [this] { Q_EMIT reportRequested(selectedRunIds()); });
+    connect(report, &QPushButton::clicked, this, [this] {
+        Q_EMIT reportRequested(selectedRunIds());
+    });
 }
 
 bool HistoryPanel::openDatabase(const QString &path, QString *error)
@@ -152,7 +160,8 @@ void HistoryPanel::selectRuns(const std::vector<qint64> &ids)
     QItemSelection selection;
     for (int row = 0; row < m_filter.rowCount(); ++row) {
         if (wanted.count(m_model.run(m_filter.mapToSource(m_filter.index(row, 0)).row()).id) > 0) {
-            selection.select(m_filter.index(row, 0), m_filter.index(row, HistoryModel::ColumnCount - 1));
+            selection.select(m_filter.index(row, 0),
+                             m_filter.index(row, HistoryModel::ColumnCount - 1));
         }
     }
     m_view->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
@@ -170,7 +179,8 @@ void HistoryPanel::updateComparison()
     }
     drawComparison(m_comparePlot, runs);
     m_comparePlot->replot();
-    const QStringList rows = {tr("status"), tr("ACC (Last)"), tr("Forgetting"), tr("BWT"), tr("FWT"), tr("MB sent"), tr("seed")};
+    const QStringList rows = {tr("status"), tr("ACC (Last)"), tr("Forgetting"), tr("BWT"),
+                              tr("FWT"),    tr("MB sent"),    tr("seed")};
     m_compareTable->clear();
     m_compareTable->setRowCount(static_cast<int>(rows.size()));
     m_compareTable->setColumnCount(static_cast<int>(runs.size()));
@@ -180,10 +190,16 @@ void HistoryPanel::updateComparison()
         auto *header = new QTableWidgetItem(runLabel(r));
         header->setToolTip(r.name);
         m_compareTable->setHorizontalHeaderItem(k, header);
-        auto metric = [](double v) { return std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'f', 3); };
-        const QStringList values = {runStatusName(r.status), metric(r.finalAverageAccuracy), metric(r.finalAverageForgetting),
-                                    metric(r.backwardTransfer), metric(r.forwardTransfer),
-                                    QString::number(double(r.bytesUp + r.bytesDown) / 1e6, 'f', 1), QString::number(r.seed)};
+        auto metric = [](double v) {
+            return std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'f', 3);
+        };
+        const QStringList values = {runStatusName(r.status),
+                                    metric(r.finalAverageAccuracy),
+                                    metric(r.finalAverageForgetting),
+                                    metric(r.backwardTransfer),
+                                    metric(r.forwardTransfer),
+                                    QString::number(double(r.bytesUp + r.bytesDown) / 1e6, 'f', 1),
+                                    QString::number(r.seed)};
         for (int row = 0; row < values.size(); ++row) {
             auto *item = new QTableWidgetItem(values[row]);
             item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -201,7 +217,8 @@ void HistoryPanel::renameSelected()
     }
     auto run = m_store->run(ids.front());
     bool ok = false;
-    const QString name = QInputDialog::getText(this, tr("Rename run"), tr("Name"), QLineEdit::Normal, run ? run->name : QString(), &ok);
+    const QString name = QInputDialog::getText(this, tr("Rename run"), tr("Name"),
+                                               QLineEdit::Normal, run ? run->name : QString(), &ok);
     if (ok && !name.trimmed().isEmpty()) {
         auto done = m_store->renameRun(ids.front(), name.trimmed());
         if (!done) {
@@ -217,8 +234,9 @@ void HistoryPanel::deleteSelected()
     if (ids.empty() || !m_store) {
         return;
     }
-    if (QMessageBox::question(this, tr("Delete runs"), tr("Delete %n run(s) and all their metrics?", nullptr, static_cast<int>(ids.size())))
-        != QMessageBox::Yes) {
+    if (QMessageBox::question(this, tr("Delete runs"),
+                              tr("Delete %n run(s) and all their metrics?", nullptr,
+                                 static_cast<int>(ids.size()))) != QMessageBox::Yes) {
         return;
     }
     for (qint64 id : ids) {

@@ -16,14 +16,17 @@ public:
     void onRunStarted(const RunInfo &info) override
     {
         m_stages = info.stages;
-        QTextStream(stdout) << "run " << info.runId << ": " << info.clientNames.size() << " clients, " << info.stages
-                            << " stages x " << info.roundsPerStage << " rounds" << Qt::endl;
+        QTextStream(stdout) << "run " << info.runId << ": " << info.clientNames.size()
+                            << " clients, " << info.stages << " stages x " << info.roundsPerStage
+                            << " rounds" << Qt::endl;
     }
     void onStageFinished(const StageMetrics &stage) override
     {
         QTextStream(stdout) << QStringLiteral("stage %1/%2: average accuracy %3, forgetting %4")
-                                   .arg(stage.stage + 1).arg(m_stages)
-                                   .arg(stage.averageAccuracy, 0, 'f', 3).arg(stage.averageForgetting, 0, 'f', 3)
+                                   .arg(stage.stage + 1)
+                                   .arg(m_stages)
+                                   .arg(stage.averageAccuracy, 0, 'f', 3)
+                                   .arg(stage.averageForgetting, 0, 'f', 3)
                             << Qt::endl;
     }
 
@@ -32,7 +35,8 @@ private:
 };
 } // namespace
 
-int runHeadless(const QString &experimentPath, const QString &databasePath, const QString &reportPath)
+int runHeadless(const QString &experimentPath, const QString &databasePath,
+                const QString &reportPath)
 {
     QTextStream err(stderr);
     auto experiment = loadExperimentFile(experimentPath);
@@ -45,10 +49,12 @@ int runHeadless(const QString &experimentPath, const QString &databasePath, cons
         err << "fcl-workbench: " << store.errorString() << Qt::endl;
         return 2;
     }
-    QTextStream(stdout) << "No display: running \"" << experiment->name << "\" headless." << Qt::endl;
+    QTextStream(stdout) << "No display: running \"" << experiment->name << "\" headless."
+                        << Qt::endl;
     StagePrinter printer;
     CancellationToken cancel;
-    const RunOutcome outcome = runExperiment(experiment.value(), store.value().get(), printer, cancel);
+    const RunOutcome outcome =
+        runExperiment(experiment.value(), store.value().get(), printer, cancel);
     if (outcome.status == RunStatus::Failed) {
         err << "fcl-workbench: run failed: " << outcome.error << Qt::endl;
         if (outcome.runId == 0) {
@@ -58,11 +64,14 @@ int runHeadless(const QString &experimentPath, const QString &databasePath, cons
     auto runs = loadReportRuns(*store.value(), {outcome.runId});
     QString error;
     if (!runs || !ReportWriter::write(reportPath, runs.value(), &error)) {
-        err << "fcl-workbench: cannot write the report: " << (runs ? error : runs.errorString()) << Qt::endl;
+        err << "fcl-workbench: cannot write the report: " << (runs ? error : runs.errorString())
+            << Qt::endl;
         return 1;
     }
-    QTextStream(stdout) << QStringLiteral("Run %1 %2: ACC %3, forgetting %4. Report: %5 (database: %6)")
-                               .arg(outcome.runId).arg(runStatusName(outcome.status))
+    QTextStream(stdout) << QStringLiteral(
+                               "Run %1 %2: ACC %3, forgetting %4. Report: %5 (database: %6)")
+                               .arg(outcome.runId)
+                               .arg(runStatusName(outcome.status))
                                .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
                                .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3)
                                .arg(QFileInfo(reportPath).absoluteFilePath(), databasePath)

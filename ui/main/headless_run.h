@@ -8,6 +8,7 @@ namespace fcl::ui {
 /// The workbench without a display: runs the experiment on this thread, prints one line per
 /// stage, stores the run and writes the PDF/HTML report. Returns the CLI's exit codes (0, 1, 2).
 /// Needs a QApplication on the offscreen platform (for the report's plots).
-int runHeadless(const QString &experimentPath, const QString &databasePath, const QString &reportPath);
+int runHeadless(const QString &experimentPath, const QString &databasePath,
+                const QString &reportPath);
 
 } // namespace fcl::ui

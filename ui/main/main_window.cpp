@@ -29,8 +29,9 @@
 namespace fcl::ui {
 
 MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
-    : QMainWindow(parent), m_databasePath(databasePath), m_designer(new DesignerPanel(&m_document, this)),
-      m_plots(new PlotsPanel(this)), m_history(new HistoryPanel(this)), m_controller(new RunController(this))
+    : QMainWindow(parent), m_databasePath(databasePath),
+      m_designer(new DesignerPanel(&m_document, this)), m_plots(new PlotsPanel(this)),
+      m_history(new HistoryPanel(this)), m_controller(new RunController(this))
 {
     setObjectName(QStringLiteral("MainWindow"));
     setCentralWidget(m_designer);
@@ -63,9 +64,11 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     connect(bridge, &RunBridge::runStarted, this, [this](const RunInfo &info) {
         m_lastRunId = info.runId;
         auto parsed = m_document.validate();
-        std::vector<int> learnedAt = parsed ? parsed->learnedAtStage() : std::vector<int>(info.taskIds.size(), 0);
-        m_plots->series().reset(m_document.json().value(QStringLiteral("name")).toString(), info.taskIds, info.clientNames,
-                                learnedAt, info.stages, info.roundsPerStage);
+        std::vector<int> learnedAt =
+            parsed ? parsed->learnedAtStage() : std::vector<int>(info.taskIds.size(), 0);
+        m_plots->series().reset(m_document.json().value(QStringLiteral("name")).toString(),
+                                info.taskIds, info.clientNames, learnedAt, info.stages,
+                                info.roundsPerStage);
         m_plots->markDirty();
         m_history->reload();
     });
@@ -92,19 +95,21 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
             showError(tr("The run failed"), outcome.error);
         } else {
             m_statusLabel->setText(tr("Run %1 %2: ACC %3, forgetting %4")
-                                       .arg(outcome.runId).arg(runStatusName(outcome.status))
+                                       .arg(outcome.runId)
+                                       .arg(runStatusName(outcome.status))
                                        .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
                                        .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3));
         }
         updateActions();
         Q_EMIT runCompleted(outcome.runId);
     });
-    connect(m_controller, &RunController::progressChanged, this, [this](int done, int total, const QString &text) {
-        m_progress->setVisible(true);
-        m_progress->setRange(0, std::max(1, total));
-        m_progress->setValue(done);
-        m_statusLabel->setText(text);
-    });
+    connect(m_controller, &RunController::progressChanged, this,
+            [this](int done, int total, const QString &text) {
+                m_progress->setVisible(true);
+                m_progress->setRange(0, std::max(1, total));
+                m_progress->setValue(done);
+                m_statusLabel->setText(text);
+            });
     connect(m_controller, &RunController::stateChanged, this, &MainWindow::updateActions);
     connect(m_designer, &DesignerPanel::validityChanged, this, &MainWindow::updateActions);
     connect(&m_document, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
@@ -127,30 +132,36 @@ MainWindow::~MainWindow() = default;
 void MainWindow::createActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
-    QAction *newAction = file->addAction(style()->standardIcon(QStyle::SP_FileIcon), tr("&New experiment"), this, [this] {
-        if (maybeSave()) {
-            newExperiment();
-        }
-    });
+    QAction *newAction = file->addAction(style()->standardIcon(QStyle::SP_FileIcon),
+                                         tr("&New experiment"), this, [this] {
+                                             if (maybeSave()) {
+                                                 newExperiment();
+                                             }
+                                         });
     newAction->setShortcut(QKeySequence::New);
-    QAction *open = file->addAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open…"), this, [this] {
-        if (!maybeSave()) {
-            return;
-        }
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(m_document.path()).absolutePath(),
-                                                          tr("Experiments (*.json)"));
-        if (!path.isEmpty()) {
-            openExperiment(path);
-        }
-    });
+    QAction *open = file->addAction(
+        style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open…"), this, [this] {
+            if (!maybeSave()) {
+                return;
+            }
+            const QString path = QFileDialog::getOpenFileName(
+                this, tr("Open experiment"), QFileInfo(m_document.path()).absolutePath(),
+                tr("Experiments (*.json)"));
+            if (!path.isEmpty()) {
+                openExperiment(path);
+            }
+        });
     open->setShortcut(QKeySequence::Open);
     m_recentMenu = file->addMenu(tr("Open &recent"));
-    QAction *saveAction = file->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("&Save"), this, &MainWindow::save);
+    QAction *saveAction = file->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton),
+                                          tr("&Save"), this, &MainWindow::save);
     saveAction->setShortcut(QKeySequence::Save);
     file->addAction(tr("Save &as…"), this, &MainWindow::saveAs)->setShortcut(QKeySequence::SaveAs);
     file->addAction(tr("Save as &preset…"), this, &MainWindow::saveAsPreset);
     file->addSeparator();
-    QAction *report = file->addAction(tr("Export &report of selected runs…"), this, [this] { exportReport(m_history->selectedRunIds()); });
+    QAction *report = file->addAction(tr("Export &report of selected runs…"), this, [this] {
+        exportReport(m_history->selectedRunIds());
+    });
     report->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     file->addSeparator();
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
@@ -166,20 +177,24 @@ void MainWindow::createActions()
     edit->addAction(redo);
     edit->addSeparator();
     edit->addAction(tr("Make timeline &homogeneous"), m_designer, &DesignerPanel::makeHomogeneous);
-    edit->addAction(tr("Make timeline h&eterogeneous"), m_designer, &DesignerPanel::makeHeterogeneous);
+    edit->addAction(tr("Make timeline h&eterogeneous"), m_designer,
+                    &DesignerPanel::makeHeterogeneous);
 
     QMenu *run = menuBar()->addMenu(tr("&Run"));
-    m_run = run->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run"), this, &MainWindow::startRun);
+    m_run = run->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run"), this,
+                           &MainWindow::startRun);
     m_run->setShortcut(QKeySequence(Qt::Key_F5));
-    m_pause = run->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Pause"), this, [this] {
-        if (m_controller->isPaused()) {
-            m_controller->resume();
-        } else {
-            m_controller->pause();
-        }
-    });
+    m_pause =
+        run->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Pause"), this, [this] {
+            if (m_controller->isPaused()) {
+                m_controller->resume();
+            } else {
+                m_controller->pause();
+            }
+        });
     m_pause->setShortcut(QKeySequence(Qt::Key_F6));
-    m_cancel = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel"), m_controller, &RunController::cancel);
+    m_cancel = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel"),
+                              m_controller, &RunController::cancel);
     m_cancel->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -188,10 +203,12 @@ void MainWindow::createActions()
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About FCL Workbench"), this, [this] {
-        QMessageBox::about(this, tr("About FCL Workbench"),
-                           tr("<h3>FCL Workbench %1</h3><p>Design, run, watch, compare and report simulated "
-                              "federated continual instruction tuning experiments.</p><p>Runs are stored in<br><tt>%2</tt></p>")
-                               .arg(versionString(), m_databasePath.toHtmlEscaped()));
+        QMessageBox::about(
+            this, tr("About FCL Workbench"),
+            tr("<h3>FCL Workbench %1</h3><p>Design, run, watch, compare and report simulated "
+               "federated continual instruction tuning experiments.</p><p>Runs are stored "
+               "in<br><tt>%2</tt></p>")
+                .arg(versionString(), m_databasePath.toHtmlEscaped()));
     });
 
     QToolBar *toolbar = addToolBar(tr("Main"));
@@ -214,32 +231,42 @@ void MainWindow::updateActions()
 {
     const bool running = m_controller->isRunning();
     m_run->setEnabled(!running && m_designer->isValid());
-    m_run->setToolTip(m_designer->isValid() ? tr("Run the experiment (F5)")
-                                            : tr("Fix the errors listed under Validation first:\n") + m_designer->errors().join(QLatin1Char('\n')));
+    m_run->setToolTip(m_designer->isValid()
+                          ? tr("Run the experiment (F5)")
+                          : tr("Fix the errors listed under Validation first:\n") +
+                                m_designer->errors().join(QLatin1Char('\n')));
     m_pause->setEnabled(running);
     m_pause->setText(m_controller->isPaused() ? tr("Resume") : tr("Pause"));
-    m_pause->setIcon(style()->standardIcon(m_controller->isPaused() ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
+    m_pause->setIcon(style()->standardIcon(m_controller->isPaused() ? QStyle::SP_MediaPlay
+                                                                    : QStyle::SP_MediaPause));
     m_cancel->setEnabled(running);
     // The designer stays editable during a run: the run owns a snapshot of the experiment, so the
     // next one can be designed meanwhile (and disabling the whole panel costs a ~70 ms repaint).
     if (running && m_controller->isPaused()) {
-        m_statusLabel->setText(tr("Paused after round %1 of %2").arg(m_controller->roundsDone()).arg(m_controller->roundsTotal()));
+        m_statusLabel->setText(tr("Paused after round %1 of %2")
+                                   .arg(m_controller->roundsDone())
+                                   .arg(m_controller->roundsTotal()));
     }
 }
 
 void MainWindow::updateTitle()
 {
-    const QString name = m_document.path().isEmpty() ? tr("Untitled") : QFileInfo(m_document.path()).fileName();
-    setWindowTitle(QStringLiteral("%1%2 — FCL Workbench").arg(name, m_document.isModified() ? QStringLiteral("*") : QString()));
+    const QString name =
+        m_document.path().isEmpty() ? tr("Untitled") : QFileInfo(m_document.path()).fileName();
+    setWindowTitle(QStringLiteral("%1%2 — FCL Workbench")
+                       .arg(name, m_document.isModified() ? QStringLiteral("*") : QString()));
 }
 
 void MainWindow::newExperiment()
 {
-    m_document.load(QJsonObject{{QStringLiteral("name"), tr("New experiment")},
-                                    {QStringLiteral("seed"), 1},
-                                    {QStringLiteral("clients"), QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("client-1")}},
-                                                                           QJsonObject{{QStringLiteral("name"), QStringLiteral("client-2")}}}},
-                                    {QStringLiteral("stages"), QJsonArray{QStringLiteral("fmnist-split-1"), QStringLiteral("fmnist-split-2")}}});
+    m_document.load(
+        QJsonObject{{QStringLiteral("name"), tr("New experiment")},
+                    {QStringLiteral("seed"), 1},
+                    {QStringLiteral("clients"),
+                     QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("client-1")}},
+                                QJsonObject{{QStringLiteral("name"), QStringLiteral("client-2")}}}},
+                    {QStringLiteral("stages"), QJsonArray{QStringLiteral("fmnist-split-1"),
+                                                          QStringLiteral("fmnist-split-2")}}});
 }
 
 bool MainWindow::openExperiment(const QString &path)
@@ -292,15 +319,19 @@ bool MainWindow::save()
 
 bool MainWindow::saveAs()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), m_document.path(), tr("Experiments (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save experiment"), m_document.path(), tr("Experiments (*.json)"));
     return !path.isEmpty() && saveTo(path);
 }
 
 void MainWindow::saveAsPreset()
 {
-    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/presets");
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                        QStringLiteral("/presets");
     QDir().mkpath(dir);
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save as preset"), dir + QStringLiteral("/my-preset.json"), tr("Experiments (*.json)"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save as preset"),
+                                                      dir + QStringLiteral("/my-preset.json"),
+                                                      tr("Experiments (*.json)"));
     if (!path.isEmpty()) {
         saveTo(path);
     }
@@ -311,8 +342,9 @@ bool MainWindow::maybeSave()
     if (!m_document.isModified()) {
         return true;
     }
-    const auto answer = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the changes to the experiment?"),
-                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved changes"), tr("Save the changes to the experiment?"),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
     return answer == QMessageBox::Discard || (answer == QMessageBox::Save && save());
 }
 
@@ -331,11 +363,14 @@ void MainWindow::rebuildRecentMenu()
     m_recentMenu->clear();
     const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
     for (const QString &path : recent) {
-        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] {
-            if (maybeSave()) {
-                openExperiment(path);
-            }
-        })->setToolTip(path);
+        m_recentMenu
+            ->addAction(QFileInfo(path).fileName(), this,
+                        [this, path] {
+                            if (maybeSave()) {
+                                openExperiment(path);
+                            }
+                        })
+            ->setToolTip(path);
     }
     m_recentMenu->setEnabled(!recent.isEmpty());
 }
@@ -350,8 +385,9 @@ void MainWindow::exportReport(const std::vector<qint64> &runIds)
         showError(tr("Export report"), tr("Select one or more runs in the History panel first."));
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("fcl-report.pdf"),
-                                                      tr("PDF report (*.pdf);;HTML report (*.html)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Export report"), QStringLiteral("fcl-report.pdf"),
+                                     tr("PDF report (*.pdf);;HTML report (*.html)"));
     if (path.isEmpty()) {
         return;
     }
@@ -385,8 +421,9 @@ void MainWindow::showError(const QString &title, const QString &message)
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     if (m_controller->isRunning()) {
-        if (QMessageBox::question(this, tr("A run is in progress"), tr("Cancel the run and quit? Every finished round is kept."))
-            != QMessageBox::Yes) {
+        if (QMessageBox::question(this, tr("A run is in progress"),
+                                  tr("Cancel the run and quit? Every finished round is kept.")) !=
+            QMessageBox::Yes) {
             event->ignore();
             return;
         }

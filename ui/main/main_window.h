@@ -30,7 +30,8 @@ public:
     bool openExperiment(const QString &path);
     /// A small valid experiment to start from (two clients, two stages).
     void newExperiment();
-    /// Starts the designed experiment; false (with the reason in the status bar) if invalid or busy.
+    /// Starts the designed experiment; false (with the reason in the status bar) if invalid or
+    /// busy.
     bool startRun();
 
     ExperimentDocument *document() { return &m_document; }

@@ -14,8 +14,10 @@ namespace fcl::ui {
 /// One undo step: the whole document before and after (experiments are a few kB).
 class SnapshotCommand : public QUndoCommand {
 public:
-    SnapshotCommand(ExperimentDocument *document, QJsonObject before, QJsonObject after, const QString &text)
-        : QUndoCommand(text), m_document(document), m_before(std::move(before)), m_after(std::move(after))
+    SnapshotCommand(ExperimentDocument *document, QJsonObject before, QJsonObject after,
+                    const QString &text)
+        : QUndoCommand(text), m_document(document), m_before(std::move(before)),
+          m_after(std::move(after))
     {
     }
     void redo() override { m_document->setJson(m_after); }
@@ -93,7 +95,8 @@ bool ExperimentDocument::loadFile(const QString &path, QString *error)
     const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isObject()) {
         *error = QStringLiteral("%1: not a JSON object (%2 at byte %3)")
-                     .arg(path, parseError.errorString()).arg(parseError.offset);
+                     .arg(path, parseError.errorString())
+                     .arg(parseError.offset);
         return false;
     }
     load(document.object(), path);
@@ -132,7 +135,8 @@ void ExperimentDocument::setTopLevel(const QString &key, const QJsonValue &value
     apply(after, QStringLiteral("Set %1").arg(key));
 }
 
-void ExperimentDocument::setSectionValue(const QString &section, const QString &key, const QJsonValue &value)
+void ExperimentDocument::setSectionValue(const QString &section, const QString &key,
+                                         const QJsonValue &value)
 {
     QJsonObject after = m_json;
     QJsonObject object = after.value(section).toObject();
@@ -214,7 +218,8 @@ void ExperimentDocument::addClient()
     QJsonObject after = m_json;
     QJsonArray clients = after.value(QStringLiteral("clients")).toArray();
     const QString name = uniqueName(clientNames(), QStringLiteral("client"));
-    clients.append(QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("samples_per_task"), 500}});
+    clients.append(
+        QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("samples_per_task"), 500}});
     after.insert(QStringLiteral("clients"), clients);
     // The new client follows the first client's tasks, so the experiment stays valid.
     QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
@@ -315,18 +320,21 @@ void ExperimentDocument::setTimeline(const Timeline &timeline, const QString &de
 void ExperimentDocument::setCell(int stage, int client, const QString &task)
 {
     Timeline grid = timeline();
-    if (stage < 0 || stage >= static_cast<int>(grid.size()) || client < 0 || client >= clientNames().size()) {
+    if (stage < 0 || stage >= static_cast<int>(grid.size()) || client < 0 ||
+        client >= clientNames().size()) {
         return;
     }
     grid[static_cast<std::size_t>(stage)][static_cast<std::size_t>(client)] = task;
-    setTimeline(grid, task.isEmpty() ? QStringLiteral("Clear cell") : QStringLiteral("Set task %1").arg(task));
+    setTimeline(grid, task.isEmpty() ? QStringLiteral("Clear cell")
+                                     : QStringLiteral("Set task %1").arg(task));
 }
 
 void ExperimentDocument::addStage()
 {
     Timeline grid = timeline();
-    grid.push_back(std::vector<QString>(static_cast<std::size_t>(clientNames().size()),
-                                        QStringLiteral("fmnist-split-%1").arg(grid.size() % 5 + 1)));
+    grid.push_back(
+        std::vector<QString>(static_cast<std::size_t>(clientNames().size()),
+                             QStringLiteral("fmnist-split-%1").arg(grid.size() % 5 + 1)));
     setTimeline(grid, QStringLiteral("Add stage"));
 }
 

@@ -8,7 +8,9 @@
 
 namespace fcl::ui {
 
-HistoryModel::HistoryModel(QObject *parent) : QAbstractTableModel(parent) {}
+HistoryModel::HistoryModel(QObject *parent) : QAbstractTableModel(parent)
+{
+}
 
 void HistoryModel::setRuns(std::vector<RunRecord> runs)
 {
@@ -48,7 +50,9 @@ QVariant HistoryModel::data(const QModelIndex &index, int role) const
         case Status:
             return runStatusName(run.status);
         case Started:
-            return role == SortRole ? QVariant(run.startedAt) : QVariant(run.startedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")));
+            return role == SortRole ? QVariant(run.startedAt)
+                                    : QVariant(run.startedAt.toLocalTime().toString(
+                                          QStringLiteral("yyyy-MM-dd HH:mm")));
         case Seed:
             return run.seed;
         case Accuracy:
@@ -61,7 +65,8 @@ QVariant HistoryModel::data(const QModelIndex &index, int role) const
             return metric(run.forwardTransfer);
         case Sent:
             return role == SortRole ? QVariant(double(run.bytesUp + run.bytesDown))
-                                    : QVariant(QString::number(double(run.bytesUp + run.bytesDown) / 1e6, 'f', 1));
+                                    : QVariant(QString::number(
+                                          double(run.bytesUp + run.bytesDown) / 1e6, 'f', 1));
         default:
             return {};
         }
@@ -91,7 +96,8 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
         return {};
     }
-    static const char *const names[] = {"Run", "Name", "Status", "Started", "Seed", "ACC", "Forgetting", "BWT", "FWT", "MB sent"};
+    static const char *const names[] = {"Run", "Name",       "Status", "Started", "Seed",
+                                        "ACC", "Forgetting", "BWT",    "FWT",     "MB sent"};
     return QString::fromLatin1(names[section]);
 }
 

@@ -9,13 +9,25 @@
 
 namespace fcl::ui {
 
-/// The runs of the database as a table (id, name, status, started, seed, ACC, F, BWT, FWT, MB sent).
-/// Numeric columns sort numerically through Qt::UserRole (see sortRole). GUI thread.
+/// The runs of the database as a table (id, name, status, started, seed, ACC, F, BWT, FWT, MB
+/// sent). Numeric columns sort numerically through Qt::UserRole (see sortRole). GUI thread.
 class HistoryModel : public QAbstractTableModel {
     Q_OBJECT
 
 public:
-    enum Column { Id, Name, Status, Started, Seed, Accuracy, Forgetting, Bwt, Fwt, Sent, ColumnCount };
+    enum Column {
+        Id,
+        Name,
+        Status,
+        Started,
+        Seed,
+        Accuracy,
+        Forgetting,
+        Bwt,
+        Fwt,
+        Sent,
+        ColumnCount
+    };
     static constexpr int SortRole = Qt::UserRole;
 
     explicit HistoryModel(QObject *parent = nullptr);

@@ -8,8 +8,9 @@
 
 namespace fcl::ui {
 
-void RunSeries::reset(const QString &runName, const std::vector<QString> &tasks, const std::vector<QString> &clients,
-                      const std::vector<int> &firstStage, int stageCount, int roundsEachStage)
+void RunSeries::reset(const QString &runName, const std::vector<QString> &tasks,
+                      const std::vector<QString> &clients, const std::vector<int> &firstStage,
+                      int stageCount, int roundsEachStage)
 {
     *this = RunSeries();
     name = runName;
@@ -38,7 +39,8 @@ void RunSeries::addRound(const RoundMetrics &round)
         for (std::size_t j = 0; j < taskAccuracy.size(); ++j) {
             // A task is drawn from the stage it is first trained in.
             const bool seen = j < learnedAt.size() && learnedAt[j] <= round.stage;
-            const double value = j < round.accuracyPerTask.size() ? round.accuracyPerTask[j] : std::nan("");
+            const double value =
+                j < round.accuracyPerTask.size() ? round.accuracyPerTask[j] : std::nan("");
             taskAccuracy[j].append(seen ? value : std::nan(""));
         }
         averageAccuracy.append(round.averageAccuracy);
@@ -61,7 +63,8 @@ void RunSeries::addStage(const StageMetrics &stage)
     stagesFinished = stage.stage + 1;
 }
 
-RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow> &rows, const AccuracyMatrix &matrix)
+RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow> &rows,
+                               const AccuracyMatrix &matrix)
 {
     RunSeries series;
     std::vector<QString> clients;
@@ -72,7 +75,10 @@ RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow
     for (int j = 0; j < matrix.tasks(); ++j) {
         learnedAt.push_back(matrix.learnedAt(j));
     }
-    const int roundsPerStage = run.config.value(QStringLiteral("federated")).toObject().value(QStringLiteral("rounds_per_stage")).toInt(1);
+    const int roundsPerStage = run.config.value(QStringLiteral("federated"))
+                                   .toObject()
+                                   .value(QStringLiteral("rounds_per_stage"))
+                                   .toInt(1);
     series.reset(run.name, run.taskIds, clients, learnedAt, matrix.stages(), roundsPerStage);
     series.matrix = matrix;
 
@@ -95,7 +101,8 @@ RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow
             order.push_back(key);
         }
         RoundMetrics &m = found->second;
-        if (row.kind == QLatin1String("acc") && row.task >= 0 && row.task < static_cast<int>(m.accuracyPerTask.size())) {
+        if (row.kind == QLatin1String("acc") && row.task >= 0 &&
+            row.task < static_cast<int>(m.accuracyPerTask.size())) {
             m.accuracyPerTask[static_cast<std::size_t>(row.task)] = row.value;
             m.evaluated = true;
         } else if (row.kind == QLatin1String("avg_acc")) {
@@ -103,7 +110,8 @@ RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow
             m.evaluated = true;
         } else if (row.kind == QLatin1String("avg_forgetting")) {
             m.averageForgetting = row.value;
-        } else if (row.kind == QLatin1String("client_acc") && row.client >= 0 && row.client < static_cast<int>(m.clientAccuracy.size())) {
+        } else if (row.kind == QLatin1String("client_acc") && row.client >= 0 &&
+                   row.client < static_cast<int>(m.clientAccuracy.size())) {
             m.clientAccuracy[static_cast<std::size_t>(row.client)] = row.value;
         } else if (row.kind == QLatin1String("loss")) {
             m.trainLoss = row.value;

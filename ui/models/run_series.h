@@ -22,8 +22,9 @@ struct RunSeries {
     int stages = 0;
     int roundsPerStage = 0;
 
-    QVector<double> evaluatedRounds;           ///< x (1-based global round) of evaluated rounds
-    std::vector<QVector<double>> taskAccuracy; ///< [task] y aligned with evaluatedRounds (NaN = not yet seen)
+    QVector<double> evaluatedRounds; ///< x (1-based global round) of evaluated rounds
+    std::vector<QVector<double>>
+        taskAccuracy; ///< [task] y aligned with evaluatedRounds (NaN = not yet seen)
     QVector<double> averageAccuracy;
     QVector<double> averageForgetting;
     std::vector<QVector<double>> clientRounds;   ///< [client] x
@@ -36,14 +37,16 @@ struct RunSeries {
     AccuracyMatrix matrix;
     int stagesFinished = 0;
 
-    void reset(const QString &runName, const std::vector<QString> &tasks, const std::vector<QString> &clients,
-               const std::vector<int> &firstStage, int stageCount, int roundsEachStage);
+    void reset(const QString &runName, const std::vector<QString> &tasks,
+               const std::vector<QString> &clients, const std::vector<int> &firstStage,
+               int stageCount, int roundsEachStage);
     void addRound(const RoundMetrics &round);
     void addStage(const StageMetrics &stage);
     int pointCount() const { return static_cast<int>(rounds.size()); }
 
     /// Rebuilds a stored run (for history, comparison and reports).
-    static RunSeries fromStore(const RunRecord &run, const std::vector<MetricRow> &rows, const AccuracyMatrix &matrix);
+    static RunSeries fromStore(const RunRecord &run, const std::vector<MetricRow> &rows,
+                               const AccuracyMatrix &matrix);
 };
 
 } // namespace fcl::ui

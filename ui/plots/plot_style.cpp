@@ -13,10 +13,11 @@ namespace fcl::ui {
 
 QColor seriesColor(int index)
 {
-    static const QColor colors[] = {QColor(0x00, 0x72, 0xb2), QColor(0xd5, 0x5e, 0x00), QColor(0x00, 0x9e, 0x73),
-                                    QColor(0xcc, 0x79, 0xa7), QColor(0xe6, 0x9f, 0x00), QColor(0x56, 0xb4, 0xe9),
-                                    QColor(0x88, 0x88, 0x88), QColor(0x8c, 0x56, 0x4b), QColor(0x6a, 0x3d, 0x9a),
-                                    QColor(0xb1, 0x59, 0x28)};
+    static const QColor colors[] = {QColor(0x00, 0x72, 0xb2), QColor(0xd5, 0x5e, 0x00),
+                                    QColor(0x00, 0x9e, 0x73), QColor(0xcc, 0x79, 0xa7),
+                                    QColor(0xe6, 0x9f, 0x00), QColor(0x56, 0xb4, 0xe9),
+                                    QColor(0x88, 0x88, 0x88), QColor(0x8c, 0x56, 0x4b),
+                                    QColor(0x6a, 0x3d, 0x9a), QColor(0xb1, 0x59, 0x28)};
     return colors[static_cast<std::size_t>(index) % (sizeof colors / sizeof colors[0])];
 }
 
@@ -47,15 +48,19 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
     plot->setAntialiasedElements(QCP::aeAll);
 
     // Click a legend entry to hide or show its curve.
-    QObject::connect(plot, &QCustomPlot::legendClick, plot, [plot](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
-        if (auto *plottableItem = qobject_cast<QCPPlottableLegendItem *>(item)) {
-            QCPAbstractPlottable *plottable = plottableItem->plottable();
-            plottable->setVisible(!plottable->visible());
-            plottableItem->setTextColor(plottable->visible() ? QApplication::palette().color(QPalette::Text)
-                                                             : QApplication::palette().color(QPalette::Disabled, QPalette::Text));
-            plot->replot(QCustomPlot::rpQueuedReplot);
-        }
-    });
+    QObject::connect(
+        plot, &QCustomPlot::legendClick, plot,
+        [plot](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
+            if (auto *plottableItem = qobject_cast<QCPPlottableLegendItem *>(item)) {
+                QCPAbstractPlottable *plottable = plottableItem->plottable();
+                plottable->setVisible(!plottable->visible());
+                plottableItem->setTextColor(
+                    plottable->visible()
+                        ? QApplication::palette().color(QPalette::Text)
+                        : QApplication::palette().color(QPalette::Disabled, QPalette::Text));
+                plot->replot(QCustomPlot::rpQueuedReplot);
+            }
+        });
     // Hover: the nearest point of any visible graph, with its exact value.
     plot->setMouseTracking(true);
     QObject::connect(plot, &QCustomPlot::mouseMove, plot, [plot](QMouseEvent *event) {
@@ -72,13 +77,16 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
                 if (std::isnan(it->value)) {
                     continue;
                 }
-                const QPointF pixel(plot->xAxis->coordToPixel(it->key), plot->yAxis->coordToPixel(it->value));
+                const QPointF pixel(plot->xAxis->coordToPixel(it->key),
+                                    plot->yAxis->coordToPixel(it->value));
                 const double distance = QLineF(pixel, event->position()).length();
                 if (distance < bestDistance && distance < 24) {
                     bestDistance = distance;
                     tip = QStringLiteral("%1\n%2 = %3\n%4 = %5")
-                              .arg(graph->name(), plot->xAxis->label()).arg(it->key)
-                              .arg(plot->yAxis->label()).arg(it->value, 0, 'f', 4);
+                              .arg(graph->name(), plot->xAxis->label())
+                              .arg(it->key)
+                              .arg(plot->yAxis->label())
+                              .arg(it->value, 0, 'f', 4);
                 }
             }
         }

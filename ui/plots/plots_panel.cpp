@@ -25,8 +25,8 @@ QCustomPlot *makePlot(QWidget *parent)
 } // namespace
 
 PlotsPanel::PlotsPanel(QWidget *parent)
-    : QTabWidget(parent), m_tasks(makePlot(this)), m_average(makePlot(this)), m_matrix(makePlot(this)),
-      m_clients(makePlot(this)), m_communication(makePlot(this))
+    : QTabWidget(parent), m_tasks(makePlot(this)), m_average(makePlot(this)),
+      m_matrix(makePlot(this)), m_clients(makePlot(this)), m_communication(makePlot(this))
 {
     addTab(m_tasks, tr("Accuracy per task"));
     addTab(m_average, tr("Average / forgetting"));
@@ -131,8 +131,9 @@ void PlotsPanel::rebuild()
         plot->clearItems();
         return hidden;
     };
-    auto addGraph = [](QCustomPlot *plot, const QString &name, const QVector<double> &x, const QVector<double> &y,
-                       const QColor &color, const QSet<QString> &hidden, Qt::PenStyle style = Qt::SolidLine) {
+    auto addGraph = [](QCustomPlot *plot, const QString &name, const QVector<double> &x,
+                       const QVector<double> &y, const QColor &color, const QSet<QString> &hidden,
+                       Qt::PenStyle style = Qt::SolidLine) {
         QCPGraph *graph = plot->addGraph();
         graph->setName(name);
         graph->setPen(QPen(color, 2, style));
@@ -144,22 +145,26 @@ void PlotsPanel::rebuild()
 
     QSet<QString> hidden = resetPlot(m_tasks);
     for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
-        addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j], seriesColor(static_cast<int>(j)), hidden);
+        addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
+                 seriesColor(static_cast<int>(j)), hidden);
     }
     drawStageLines(m_tasks);
     m_tasks->xAxis->setRange(0.5, lastRound + 0.5);
     m_tasks->yAxis->setRange(-0.02, 1.02);
 
     hidden = resetPlot(m_average);
-    addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds, s.averageAccuracy, seriesColor(0), hidden);
-    addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting, seriesColor(1), hidden, Qt::DashLine);
+    addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds, s.averageAccuracy,
+             seriesColor(0), hidden);
+    addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting,
+             seriesColor(1), hidden, Qt::DashLine);
     drawStageLines(m_average);
     m_average->xAxis->setRange(0.5, lastRound + 0.5);
     m_average->yAxis->setRange(-0.02, 1.02);
 
     hidden = resetPlot(m_clients);
     for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
-        addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c], seriesColor(static_cast<int>(c)), hidden);
+        addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
+                 seriesColor(static_cast<int>(c)), hidden);
     }
     drawStageLines(m_clients);
     m_clients->xAxis->setRange(0.5, lastRound + 0.5);
@@ -167,8 +172,10 @@ void PlotsPanel::rebuild()
     m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
 
     hidden = resetPlot(m_communication);
-    addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB, seriesColor(2), hidden);
-    addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB, seriesColor(4), hidden, Qt::DashLine);
+    addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
+             seriesColor(2), hidden);
+    addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
+             seriesColor(4), hidden, Qt::DashLine);
     drawStageLines(m_communication);
     m_communication->xAxis->setRange(0.5, lastRound + 0.5);
     const double maxMB = std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
@@ -239,8 +246,9 @@ void PlotsPanel::saveCurrent()
     if (plot == nullptr) {
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save plot"), tabText(currentIndex()) + QStringLiteral(".png"),
-                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save plot"), tabText(currentIndex()) + QStringLiteral(".png"),
+        tr("PNG image (*.png);;PDF document (*.pdf)"));
     QString error;
     if (!path.isEmpty() && !savePlot(plot, path, &error)) {
         QMessageBox::warning(this, tr("Save plot"), error);

@@ -35,7 +35,9 @@ QString escaped(const QString &text)
 QString imageTag(std::vector<QImage> &images, const QImage &image, int widthPx)
 {
     images.push_back(image);
-    return QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"%2\"></p>").arg(images.size() - 1).arg(widthPx);
+    return QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"%2\"></p>")
+        .arg(images.size() - 1)
+        .arg(widthPx);
 }
 
 QImage render(QCustomPlot *plot, int width = 760, int height = 400)
@@ -47,22 +49,29 @@ QImage render(QCustomPlot *plot, int width = 760, int height = 400)
 
 QString configTable(const QJsonObject &config)
 {
-    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" width=\"100%\">");
+    QString html =
+        QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" width=\"100%\">");
     for (const char *key : {"model", "federated", "continual", "partition", "evaluation"}) {
         const QJsonObject section = config.value(QLatin1String(key)).toObject();
         QStringList parts;
         for (auto it = section.begin(); it != section.end(); ++it) {
-            parts << QStringLiteral("%1 = %2").arg(it.key(), it.value().isString() ? it.value().toString() : QString::number(it.value().toDouble()));
+            parts << QStringLiteral("%1 = %2").arg(
+                it.key(), it.value().isString() ? it.value().toString()
+                                                : QString::number(it.value().toDouble()));
         }
-        html += QStringLiteral("<tr><td width=\"18%\"><b>%1</b></td><td>%2</td></tr>").arg(QLatin1String(key), escaped(parts.join(QStringLiteral(", "))));
+        html += QStringLiteral("<tr><td width=\"18%\"><b>%1</b></td><td>%2</td></tr>")
+                    .arg(QLatin1String(key), escaped(parts.join(QStringLiteral(", "))));
     }
     const QJsonArray clients = config.value(QStringLiteral("clients")).toArray();
     QStringList names;
     for (const QJsonValue &client : clients) {
         const QJsonObject c = client.toObject();
-        names << QStringLiteral("%1 (%2 samples)").arg(c.value(QStringLiteral("name")).toString()).arg(c.value(QStringLiteral("samples_per_task")).toInt());
+        names << QStringLiteral("%1 (%2 samples)")
+                     .arg(c.value(QStringLiteral("name")).toString())
+                     .arg(c.value(QStringLiteral("samples_per_task")).toInt());
     }
-    html += QStringLiteral("<tr><td><b>clients</b></td><td>%1</td></tr>").arg(escaped(names.join(QStringLiteral(", "))));
+    html += QStringLiteral("<tr><td><b>clients</b></td><td>%1</td></tr>")
+                .arg(escaped(names.join(QStringLiteral(", "))));
     QStringList stages;
     int s = 1;
     for (const QJsonValue &stage : config.value(QStringLiteral("stages")).toArray()) {
@@ -74,14 +83,16 @@ QString configTable(const QJsonObject &config)
         }
         stages << QStringLiteral("%1: %2").arg(s++).arg(tasks.join(QStringLiteral(" + ")));
     }
-    html += QStringLiteral("<tr><td><b>stages</b></td><td>%1</td></tr></table>").arg(escaped(stages.join(QStringLiteral("; "))));
+    html += QStringLiteral("<tr><td><b>stages</b></td><td>%1</td></tr></table>")
+                .arg(escaped(stages.join(QStringLiteral("; "))));
     return html;
 }
 
 QString matrixTable(const ReportRun &run)
 {
     const AccuracyMatrix &m = run.series.matrix;
-    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\"><tr><th>after</th>");
+    QString html = QStringLiteral(
+        "<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\"><tr><th>after</th>");
     for (const QString &task : run.record.taskIds) {
         html += QStringLiteral("<th>%1</th>").arg(escaped(task));
     }
@@ -102,18 +113,25 @@ QString matrixTable(const ReportRun &run)
 
 QString metricsTable(const std::vector<ReportRun> &runs)
 {
-    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>run</th><th>status</th>"
-                                  "<th>ACC (Last)</th><th>Avg</th><th>Forgetting</th><th>BWT</th><th>FWT</th><th>MB sent</th></tr>");
+    QString html = QStringLiteral(
+        "<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>run</th><th>status</th>"
+        "<th>ACC (Last)</th><th>Avg</th><th>Forgetting</th><th>BWT</th><th>FWT</th><th>MB "
+        "sent</th></tr>");
     for (const ReportRun &run : runs) {
         const AccuracyMatrix &m = run.series.matrix;
         const bool complete = run.series.stagesFinished == m.stages() && m.stages() > 0;
-        html += QStringLiteral("<tr><td>%1 · %2</td><td>%3</td><td align=\"right\">%4</td><td align=\"right\">%5</td>"
-                               "<td align=\"right\">%6</td><td align=\"right\">%7</td><td align=\"right\">%8</td><td align=\"right\">%9</td></tr>")
-                    .arg(run.record.id).arg(escaped(run.record.name), runStatusName(run.record.status))
+        html += QStringLiteral("<tr><td>%1 · %2</td><td>%3</td><td align=\"right\">%4</td><td "
+                               "align=\"right\">%5</td>"
+                               "<td align=\"right\">%6</td><td align=\"right\">%7</td><td "
+                               "align=\"right\">%8</td><td align=\"right\">%9</td></tr>")
+                    .arg(run.record.id)
+                    .arg(escaped(run.record.name), runStatusName(run.record.status))
                     .arg(number(run.record.finalAverageAccuracy))
                     .arg(complete ? number(m.averageIncrementalAccuracy()) : QStringLiteral("–"))
-                    .arg(number(run.record.finalAverageForgetting), number(run.record.backwardTransfer), number(run.record.forwardTransfer))
-                    .arg(QString::number(double(run.record.bytesUp + run.record.bytesDown) / 1e6, 'f', 1));
+                    .arg(number(run.record.finalAverageForgetting),
+                         number(run.record.backwardTransfer), number(run.record.forwardTransfer))
+                    .arg(QString::number(double(run.record.bytesUp + run.record.bytesDown) / 1e6,
+                                         'f', 1));
     }
     return html + QStringLiteral("</table>");
 }
@@ -123,10 +141,15 @@ QString metricsTable(const std::vector<ReportRun> &runs)
 QString runLabel(const RunRecord &run)
 {
     auto method = [&](const char *section, const char *key) {
-        return run.config.value(QLatin1String(section)).toObject().value(QLatin1String(key)).toString();
+        return run.config.value(QLatin1String(section))
+            .toObject()
+            .value(QLatin1String(key))
+            .toString();
     };
-    return QStringLiteral("#%1 %2 + %3 (%4)").arg(run.id).arg(method("federated", "method"), method("continual", "method"),
-                                                   method("model", "backbone"));
+    return QStringLiteral("#%1 %2 + %3 (%4)")
+        .arg(run.id)
+        .arg(method("federated", "method"), method("continual", "method"),
+             method("model", "backbone"));
 }
 
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds)
@@ -145,7 +168,8 @@ Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector
         if (!matrix) {
             return matrix.errors();
         }
-        runs.push_back({record.value(), RunSeries::fromStore(record.value(), rows.value(), matrix.value())});
+        runs.push_back(
+            {record.value(), RunSeries::fromStore(record.value(), rows.value(), matrix.value())});
     }
     return runs;
 }
@@ -170,34 +194,55 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs)
 
 QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImage> &images)
 {
-    QString html = QStringLiteral("<html><head><meta charset=\"utf-8\"><title>FCL Workbench report</title></head>"
-                                  "<body style=\"font-family: sans-serif\">");
-    html += QStringLiteral("<h1>FCL Workbench report</h1><p>%1 run(s) · generated %2 by FCL Workbench %3</p>")
-                .arg(runs.size()).arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")), versionString());
+    QString html = QStringLiteral(
+        "<html><head><meta charset=\"utf-8\"><title>FCL Workbench report</title></head>"
+        "<body style=\"font-family: sans-serif\">");
+    html += QStringLiteral(
+                "<h1>FCL Workbench report</h1><p>%1 run(s) · generated %2 by FCL Workbench %3</p>")
+                .arg(runs.size())
+                .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd HH:mm")),
+                     versionString());
     html += QStringLiteral("<h2>Final metrics</h2>") + metricsTable(runs);
-    html += QStringLiteral("<p><small>ACC = mean accuracy over all tasks after the last stage; Avg = mean over stages of the "
-                           "average accuracy on tasks seen so far; Forgetting = mean drop from each task's best earlier "
-                           "score; BWT / FWT = backward / forward transfer (GEM, divided by T−1).</small></p>");
+    html += QStringLiteral(
+        "<p><small>ACC = mean accuracy over all tasks after the last stage; Avg = mean over stages "
+        "of the "
+        "average accuracy on tasks seen so far; Forgetting = mean drop from each task's best "
+        "earlier "
+        "score; BWT / FWT = backward / forward transfer (GEM, divided by T−1).</small></p>");
     PlotsPanel panel;
     if (runs.size() > 1) {
         QCustomPlot comparison;
         stylePlot(&comparison, QObject::tr("round"), QObject::tr("average accuracy"));
         drawComparison(&comparison, runs);
-        html += QStringLiteral("<h2>Comparison: average accuracy over rounds</h2>") + imageTag(images, render(&comparison), 640);
+        html += QStringLiteral("<h2>Comparison: average accuracy over rounds</h2>") +
+                imageTag(images, render(&comparison), 640);
     }
     for (const ReportRun &run : runs) {
-        html += QStringLiteral("<h2 style=\"page-break-before: always\">Run %1: %2</h2>").arg(run.record.id).arg(escaped(run.record.name));
-        html += QStringLiteral("<p>status <b>%1</b> · seed %2 · version %3 · %4 threads · started %5%6</p>")
-                    .arg(runStatusName(run.record.status)).arg(run.record.seed).arg(run.record.version).arg(run.record.threads)
-                    .arg(run.record.startedAt.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")),
-                         run.record.error.isEmpty() ? QString() : QStringLiteral(" · error: ") + escaped(run.record.error));
+        html += QStringLiteral("<h2 style=\"page-break-before: always\">Run %1: %2</h2>")
+                    .arg(run.record.id)
+                    .arg(escaped(run.record.name));
+        html += QStringLiteral(
+                    "<p>status <b>%1</b> · seed %2 · version %3 · %4 threads · started %5%6</p>")
+                    .arg(runStatusName(run.record.status))
+                    .arg(run.record.seed)
+                    .arg(run.record.version)
+                    .arg(run.record.threads)
+                    .arg(run.record.startedAt.toLocalTime().toString(
+                             QStringLiteral("yyyy-MM-dd HH:mm:ss")),
+                         run.record.error.isEmpty()
+                             ? QString()
+                             : QStringLiteral(" · error: ") + escaped(run.record.error));
         html += QStringLiteral("<h3>Configuration</h3>") + configTable(run.record.config);
         html += QStringLiteral("<h3>Accuracy matrix</h3>") + matrixTable(run);
         panel.setSeries(run.series, true);
-        html += QStringLiteral("<h3>Accuracy per task</h3>") + imageTag(images, render(panel.taskPlot()), 640);
-        html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") + imageTag(images, render(panel.averagePlot()), 640);
-        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") + imageTag(images, render(panel.matrixPlot(), 760, 330), 600);
-        html += QStringLiteral("<h3>Communication</h3>") + imageTag(images, render(panel.communicationPlot(), 760, 320), 560);
+        html += QStringLiteral("<h3>Accuracy per task</h3>") +
+                imageTag(images, render(panel.taskPlot()), 640);
+        html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") +
+                imageTag(images, render(panel.averagePlot()), 640);
+        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") +
+                imageTag(images, render(panel.matrixPlot(), 760, 330), 600);
+        html += QStringLiteral("<h3>Communication</h3>") +
+                imageTag(images, render(panel.communicationPlot(), 760, 320), 560);
     }
     return html + QStringLiteral("</body></html>");
 }
@@ -210,14 +255,16 @@ bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs
     }
     std::vector<QImage> images;
     QString html = ReportWriter::html(runs, images);
-    if (path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) || path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)) {
+    if (path.endsWith(QLatin1String(".html"), Qt::CaseInsensitive) ||
+        path.endsWith(QLatin1String(".htm"), Qt::CaseInsensitive)) {
         for (std::size_t i = 0; i < images.size(); ++i) {
             QByteArray png;
             QBuffer buffer(&png);
             buffer.open(QIODevice::WriteOnly);
             images[i].save(&buffer, "PNG");
             html.replace(QStringLiteral("src=\"report://%1\"").arg(i),
-                         QStringLiteral("src=\"data:image/png;base64,%1\"").arg(QString::fromLatin1(png.toBase64())));
+                         QStringLiteral("src=\"data:image/png;base64,%1\"")
+                             .arg(QString::fromLatin1(png.toBase64())));
         }
         QSaveFile file(path);
         if (!file.open(QIODevice::WriteOnly) || file.write(html.toUtf8()) < 0 || !file.commit()) {
@@ -227,12 +274,14 @@ bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs
         return true;
     }
     if (!path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
-        *error = QStringLiteral("%1: the report format follows the suffix: .pdf or .html").arg(path);
+        *error =
+            QStringLiteral("%1: the report format follows the suffix: .pdf or .html").arg(path);
         return false;
     }
     QTextDocument document;
     for (std::size_t i = 0; i < images.size(); ++i) {
-        document.addResource(QTextDocument::ImageResource, QUrl(QStringLiteral("report://%1").arg(i)), images[i]);
+        document.addResource(QTextDocument::ImageResource,
+                             QUrl(QStringLiteral("report://%1").arg(i)), images[i]);
     }
     document.setHtml(html);
     {

@@ -7,7 +7,10 @@
 
 namespace fcl::ui {
 
-RunBridge::RunBridge(const CancellationToken *cancel, QObject *parent) : QObject(parent), m_cancel(cancel) {}
+RunBridge::RunBridge(const CancellationToken *cancel, QObject *parent)
+    : QObject(parent), m_cancel(cancel)
+{
+}
 
 void RunBridge::push(Event event)
 {
@@ -92,7 +95,8 @@ RunController::RunController(QObject *parent) : QObject(parent), m_bridge(&m_can
         m_stages = info.stages;
         m_roundsPerStage = info.roundsPerStage;
         m_roundsTotal = info.stages * info.roundsPerStage;
-        Q_EMIT progressChanged(0, m_roundsTotal, tr("Stage 1/%1, round 1/%2").arg(m_stages).arg(m_roundsPerStage));
+        Q_EMIT progressChanged(0, m_roundsTotal,
+                               tr("Stage 1/%1, round 1/%2").arg(m_stages).arg(m_roundsPerStage));
     });
     connect(&m_bridge, &RunBridge::roundFinished, this, &RunController::handleRound);
     connect(&m_bridge, &RunBridge::runFinished, this, &RunController::handleFinished);
@@ -183,7 +187,10 @@ void RunController::handleRound(const RoundMetrics &round)
     const double eta = etaSeconds();
     Q_EMIT progressChanged(m_roundsDone, m_roundsTotal,
                            tr("Stage %1/%2, round %3/%4 — about %5 s left")
-                               .arg(round.stage + 1).arg(m_stages).arg(round.round + 1).arg(m_roundsPerStage)
+                               .arg(round.stage + 1)
+                               .arg(m_stages)
+                               .arg(round.round + 1)
+                               .arg(m_roundsPerStage)
                                .arg(eta < 0 ? 0 : qRound(eta)));
 }
 

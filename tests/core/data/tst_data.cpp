@@ -5,9 +5,9 @@
 #include "tests/support/test_support.h"
 
 #include <QFile>
-#include <zlib.h>
 #include <QTemporaryDir>
 #include <QTest>
+#include <zlib.h>
 
 #include <algorithm>
 #include <numeric>
@@ -44,8 +44,10 @@ private Q_SLOTS:
     {
         QFETCH(QString, suffix);
         const std::vector<std::uint8_t> labels = {3, 1, 4, 1, 5};
-        test::writeIdxFile(path(QStringLiteral("img") + suffix), path(QStringLiteral("lbl") + suffix), 5, 4, 3, labels);
-        auto set = readIdxImageSet(path(QStringLiteral("img") + suffix), path(QStringLiteral("lbl") + suffix));
+        test::writeIdxFile(path(QStringLiteral("img") + suffix),
+                           path(QStringLiteral("lbl") + suffix), 5, 4, 3, labels);
+        auto set = readIdxImageSet(path(QStringLiteral("img") + suffix),
+                                   path(QStringLiteral("lbl") + suffix));
         QVERIFY2(set.isOk(), qPrintable(set.errorString()));
         QCOMPARE(set->count, 5);
         QCOMPARE(set->rows, 4);
@@ -60,9 +62,13 @@ private Q_SLOTS:
         QTest::addColumn<QString>("suffix");
         QTest::addColumn<int>("keepBytes");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("payload cut, plain") << QString() << 40 << QStringLiteral("img: byte 40: file truncated: the header promises 76 bytes");
-        QTest::newRow("header cut, plain") << QString() << 10 << QStringLiteral("img: byte 10: file ends inside the IDX header");
-        QTest::newRow("payload cut, gzip") << QStringLiteral(".gz") << 40 << QStringLiteral("img.gz: byte 40: file truncated");
+        QTest::newRow("payload cut, plain")
+            << QString() << 40
+            << QStringLiteral("img: byte 40: file truncated: the header promises 76 bytes");
+        QTest::newRow("header cut, plain")
+            << QString() << 10 << QStringLiteral("img: byte 10: file ends inside the IDX header");
+        QTest::newRow("payload cut, gzip")
+            << QStringLiteral(".gz") << 40 << QStringLiteral("img.gz: byte 40: file truncated");
     }
 
     void truncatedIdxNamesFileAndOffset()
@@ -108,18 +114,22 @@ private Q_SLOTS:
         file.close();
         auto set = readIdxImageSet(images, path(QStringLiteral("badl")));
         QVERIFY(!set.isOk());
-        QVERIFY2(set.errorString().startsWith(QStringLiteral("bad.gz: byte")), qPrintable(set.errorString()));
+        QVERIFY2(set.errorString().startsWith(QStringLiteral("bad.gz: byte")),
+                 qPrintable(set.errorString()));
     }
 
     void wrongMagicAndMismatchedCountsAreNamed()
     {
-        test::writeIdxFile(path(QStringLiteral("a")), path(QStringLiteral("b")), 5, 2, 2, {0, 1, 2});
+        test::writeIdxFile(path(QStringLiteral("a")), path(QStringLiteral("b")), 5, 2, 2,
+                           {0, 1, 2});
         auto mismatched = readIdxImageSet(path(QStringLiteral("a")), path(QStringLiteral("b")));
         QVERIFY(!mismatched.isOk());
-        QCOMPARE(mismatched.errorString(), QStringLiteral("b: holds 3 labels but a holds 5 images"));
+        QCOMPARE(mismatched.errorString(),
+                 QStringLiteral("b: holds 3 labels but a holds 5 images"));
         auto swapped = readIdxImageSet(path(QStringLiteral("b")), path(QStringLiteral("a")));
         QVERIFY(!swapped.isOk());
-        QVERIFY2(swapped.errorString().contains(QStringLiteral("b: byte 0: not an IDX image file: magic number 0x00000801")),
+        QVERIFY2(swapped.errorString().contains(
+                     QStringLiteral("b: byte 0: not an IDX image file: magic number 0x00000801")),
                  qPrintable(swapped.errorString()));
         auto missing = readIdxImageSet(path(QStringLiteral("nope")), path(QStringLiteral("b")));
         QVERIFY(missing.errorString().contains(QStringLiteral("cannot open")));
@@ -129,7 +139,8 @@ private Q_SLOTS:
     {
         const std::vector<int> counts = apportion({0.5, 0.3, 0.2}, 7);
         QCOMPARE(std::accumulate(counts.begin(), counts.end(), 0), 7);
-        QCOMPARE(counts, (std::vector<int>{4, 2, 1})); // 3.5, 2.1, 1.4 -> floors 3,2,1 + largest remainder
+        QCOMPARE(counts,
+                 (std::vector<int>{4, 2, 1})); // 3.5, 2.1, 1.4 -> floors 3,2,1 + largest remainder
     }
 
     void dirichletPartitionIsDeterministicDisjointAndExact()
@@ -159,7 +170,8 @@ private Q_SLOTS:
         QTest::addColumn<double>("alpha");
         QTest::addColumn<double>("minShare");
         QTest::addColumn<double>("maxShare");
-        // Mean share of a client's most frequent class over 10 classes: 1.0 = one class, 0.1 = uniform.
+        // Mean share of a client's most frequent class over 10 classes: 1.0 = one class, 0.1 =
+        // uniform.
         QTest::newRow("alpha=0.05, near one class") << 0.05 << 0.75 << 1.0;
         QTest::newRow("alpha=1") << 1.0 << 0.2 << 0.5;
         QTest::newRow("alpha=1000, near uniform") << 1000.0 << 0.1 << 0.16;
@@ -215,12 +227,15 @@ private Q_SLOTS:
         QTest::addColumn<int>("perClient");
         QTest::addColumn<int>("minimum");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("more samples than the pool") << int(PartitionMethod::Iid) << 5 << 100 << 1
-                                                    << QStringLiteral("5 clients ask for 500 samples in total but the task has only 400");
-        QTest::newRow("minimum larger than the share") << int(PartitionMethod::Quantity) << 4 << 10 << 11
-                                                       << QStringLiteral("4 clients x 11 samples minimum is more than the 40");
-        QTest::newRow("minimum no draw meets") << int(PartitionMethod::Quantity) << 40 << 10 << 9
-                                               << QStringLiteral("no split of 400 samples over 40 clients");
+        QTest::newRow("more samples than the pool")
+            << int(PartitionMethod::Iid) << 5 << 100 << 1
+            << QStringLiteral("5 clients ask for 500 samples in total but the task has only 400");
+        QTest::newRow("minimum larger than the share")
+            << int(PartitionMethod::Quantity) << 4 << 10 << 11
+            << QStringLiteral("4 clients x 11 samples minimum is more than the 40");
+        QTest::newRow("minimum no draw meets")
+            << int(PartitionMethod::Quantity) << 40 << 10 << 9
+            << QStringLiteral("no split of 400 samples over 40 clients");
     }
 
     void impossiblePartitionsSayWhyAndTerminate()

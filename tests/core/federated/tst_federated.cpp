@@ -16,7 +16,8 @@ class TestFederated : public QObject {
 private Q_SLOTS:
     void fedAvgWeightsBySampleCount()
     {
-        // Client A (100 samples): w = [1, 2], b = [10]; client B (300 samples): w = [5, 6], b = [-2].
+        // Client A (100 samples): w = [1, 2], b = [10]; client B (300 samples): w = [5, 6], b =
+        // [-2].
         const std::vector<std::vector<torch::Tensor>> updates = {
             {torch::tensor({1.0f, 2.0f}), torch::tensor({10.0f})},
             {torch::tensor({5.0f, 6.0f}), torch::tensor({-2.0f})}};
@@ -47,8 +48,9 @@ private Q_SLOTS:
     void ewcPenaltyWeighsByFisher()
     {
         // F = [2, 0], theta - theta* = [1, 5]: sum F d^2 = 2; lambda = 3 -> 1.5 * 2 = 3
-        const auto penalty = ewcPenalty({torch::tensor({1.0f, 5.0f})}, {torch::tensor({2.0f, 0.0f})},
-                                        {torch::tensor({0.0f, 0.0f})}, 3.0);
+        const auto penalty =
+            ewcPenalty({torch::tensor({1.0f, 5.0f})}, {torch::tensor({2.0f, 0.0f})},
+                       {torch::tensor({0.0f, 0.0f})}, 3.0);
         QVERIFY(test::fuzzyCompare(penalty.item<double>(), 3.0, 1e-6));
     }
 
@@ -56,18 +58,19 @@ private Q_SLOTS:
     {
         const auto logits = torch::tensor({{1.0f, 2.0f, 0.5f}, {0.0f, -1.0f, 3.0f}});
         QVERIFY(std::abs(distillationLoss(logits, logits, 1.0, 2.0).item<double>()) < 1e-7);
-        // Two classes, T = 1: teacher softmax(0, 0) = (0.5, 0.5), student softmax(0, ln 3) = (0.25, 0.75).
-        // KL = 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75) = 0.5 ln 2 + 0.5 ln(2/3)
+        // Two classes, T = 1: teacher softmax(0, 0) = (0.5, 0.5), student softmax(0, ln 3) = (0.25,
+        // 0.75). KL = 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75) = 0.5 ln 2 + 0.5 ln(2/3)
         const double expected = 0.5 * std::log(2.0) + 0.5 * std::log(2.0 / 3.0);
-        const auto kl = distillationLoss(torch::tensor({{0.0f, float(std::log(3.0))}}), torch::tensor({{0.0f, 0.0f}}), 1.0, 1.0);
+        const auto kl = distillationLoss(torch::tensor({{0.0f, float(std::log(3.0))}}),
+                                         torch::tensor({{0.0f, 0.0f}}), 1.0, 1.0);
         QVERIFY(test::fuzzyCompare(kl.item<double>(), expected, 1e-5));
     }
 
     void reservoirKeepsCapacityAndSamplesUniformly()
     {
-        // 100 slots over a stream of 1,000: each item is kept with probability 0.1, so the first and
-        // second halves of the stream each hold about 50 (binomial sd ~ 4.7 for one run; averaged
-        // over 20 seeds, well inside +-8).
+        // 100 slots over a stream of 1,000: each item is kept with probability 0.1, so the first
+        // and second halves of the stream each hold about 50 (binomial sd ~ 4.7 for one run;
+        // averaged over 20 seeds, well inside +-8).
         double firstHalf = 0;
         for (int seed = 0; seed < 20; ++seed) {
             ReplayBuffer buffer(100);

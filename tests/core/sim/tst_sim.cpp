@@ -18,8 +18,8 @@ class TestSim : public QObject {
     Q_OBJECT
 
 private:
-    static RunOutcome run(const Experiment &experiment, int threads, test::RecordingObserver &observer,
-                          RunStore *store = nullptr)
+    static RunOutcome run(const Experiment &experiment, int threads,
+                          test::RecordingObserver &observer, RunStore *store = nullptr)
     {
         CancellationToken cancel;
         RunOptions options;
@@ -33,20 +33,49 @@ private Q_SLOTS:
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("where");
         QTest::addColumn<QString>("message");
-        QTest::newRow("broken JSON") << "broken_json" << "line 3, column 1" << "invalid JSON";
-        QTest::newRow("unknown field") << "unknown_field" << "federated.rounds" << "unknown field; known fields: rounds_per_stage";
-        QTest::newRow("wrong type") << "wrong_type" << "clients[0].samples_per_task" << "expected a number, got a string";
-        QTest::newRow("negative lr") << "negative_lr" << "federated.lr" << "-0.1 is out of range (0, 10]";
-        QTest::newRow("unknown task") << "unknown_task" << "stages[0].b" << "unknown task \"fmnist-jackets\"";
-        QTest::newRow("unknown method") << "unknown_method" << "continual.method" << "unknown method \"magic\"; known: finetune, replay, ewc, lwf";
-        QTest::newRow("client without tasks") << "client_without_tasks" << "clients[1]" << "client \"idle\" has no task in any stage";
-        QTest::newRow("unknown client") << "unknown_client" << "stages[0].zed" << "no client is named \"zed\"";
-        QTest::newRow("duplicate client") << "duplicate_client" << "clients[1].name" << "\"a\" is used by another client";
-        QTest::newRow("fractional int") << "fractional_int" << "federated.batch_size" << "expected a whole number, got 12.5";
-        QTest::newRow("zero alpha") << "zero_alpha" << "clients[0].dirichlet_alpha" << "0 is out of range (0.001, 10000]";
-        QTest::newRow("bad choice") << "bad_choice" << "federated.optimizer" << "\"lbfgs\" is not one of sgd, adam";
-        QTest::newRow("no clients") << "no_clients" << "clients" << "expected a non-empty array of clients";
-        QTest::newRow("parameter of another method") << "method_param_of_other_method" << "federated.mu" << "unknown field";
+        QTest::newRow("broken JSON") << "broken_json"
+                                     << "line 3, column 1"
+                                     << "invalid JSON";
+        QTest::newRow("unknown field") << "unknown_field"
+                                       << "federated.rounds"
+                                       << "unknown field; known fields: rounds_per_stage";
+        QTest::newRow("wrong type") << "wrong_type"
+                                    << "clients[0].samples_per_task"
+                                    << "expected a number, got a string";
+        QTest::newRow("negative lr") << "negative_lr"
+                                     << "federated.lr"
+                                     << "-0.1 is out of range (0, 10]";
+        QTest::newRow("unknown task") << "unknown_task"
+                                      << "stages[0].b"
+                                      << "unknown task \"fmnist-jackets\"";
+        QTest::newRow("unknown method")
+            << "unknown_method"
+            << "continual.method"
+            << "unknown method \"magic\"; known: finetune, replay, ewc, lwf";
+        QTest::newRow("client without tasks") << "client_without_tasks"
+                                              << "clients[1]"
+                                              << "client \"idle\" has no task in any stage";
+        QTest::newRow("unknown client") << "unknown_client"
+                                        << "stages[0].zed"
+                                        << "no client is named \"zed\"";
+        QTest::newRow("duplicate client") << "duplicate_client"
+                                          << "clients[1].name"
+                                          << "\"a\" is used by another client";
+        QTest::newRow("fractional int") << "fractional_int"
+                                        << "federated.batch_size"
+                                        << "expected a whole number, got 12.5";
+        QTest::newRow("zero alpha") << "zero_alpha"
+                                    << "clients[0].dirichlet_alpha"
+                                    << "0 is out of range (0.001, 10000]";
+        QTest::newRow("bad choice") << "bad_choice"
+                                    << "federated.optimizer"
+                                    << "\"lbfgs\" is not one of sgd, adam";
+        QTest::newRow("no clients") << "no_clients"
+                                    << "clients"
+                                    << "expected a non-empty array of clients";
+        QTest::newRow("parameter of another method") << "method_param_of_other_method"
+                                                     << "federated.mu"
+                                                     << "unknown field";
     }
 
     void configErrorsNameTheField()
@@ -54,22 +83,26 @@ private Q_SLOTS:
         QFETCH(QString, file);
         QFETCH(QString, where);
         QFETCH(QString, message);
-        const QString path = QStringLiteral(FCL_SOURCE_DIR "/tests/data/bad_experiments/%1.json").arg(file);
+        const QString path =
+            QStringLiteral(FCL_SOURCE_DIR "/tests/data/bad_experiments/%1.json").arg(file);
         QVERIFY(QFile::exists(path));
         auto experiment = loadExperimentFile(path);
         QVERIFY(!experiment.isOk());
         bool found = false;
         for (const Error &error : experiment.errors()) {
-            found = found || (error.where == path + QStringLiteral(": ") + where && error.message.startsWith(message));
+            found = found || (error.where == path + QStringLiteral(": ") + where &&
+                              error.message.startsWith(message));
         }
         QVERIFY2(found, qPrintable(experiment.errorString()));
     }
 
     void validatorCollectsEveryError()
     {
-        auto experiment = parseExperiment(R"({"seed": -1, "federated": {"lr": 0, "batch_size": 0}, "clients": [{"name": "a"}], "stages": ["nope"]})");
+        auto experiment = parseExperiment(
+            R"({"seed": -1, "federated": {"lr": 0, "batch_size": 0}, "clients": [{"name": "a"}], "stages": ["nope"]})");
         QVERIFY(!experiment.isOk());
-        QCOMPARE(static_cast<int>(experiment.errors().size()), 5); // seed, lr, batch_size, stages[0], clients[0]
+        QCOMPARE(static_cast<int>(experiment.errors().size()),
+                 5); // seed, lr, batch_size, stages[0], clients[0]
     }
 
     void everyRegisteredMethodParsesWithDefaults()
@@ -77,10 +110,13 @@ private Q_SLOTS:
         for (const MethodDescriptor &method : methodRegistry()) {
             const SectionDescriptor *section = findSection(method.category);
             QVERIFY(section != nullptr);
-            const QString json = QStringLiteral(R"({"clients": [{"name": "a"}], "stages": ["fmnist-split-1"], "%1": {"%2": "%3"}})")
-                                     .arg(section->key, section->selectorKey, method.id);
+            const QString json =
+                QStringLiteral(
+                    R"({"clients": [{"name": "a"}], "stages": ["fmnist-split-1"], "%1": {"%2": "%3"}})")
+                    .arg(section->key, section->selectorKey, method.id);
             auto experiment = parseExperiment(json.toUtf8());
-            QVERIFY2(experiment.isOk(), qPrintable(method.id + QStringLiteral(": ") + experiment.errorString()));
+            QVERIFY2(experiment.isOk(),
+                     qPrintable(method.id + QStringLiteral(": ") + experiment.errorString()));
             QVERIFY(!method.explanation.isEmpty());
             for (const ParamDescriptor &param : method.params) {
                 QVERIFY2(!param.help.isEmpty(), qPrintable(param.name));
@@ -90,25 +126,35 @@ private Q_SLOTS:
 
     void configSnapshotRoundTrips()
     {
-        auto first = loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
+        auto first =
+            loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
         QVERIFY2(first.isOk(), qPrintable(first.errorString()));
         const QJsonObject snapshot = first->toJson();
         auto second = parseExperiment(QJsonDocument(snapshot).toJson());
         QVERIFY2(second.isOk(), qPrintable(second.errorString()));
         QCOMPARE(second->toJson(), snapshot);
         QCOMPARE(second->stages, first->stages);
-        QCOMPARE(snapshot.value(QStringLiteral("federated")).toObject().value(QStringLiteral("momentum")).toDouble(), 0.0);
+        QCOMPARE(snapshot.value(QStringLiteral("federated"))
+                     .toObject()
+                     .value(QStringLiteral("momentum"))
+                     .toDouble(),
+                 0.0);
     }
 
     void homogeneousFillUsesEachStagesMajorityTask()
     {
-        const Timeline before = {{QStringLiteral("fmnist-shoes"), QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-tops")},
-                                 {QString(), QString(), QString()},
-                                 {QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-shoes"), QString()}};
+        const Timeline before = {
+            {QStringLiteral("fmnist-shoes"), QStringLiteral("fmnist-tops"),
+             QStringLiteral("fmnist-tops")},
+            {QString(), QString(), QString()},
+            {QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-shoes"), QString()}};
         const Timeline after = makeHomogeneous(before, 3);
-        QCOMPARE(after[0], std::vector<QString>(3, QStringLiteral("fmnist-tops")));   // 2 votes of 3
-        QCOMPARE(after[1], std::vector<QString>(3, QStringLiteral("fmnist-split-2"))); // empty: the split of its position
-        QCOMPARE(after[2], std::vector<QString>(3, QStringLiteral("fmnist-tops")));   // tie: earlier in the catalog
+        QCOMPARE(after[0], std::vector<QString>(3, QStringLiteral("fmnist-tops"))); // 2 votes of 3
+        QCOMPARE(after[1],
+                 std::vector<QString>(
+                     3, QStringLiteral("fmnist-split-2"))); // empty: the split of its position
+        QCOMPARE(after[2], std::vector<QString>(
+                               3, QStringLiteral("fmnist-tops"))); // tie: earlier in the catalog
     }
 
     void heterogeneousFillIsSeededAndMixesTasksWithinAStage()
@@ -122,7 +168,7 @@ private Q_SLOTS:
             for (std::size_t c = 1; c < stage.size(); ++c) {
                 QVERIFY(stage[c] != stage[c - 1]); // a pool of five: neighbours always differ
             }
-            QCOMPARE(stage[5], stage[0]);          // dealt round-robin
+            QCOMPARE(stage[5], stage[0]); // dealt round-robin
         }
         // The pool is the timeline's own tasks when it has two or more.
         const Timeline two = {{QStringLiteral("fmnist-tops"), QStringLiteral("fmnist-shoes")}};
@@ -134,7 +180,8 @@ private Q_SLOTS:
 
     void resultsAreIdenticalForOneAndTwoThreads()
     {
-        const Experiment experiment = test::tinyExperiment(QStringLiteral(R"({"method": "replay", "buffer_per_client": 50})"), 4, 2, 2, 150);
+        const Experiment experiment = test::tinyExperiment(
+            QStringLiteral(R"({"method": "replay", "buffer_per_client": 50})"), 4, 2, 2, 150);
         test::RecordingObserver one;
         test::RecordingObserver two;
         QCOMPARE(run(experiment, 1, one).status, RunStatus::Completed);
@@ -142,7 +189,8 @@ private Q_SLOTS:
         QCOMPARE(one.rounds.size(), std::size_t(4));
         QCOMPARE(one.rounds.size(), two.rounds.size());
         for (std::size_t r = 0; r < one.rounds.size(); ++r) {
-            QCOMPARE(one.rounds[r].accuracyPerTask, two.rounds[r].accuracyPerTask); // exact, not fuzzy
+            QCOMPARE(one.rounds[r].accuracyPerTask,
+                     two.rounds[r].accuracyPerTask); // exact, not fuzzy
             QCOMPARE(one.rounds[r].trainLoss, two.rounds[r].trainLoss);
             QCOMPARE(one.rounds[r].bytesUp, two.rounds[r].bytesUp);
         }
@@ -165,7 +213,8 @@ private Q_SLOTS:
         test::RecordingObserver observer;
         const RunOutcome outcome = run(test::tinyExperiment(), 2, observer);
         QCOMPARE(outcome.status, RunStatus::Completed);
-        QCOMPARE(observer.order, (QStringList{"started", "round", "round", "stage", "round", "round", "stage", "finished"}));
+        QCOMPARE(observer.order, (QStringList{"started", "round", "round", "stage", "round",
+                                              "round", "stage", "finished"}));
         // mlp 784+16 -> 64 -> 12: (800 * 64 + 64) + (64 * 12 + 12) floats of 4 bytes.
         const std::int64_t parameterBytes = ((800 * 64 + 64) + (64 * 12 + 12)) * 4;
         QCOMPARE(observer.info.parameterBytes, parameterBytes);
@@ -194,7 +243,8 @@ private Q_SLOTS:
             QCOMPARE(round.bytesUp, round.clientsReturned * observer.info.parameterBytes);
             returned += round.clientsReturned;
         }
-        QVERIFY(returned < 15); // with dropout 0.5, 15 of 15 returning has probability 3e-5 for this seed
+        QVERIFY(returned <
+                15); // with dropout 0.5, 15 of 15 returning has probability 3e-5 for this seed
     }
 
     void cancelKeepsFinishedRounds()
@@ -206,7 +256,8 @@ private Q_SLOTS:
         test::RecordingObserver observer;
         observer.cancelToken = &cancel;
         observer.cancelAfterRounds = 3;
-        const RunOutcome outcome = runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel, {});
+        const RunOutcome outcome =
+            runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel, {});
         QCOMPARE(outcome.status, RunStatus::Cancelled);
         QCOMPARE(observer.rounds.size(), std::size_t(3));
         QCOMPARE(outcome.summary.stagesCompleted, 1);
@@ -226,7 +277,9 @@ private Q_SLOTS:
         const RunOutcome outcome = run(test::tinyExperiment({}, 3, 1, 1, 7000), 1, observer);
         QCOMPARE(outcome.status, RunStatus::Failed);
         QVERIFY(outcome.badInput);
-        QVERIFY2(outcome.error.startsWith(QStringLiteral("stages[0] task \"fmnist-split-1\": partition: 3 clients ask for 21000 samples in total but the task has only 12000")),
+        QVERIFY2(outcome.error.startsWith(
+                     QStringLiteral("stages[0] task \"fmnist-split-1\": partition: 3 clients ask "
+                                    "for 21000 samples in total but the task has only 12000")),
                  qPrintable(outcome.error));
     }
 
@@ -238,19 +291,22 @@ private Q_SLOTS:
         const RunOutcome outcome = run(experiment, 1, observer);
         QCOMPARE(outcome.status, RunStatus::Failed);
         QVERIFY(outcome.badInput);
-        QVERIFY2(outcome.error.contains(QStringLiteral("train-images-idx3-ubyte")), qPrintable(outcome.error));
+        QVERIFY2(outcome.error.contains(QStringLiteral("train-images-idx3-ubyte")),
+                 qPrintable(outcome.error));
         QCOMPARE(observer.runFinishedCount, 1);
     }
 
     void divergenceIsReportedWithStageAndRound()
     {
         // An EWC penalty a million times too strong makes SGD overshoot on the second stage.
-        const Experiment experiment = test::tinyExperiment(QStringLiteral(R"({"method": "ewc", "lambda": 1000000})"), 2, 2, 2, 200);
+        const Experiment experiment = test::tinyExperiment(
+            QStringLiteral(R"({"method": "ewc", "lambda": 1000000})"), 2, 2, 2, 200);
         test::RecordingObserver observer;
         const RunOutcome outcome = run(experiment, 1, observer);
         QCOMPARE(outcome.status, RunStatus::Failed);
         QVERIFY(!outcome.badInput);
-        QVERIFY2(outcome.error.startsWith(QStringLiteral("diverged at stage 2, round 1 on client")), qPrintable(outcome.error));
+        QVERIFY2(outcome.error.startsWith(QStringLiteral("diverged at stage 2, round 1 on client")),
+                 qPrintable(outcome.error));
         QCOMPARE(observer.stages.size(), std::size_t(1)); // stage 1 was measured and kept
     }
 };

@@ -53,11 +53,13 @@ private:
     void setRunPid(qint64 runId, qint64 pid)
     {
         {
-            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("raw"));
+            QSqlDatabase db =
+                QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("raw"));
             db.setDatabaseName(m_path);
             QVERIFY(db.open());
             QSqlQuery q(db);
-            QVERIFY(q.exec(QStringLiteral("UPDATE runs SET pid = %1 WHERE id = %2").arg(pid).arg(runId)));
+            QVERIFY(q.exec(
+                QStringLiteral("UPDATE runs SET pid = %1 WHERE id = %2").arg(pid).arg(runId)));
         }
         QSqlDatabase::removeDatabase(QStringLiteral("raw"));
     }
@@ -73,8 +75,13 @@ private Q_SLOTS:
     {
         auto store = openStore();
         QVERIFY(store);
-        const QJsonObject config{{QStringLiteral("name"), QStringLiteral("exp")}, {QStringLiteral("stages"), QJsonArray{QJsonObject{{QStringLiteral("a"), QStringLiteral("t1")}}, QJsonObject{{QStringLiteral("a"), QStringLiteral("t2")}}}}};
-        auto id = store->createRun(QStringLiteral("exp"), config, 99, 2, {QStringLiteral("t1"), QStringLiteral("t2")});
+        const QJsonObject config{
+            {QStringLiteral("name"), QStringLiteral("exp")},
+            {QStringLiteral("stages"),
+             QJsonArray{QJsonObject{{QStringLiteral("a"), QStringLiteral("t1")}},
+                        QJsonObject{{QStringLiteral("a"), QStringLiteral("t2")}}}}};
+        auto id = store->createRun(QStringLiteral("exp"), config, 99, 2,
+                                   {QStringLiteral("t1"), QStringLiteral("t2")});
         QVERIFY2(id.isOk(), qPrintable(id.errorString()));
         QVERIFY(store->appendBaseline(id.value(), {0.5, 0.4}).isOk());
         QVERIFY(store->appendRound(id.value(), round(0, 0)).isOk());
@@ -104,8 +111,8 @@ private Q_SLOTS:
         auto rows = reopened->metrics(id.value());
         QVERIFY(rows.isOk());
         // Per round: acc 1 (NaN skipped) + acc_ti 2 + acc_ci 2 + avg_acc + avg_forgetting
-        // + client_acc 2 (NaN skipped) + loss + bytes_up + bytes_down + wall_ms + clients_returned = 14
-        // Two rounds 28, two matrix rows 4, baseline 2.
+        // + client_acc 2 (NaN skipped) + loss + bytes_up + bytes_down + wall_ms + clients_returned
+        // = 14 Two rounds 28, two matrix rows 4, baseline 2.
         QCOMPARE(static_cast<int>(rows->size()), 34);
         auto matrix = reopened->accuracyMatrix(id.value());
         QVERIFY(matrix.isOk());
@@ -138,7 +145,8 @@ private Q_SLOTS:
         QCOMPARE(reopened->interruptedOnOpen(), 1);
         QCOMPARE(reopened->run(crashed.value())->status, RunStatus::Interrupted);
         QCOMPARE(reopened->run(alive.value())->status, RunStatus::Running); // our own pid is alive
-        QCOMPARE(static_cast<int>(reopened->metrics(crashed.value())->size()), 14); // its round survived
+        QCOMPARE(static_cast<int>(reopened->metrics(crashed.value())->size()),
+                 14); // its round survived
     }
 
     void renameAndDeleteRuns()
@@ -151,7 +159,8 @@ private Q_SLOTS:
         QVERIFY(store->deleteRun(id.value()).isOk());
         QVERIFY(!store->run(id.value()).isOk());
         QCOMPARE(static_cast<int>(store->metrics(id.value())->size()), 0); // rows cascade
-        QCOMPARE(store->run(id.value()).errorString(), QStringLiteral("run %1: no such run in %2").arg(id.value()).arg(m_path));
+        QCOMPARE(store->run(id.value()).errorString(),
+                 QStringLiteral("run %1: no such run in %2").arg(id.value()).arg(m_path));
     }
 
     void garbageFileIsAClearError()
@@ -163,7 +172,8 @@ private Q_SLOTS:
         file.close();
         auto store = RunStore::open(m_path);
         QVERIFY(!store.isOk());
-        QVERIFY2(store.errorString().contains(QStringLiteral("not a readable run database")), qPrintable(store.errorString()));
+        QVERIFY2(store.errorString().contains(QStringLiteral("not a readable run database")),
+                 qPrintable(store.errorString()));
     }
 
     void twoConnectionsSeeEachOthersCommits()
