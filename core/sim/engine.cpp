@@ -3,6 +3,7 @@
 
 #include "core/data/partition.h"
 #include "core/federated/aggregator_p.h"
+#include "core/sim/timeline.h"
 #include "core/sim/training_p.h"
 #include "core/store/run_store.h"
 
@@ -152,41 +153,18 @@ void Engine::prepare()
 
 void Engine::partitionStages()
 {
-    const auto &partition = m_experiment.partition;
-    PartitionMethod method = PartitionMethod::Iid;
-    if (partition.method == QLatin1String("dirichlet")) {
-        method = PartitionMethod::Dirichlet;
-    } else if (partition.method == QLatin1String("quantity")) {
-        method = PartitionMethod::Quantity;
-    }
     const std::size_t clients = m_experiment.clients.size();
     for (std::size_t s = 0; s < m_experiment.stages.size(); ++s) {
         std::vector<int> columnOf(clients, -1);
         std::vector<std::vector<int>> indicesOf(clients);
         for (std::size_t j = 0; j < m_columns.size(); ++j) {
-            PartitionRequest request;
-            request.method = method;
+            const TaskData &task = m_data.tasks[j];
             std::vector<std::size_t> members;
-            for (std::size_t c = 0; c < clients; ++c) {
-                if (m_experiment.stages[s][c] == m_columns[j]) {
-                    members.push_back(c);
-                    const ClientSpec &client = m_experiment.clients[c];
-                    request.requested.push_back(client.samplesPerTask());
-                    request.alpha.push_back(
-                        client.hasOwnAlpha()
-                            ? client.dirichletAlpha()
-                            : partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
-                }
-            }
+            const PartitionRequest request =
+                stagePartitionRequest(m_experiment, s, j, task.trainSourceLabels, members);
             if (members.empty()) {
                 continue;
             }
-            const TaskData &task = m_data.tasks[j];
-            request.labels = task.trainSourceLabels;
-            request.quantityBeta = partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-            request.minPerClient =
-                partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
-            request.seed = deriveSeed(m_experiment.seed, {3, s, j});
             auto parts = partitionSamples(request);
             if (!parts) {
                 throw EngineFailure{QStringLiteral("stages[%1] task \"%2\": %3")

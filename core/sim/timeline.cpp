@@ -86,42 +86,63 @@ Timeline makeHeterogeneous(const Timeline &timeline, int clients, std::uint64_t 
     return result;
 }
 
+PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t stage,
+                                       std::size_t column, const std::vector<int> &labels,
+                                       std::vector<std::size_t> &members)
+{
+    const MethodChoice &partition = experiment.partition;
+    const QString taskId = experiment.taskColumns()[column];
+    PartitionRequest request;
+    request.method = partition.method == QLatin1String("dirichlet")  ? PartitionMethod::Dirichlet
+                     : partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
+                                                                     : PartitionMethod::Iid;
+    members.clear();
+    for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
+        if (experiment.stages[stage][c] != taskId) {
+            continue;
+        }
+        const ClientSpec &client = experiment.clients[c];
+        members.push_back(c);
+        request.requested.push_back(client.samplesPerTask());
+        request.alpha.push_back(
+            client.hasOwnAlpha() ? client.dirichletAlpha()
+                                 : partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
+    }
+    request.labels = labels;
+    request.quantityBeta = partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
+    request.minPerClient =
+        partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+    request.seed = deriveSeed(experiment.seed, {3, stage, column});
+    return request;
+}
+
+std::vector<int> nominalPoolLabels(const QString &taskId)
+{
+    constexpr int kImagesPerClass = 6000;
+    std::vector<int> labels;
+    if (const TaskSpec *task = findTask(taskId)) {
+        for (int label : task->sourceClasses) {
+            labels.insert(labels.end(), kImagesPerClass, label);
+        }
+    }
+    return labels;
+}
+
 std::vector<Error> checkPartitions(const Experiment &experiment)
 {
     std::vector<Error> errors;
-    constexpr int kImagesPerClass = 6000;
+    const std::vector<QString> columns = experiment.taskColumns();
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
-        std::map<QString, std::vector<std::size_t>> byTask;
-        for (std::size_t c = 0; c < experiment.stages[s].size(); ++c) {
-            if (!experiment.stages[s][c].isEmpty()) {
-                byTask[experiment.stages[s][c]].push_back(c);
-            }
-        }
-        for (const auto &[taskId, members] : byTask) {
-            const TaskSpec *task = findTask(taskId);
-            if (task == nullptr) {
+        for (std::size_t j = 0; j < columns.size(); ++j) {
+            std::vector<std::size_t> members;
+            const PartitionRequest request =
+                stagePartitionRequest(experiment, s, j, nominalPoolLabels(columns[j]), members);
+            if (members.empty()) {
                 continue;
             }
-            PartitionRequest request;
-            for (int label : task->sourceClasses) {
-                request.labels.insert(request.labels.end(), kImagesPerClass, label);
-            }
-            for (std::size_t c : members) {
-                request.requested.push_back(experiment.clients[c].samplesPerTask());
-            }
-            // Only the feasibility of the sizes is checked here, so an IID split stands in for all.
-            request.method = experiment.partition.method == QLatin1String("quantity")
-                                 ? PartitionMethod::Quantity
-                                 : PartitionMethod::Iid;
-            request.quantityBeta =
-                experiment.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-            request.minPerClient =
-                experiment.partition.params.value(QStringLiteral("min_samples_per_client"), 1)
-                    .toInt();
-            request.seed = deriveSeed(experiment.seed, {3, s});
             auto parts = partitionSamples(request);
             if (!parts) {
-                errors.push_back({QStringLiteral("stages[%1] task \"%2\"").arg(s).arg(taskId),
+                errors.push_back({QStringLiteral("stages[%1] task \"%2\"").arg(s).arg(columns[j]),
                                   parts.errorString()});
             }
         }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/common/error.h"
+#include "core/data/partition.h"
 #include "core/sim/experiment.h"
 
 #include <QString>
@@ -24,6 +25,18 @@ Timeline makeHomogeneous(const Timeline &timeline, int clients);
 /// two); in each stage the pool is shuffled with `seed` and dealt round-robin over the clients,
 /// so neighbouring clients differ whenever the pool has two or more tasks. Pure function.
 Timeline makeHeterogeneous(const Timeline &timeline, int clients, std::uint64_t seed);
+
+/// The partition of one task column in one stage, exactly as the engine draws it: which clients
+/// (in client order) share the column's pool, with their sizes, Dirichlet alphas, the method's
+/// parameters and the seed derived from (experiment seed, stage, column). `labels` is the pool's
+/// source-class labels; `members` receives the client indices. Empty request: no client.
+PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t stage,
+                                       std::size_t column, const std::vector<int> &labels,
+                                       std::vector<std::size_t> &members);
+
+/// A task's training-pool labels as the catalog sizes it (6,000 images per Fashion-MNIST class),
+/// for previews and checks that must not load the data.
+std::vector<int> nominalPoolLabels(const QString &taskId);
 
 /// Checks every stage's partition against the catalog's training-pool sizes (6,000 images per
 /// Fashion-MNIST class) without loading data: errors name the stage and task, as the engine would.

@@ -3,6 +3,7 @@
 
 #include "core/data/partition.h"
 #include "core/data/task_catalog.h"
+#include "core/sim/timeline.h"
 #include "ui/plots/plot_style.h"
 
 #include <QHBoxLayout>
@@ -59,35 +60,14 @@ void PartitionPreview::redraw()
     const std::size_t clients = e.clients.size();
     // counts[answer][client]
     std::map<int, QVector<double>> counts;
-    const PartitionMethod method =
-        e.partition.method == QLatin1String("dirichlet")  ? PartitionMethod::Dirichlet
-        : e.partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
-                                                          : PartitionMethod::Iid;
     for (std::size_t j = 0; j < columns.size(); ++j) {
         const TaskSpec *task = findTask(columns[j]);
-        PartitionRequest request;
-        request.method = method;
         std::vector<std::size_t> members;
-        for (std::size_t c = 0; c < clients; ++c) {
-            if (e.stages[stage][c] == columns[j]) {
-                members.push_back(c);
-                request.requested.push_back(e.clients[c].samplesPerTask());
-                request.alpha.push_back(
-                    e.clients[c].hasOwnAlpha()
-                        ? e.clients[c].dirichletAlpha()
-                        : e.partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
-            }
-        }
+        const PartitionRequest request =
+            stagePartitionRequest(e, stage, j, nominalPoolLabels(columns[j]), members);
         if (members.empty() || task == nullptr) {
             continue;
         }
-        for (int label : task->sourceClasses) {
-            request.labels.insert(request.labels.end(), 6000, label);
-        }
-        request.quantityBeta = e.partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
-        request.minPerClient =
-            e.partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
-        request.seed = deriveSeed(e.seed, {3, stage, j});
         auto parts = partitionSamples(request);
         if (!parts) {
             continue;
