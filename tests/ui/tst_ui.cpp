@@ -344,12 +344,18 @@ private Q_SLOTS:
         QVERIFY(completed.wait(120000));
         QVERIFY2(window.lastErrorMessage().isEmpty(), qPrintable(window.lastErrorMessage()));
         PlotsPanel *plots = window.plots();
+        // Hidden tabs are redrawn when shown, as a user would see them.
+        QCOMPARE(plots->currentWidget(), plots->taskPlot());
         QCOMPARE(plots->taskPlot()->graphCount(), 2);
         QCOMPARE(plots->taskPlot()->graph(0)->data()->size(),
                  6); // 2 stages x 3 rounds, all evaluated
+        plots->setCurrentWidget(plots->communicationPlot());
         QCOMPARE(plots->communicationPlot()->graph(0)->data()->size(), 6);
+        plots->setCurrentWidget(plots->averagePlot());
         QCOMPARE(plots->averagePlot()->graph(1)->data()->size(), 6);
+        plots->setCurrentWidget(plots->clientPlot());
         QCOMPARE(plots->clientPlot()->graphCount(), 3);
+        plots->setCurrentWidget(plots->matrixPlot());
         auto *heatmap = qobject_cast<QCPColorMap *>(plots->matrixPlot()->plottable(0));
         QVERIFY(heatmap != nullptr);
         QVERIFY(!std::isnan(heatmap->data()->cell(1, 1)));

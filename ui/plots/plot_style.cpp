@@ -45,7 +45,6 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
     plot->legend->setBorderPen(QPen(grid));
     plot->legend->setSelectableParts(QCPLegend::spItems);
     plot->setInteractions(QCP::iSelectLegend);
-    plot->setAntialiasedElements(QCP::aeAll);
 
     // Click a legend entry to hide or show its curve.
     QObject::connect(

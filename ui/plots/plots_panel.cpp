@@ -59,6 +59,7 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     connect(this, &QTabWidget::currentChanged, this, [this] {
         auto *plot = qobject_cast<QCustomPlot *>(currentWidget());
         if (plot != nullptr && m_stale.remove(plot)) {
+            rebuild(plot);
             plot->replot();
         }
     });
@@ -88,11 +89,13 @@ void PlotsPanel::markDirty()
 void PlotsPanel::redrawNow()
 {
     m_dirty = false;
-    rebuild();
-    // Only the visible tab is painted now; the others when they are shown (or grabbed).
+    // Only the visible tab is rebuilt and painted now; the others when they are shown. Hidden
+    // panels (reports) rebuild everything, since each plot may be rendered.
     for (QCustomPlot *plot : plots()) {
         if (plot == currentWidget() || !isVisible()) {
+            rebuild(plot);
             plot->replot();
+            m_stale.remove(plot);
         } else {
             m_stale.insert(plot);
         }
@@ -115,74 +118,88 @@ void PlotsPanel::drawStageLines(QCustomPlot *plot)
     }
 }
 
-void PlotsPanel::rebuild()
+void PlotsPanel::rebuild(QCustomPlot *plot)
 {
     const RunSeries &s = m_series;
     const double lastRound = std::max(1, s.stages * s.roundsPerStage);
-    auto resetPlot = [](QCustomPlot *plot) {
+    auto resetPlot = [](QCustomPlot *target) {
         // Keep hidden/shown choices of the legend across rebuilds.
         QSet<QString> hidden;
-        for (int g = 0; g < plot->graphCount(); ++g) {
-            if (!plot->graph(g)->visible()) {
-                hidden.insert(plot->graph(g)->name());
+        for (int g = 0; g < target->graphCount(); ++g) {
+            if (!target->graph(g)->visible()) {
+                hidden.insert(target->graph(g)->name());
             }
         }
-        plot->clearGraphs();
-        plot->clearItems();
+        target->clearGraphs();
+        target->clearItems();
         return hidden;
     };
-    auto addGraph = [](QCustomPlot *plot, const QString &name, const QVector<double> &x,
+    auto addGraph = [](QCustomPlot *target, const QString &name, const QVector<double> &x,
                        const QVector<double> &y, const QColor &color, const QSet<QString> &hidden,
                        Qt::PenStyle style = Qt::SolidLine) {
-        QCPGraph *graph = plot->addGraph();
+        QCPGraph *graph = target->addGraph();
         graph->setName(name);
         graph->setPen(QPen(color, 2, style));
-        graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, x.size() > 60 ? 0 : 4));
+        graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)
+                                             : QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
         graph->setData(x, y, true);
+        // Antialiased polylines cost ~10x more to paint; past a few thousand points the
+        // difference cannot be seen anyway.
+        graph->setAntialiased(x.size() <= 2000);
         graph->setVisible(!hidden.contains(name));
         return graph;
     };
 
-    QSet<QString> hidden = resetPlot(m_tasks);
-    for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
-        addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
-                 seriesColor(static_cast<int>(j)), hidden);
+    QSet<QString> hidden;
+    if (plot == m_tasks) {
+        hidden = resetPlot(m_tasks);
+        for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
+            addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
+                     seriesColor(static_cast<int>(j)), hidden);
+        }
+        drawStageLines(m_tasks);
+        m_tasks->xAxis->setRange(0.5, lastRound + 0.5);
+        m_tasks->yAxis->setRange(-0.02, 1.02);
     }
-    drawStageLines(m_tasks);
-    m_tasks->xAxis->setRange(0.5, lastRound + 0.5);
-    m_tasks->yAxis->setRange(-0.02, 1.02);
-
-    hidden = resetPlot(m_average);
-    addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds, s.averageAccuracy,
-             seriesColor(0), hidden);
-    addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting,
-             seriesColor(1), hidden, Qt::DashLine);
-    drawStageLines(m_average);
-    m_average->xAxis->setRange(0.5, lastRound + 0.5);
-    m_average->yAxis->setRange(-0.02, 1.02);
-
-    hidden = resetPlot(m_clients);
-    for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
-        addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
-                 seriesColor(static_cast<int>(c)), hidden);
+    if (plot == m_average) {
+        hidden = resetPlot(m_average);
+        addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds,
+                 s.averageAccuracy, seriesColor(0), hidden);
+        addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting,
+                 seriesColor(1), hidden, Qt::DashLine);
+        drawStageLines(m_average);
+        m_average->xAxis->setRange(0.5, lastRound + 0.5);
+        m_average->yAxis->setRange(-0.02, 1.02);
     }
-    drawStageLines(m_clients);
-    m_clients->xAxis->setRange(0.5, lastRound + 0.5);
-    m_clients->yAxis->setRange(-0.02, 1.02);
-    m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
-
-    hidden = resetPlot(m_communication);
-    addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
-             seriesColor(2), hidden);
-    addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
-             seriesColor(4), hidden, Qt::DashLine);
-    drawStageLines(m_communication);
-    m_communication->xAxis->setRange(0.5, lastRound + 0.5);
-    const double maxMB = std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
-                                  s.cumulativeDownMB.isEmpty() ? 1.0 : s.cumulativeDownMB.last());
-    m_communication->yAxis->setRange(0, maxMB * 1.05);
-    m_communication->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
-
+    if (plot == m_clients) {
+        hidden = resetPlot(m_clients);
+        for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
+            addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
+                     seriesColor(static_cast<int>(c)), hidden);
+        }
+        drawStageLines(m_clients);
+        m_clients->xAxis->setRange(0.5, lastRound + 0.5);
+        m_clients->yAxis->setRange(-0.02, 1.02);
+        m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
+    }
+    if (plot == m_communication) {
+        hidden = resetPlot(m_communication);
+        addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
+                 seriesColor(2), hidden);
+        addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
+                 seriesColor(4), hidden, Qt::DashLine);
+        drawStageLines(m_communication);
+        m_communication->xAxis->setRange(0.5, lastRound + 0.5);
+        const double maxMB =
+            std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
+                     s.cumulativeDownMB.isEmpty() ? 1.0 : s.cumulativeDownMB.last());
+        m_communication->yAxis->setRange(0, maxMB * 1.05);
+        m_communication->axisRect()->insetLayout()->setInsetAlignment(0,
+                                                                      Qt::AlignTop | Qt::AlignLeft);
+    }
+    if (plot != m_matrix) {
+        return;
+    }
     // Heatmap: x = task, y = stage (stage 1 on top), value in each cell.
     m_matrix->clearPlottables();
     m_matrix->clearItems();

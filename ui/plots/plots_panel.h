@@ -37,7 +37,7 @@ public:
     void redrawNow();
 
 private:
-    void rebuild();
+    void rebuild(QCustomPlot *plot);
     void saveCurrent();
     void drawStageLines(QCustomPlot *plot);
 
@@ -48,7 +48,7 @@ private:
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
     QTimer m_redrawTimer;
-    QSet<QCustomPlot *> m_stale; ///< rebuilt but not yet painted (hidden tabs)
+    QSet<QCustomPlot *> m_stale; ///< hidden tabs whose data changed since they were drawn
     bool m_dirty = false;
     int m_redraws = 0;
 };
