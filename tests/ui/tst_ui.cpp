@@ -364,6 +364,24 @@ private Q_SLOTS:
         QVERIFY(window.runAction()->isEnabled());
     }
 
+    void plotsFollowADarkPalette()
+    {
+        PlotsPanel plots;
+        plots.resize(600, 400);
+        plots.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plots));
+        const QPalette light = QApplication::palette();
+        auto corner = [&] { return plots.taskPlot()->toPixmap(200, 120).toImage().pixelColor(2, 2); };
+        QVERIFY(corner().lightness() > 128);
+        QPalette dark = light;
+        dark.setColor(QPalette::Base, QColor(30, 30, 30));
+        dark.setColor(QPalette::Text, QColor(230, 230, 230));
+        QApplication::setPalette(dark);
+        QCoreApplication::processEvents();
+        QVERIFY2(corner().lightness() < 64, qPrintable(corner().name()));
+        QApplication::setPalette(light);
+    }
+
     void runErrorsShowADialogNotACrash()
     {
         MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));

@@ -21,9 +21,12 @@ QColor seriesColor(int index)
     return colors[static_cast<std::size_t>(index) % (sizeof colors / sizeof colors[0])];
 }
 
-void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
+namespace {
+
+/// Colours from the plot's palette (light or dark), so plots match the rest of the window.
+void applyPalette(QCustomPlot *plot)
 {
-    const QPalette palette = QApplication::palette();
+    const QPalette palette = plot->palette();
     const QColor background = palette.color(QPalette::Base);
     const QColor text = palette.color(QPalette::Text);
     QColor grid = text;
@@ -37,29 +40,51 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
         axis->setLabelColor(text);
         axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
     }
-    plot->xAxis->setLabel(xLabel);
-    plot->yAxis->setLabel(yLabel);
-    plot->legend->setVisible(true);
     plot->legend->setBrush(QBrush(background));
     plot->legend->setTextColor(text);
     plot->legend->setBorderPen(QPen(grid));
+}
+
+/// Re-applies the palette when the system switches between light and dark.
+class PaletteFollower : public QObject {
+public:
+    using QObject::QObject;
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::PaletteChange) {
+            auto *plot = static_cast<QCustomPlot *>(watched);
+            applyPalette(plot);
+            plot->replot(QCustomPlot::rpQueuedReplot);
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
+{
+    applyPalette(plot);
+    plot->installEventFilter(new PaletteFollower(plot));
+    plot->xAxis->setLabel(xLabel);
+    plot->yAxis->setLabel(yLabel);
+    plot->legend->setVisible(true);
     plot->legend->setSelectableParts(QCPLegend::spItems);
     plot->setInteractions(QCP::iSelectLegend);
 
     // Click a legend entry to hide or show its curve.
-    QObject::connect(
-        plot, &QCustomPlot::legendClick, plot,
-        [plot](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
-            if (auto *plottableItem = qobject_cast<QCPPlottableLegendItem *>(item)) {
-                QCPAbstractPlottable *plottable = plottableItem->plottable();
-                plottable->setVisible(!plottable->visible());
-                plottableItem->setTextColor(
-                    plottable->visible()
-                        ? QApplication::palette().color(QPalette::Text)
-                        : QApplication::palette().color(QPalette::Disabled, QPalette::Text));
-                plot->replot(QCustomPlot::rpQueuedReplot);
-            }
-        });
+    QObject::connect(plot, &QCustomPlot::legendClick, plot,
+                     [plot](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
+                         if (auto *plottableItem = qobject_cast<QCPPlottableLegendItem *>(item)) {
+                             QCPAbstractPlottable *plottable = plottableItem->plottable();
+                             plottable->setVisible(!plottable->visible());
+                             plottableItem->setTextColor(
+                                 plottable->visible()
+                                     ? plot->palette().color(QPalette::Text)
+                                     : plot->palette().color(QPalette::Disabled, QPalette::Text));
+                             plot->replot(QCustomPlot::rpQueuedReplot);
+                         }
+                     });
     // Hover: the nearest point of any visible graph, with its exact value.
     plot->setMouseTracking(true);
     QObject::connect(plot, &QCustomPlot::mouseMove, plot, [plot](QMouseEvent *event) {

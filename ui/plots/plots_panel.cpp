@@ -105,7 +105,7 @@ void PlotsPanel::redrawNow()
 
 void PlotsPanel::drawStageLines(QCustomPlot *plot)
 {
-    QColor color = QApplication::palette().color(QPalette::Text);
+    QColor color = plot->palette().color(QPalette::Text);
     color.setAlpha(110);
     for (double end : m_series.stageEnds) {
         if (end >= m_series.stages * m_series.roundsPerStage) {
