@@ -2,6 +2,7 @@
 // fcl: the command-line front end. Every command but `report` uses only fcl::core.
 #include "app/cli/commands.h"
 #include "app/cli/report_command.h"
+#include "ui/main/headless_run.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -14,9 +15,7 @@ int main(int argc, char *argv[])
     std::unique_ptr<QCoreApplication> app;
     if (report) {
         // The report renders its plots with widgets: offscreen, so no display is needed.
-        if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) {
-            qputenv("QT_QPA_PLATFORM", "offscreen");
-        }
+        fcl::ui::prepareOffscreenPlatform();
         app = std::make_unique<QApplication>(argc, argv);
     } else {
         app = std::make_unique<QCoreApplication>(argc, argv);

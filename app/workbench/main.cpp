@@ -13,7 +13,7 @@ int main(int argc, char *argv[])
                             qEnvironmentVariableIsSet("WAYLAND_DISPLAY") ||
                             qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
     if (!hasDisplay) {
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+        fcl::ui::prepareOffscreenPlatform();
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("fcl-workbench"));

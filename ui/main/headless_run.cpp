@@ -5,8 +5,12 @@
 #include "core/store/run_store.h"
 #include "ui/report/report_writer.h"
 
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
+
 #include <QTextStream>
+#include <unistd.h>
 
 namespace fcl::ui {
 
@@ -34,6 +38,20 @@ private:
     int m_stages = 0;
 };
 } // namespace
+
+void prepareOffscreenPlatform()
+{
+    if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) {
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+    if (!qEnvironmentVariableIsSet("XDG_RUNTIME_DIR")) {
+        const QString dir = QDir::tempPath() + QStringLiteral("/fcl-runtime-%1").arg(::getuid());
+        QDir().mkpath(dir);
+        QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                       QFileDevice::ExeOwner);
+        qputenv("XDG_RUNTIME_DIR", QFile::encodeName(dir));
+    }
+}
 
 int runHeadless(const QString &experimentPath, const QString &databasePath,
                 const QString &reportPath)

@@ -5,6 +5,10 @@
 
 namespace fcl::ui {
 
+/// Selects Qt's offscreen platform (unless one is chosen) before the QApplication exists, and gives
+/// Qt a private runtime directory when the session has none (avoids a warning on every start).
+void prepareOffscreenPlatform();
+
 /// The workbench without a display: runs the experiment on this thread, prints one line per
 /// stage, stores the run and writes the PDF/HTML report. Returns the CLI's exit codes (0, 1, 2).
 /// Needs a QApplication on the offscreen platform (for the report's plots).
