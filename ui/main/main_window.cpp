@@ -63,12 +63,9 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     RunBridge *bridge = m_controller->bridge();
     connect(bridge, &RunBridge::runStarted, this, [this](const RunInfo &info) {
         m_lastRunId = info.runId;
-        auto parsed = m_document.validate();
-        std::vector<int> learnedAt =
-            parsed ? parsed->learnedAtStage() : std::vector<int>(info.taskIds.size(), 0);
-        m_plots->series().reset(m_document.json().value(QStringLiteral("name")).toString(),
-                                info.taskIds, info.clientNames, learnedAt, info.stages,
-                                info.roundsPerStage);
+        // From the snapshot the run started with: the designer may have been edited since.
+        m_plots->series().reset(m_runName, info.taskIds, info.clientNames, m_runLearnedAt,
+                                info.stages, info.roundsPerStage);
         m_plots->markDirty();
         m_history->reload();
     });
@@ -291,6 +288,8 @@ bool MainWindow::startRun()
         m_statusLabel->setText(tr("Cannot run: %1").arg(experiment.errors().front().toString()));
         return false;
     }
+    m_runName = experiment->name;
+    m_runLearnedAt = experiment->learnedAtStage();
     m_plots->setSeries(RunSeries(), true);
     m_progress->setRange(0, 0);
     m_progress->setVisible(true);

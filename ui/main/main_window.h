@@ -80,6 +80,8 @@ private:
     QAction *m_pause = nullptr;
     QAction *m_cancel = nullptr;
     qint64 m_lastRunId = 0;
+    QString m_runName;               ///< of the run in progress, from its snapshot
+    std::vector<int> m_runLearnedAt; ///< first stage of each task column, from the snapshot
     QString m_lastError;
 };
 
