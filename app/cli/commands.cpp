@@ -6,13 +6,12 @@
 #include "core/data/task_catalog.h"
 #include "core/sim/engine.h"
 #include "core/sim/registry.h"
+#include "core/store/run_export.h"
 #include "core/store/run_store.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QJsonArray>
-#include <QJsonDocument>
 #include <QTextStream>
 
 #include <cmath>
@@ -451,62 +450,11 @@ int commandExport(const QStringList &args)
     if (!store) {
         return badInput(store.errorString());
     }
-    auto run = store.value()->run(id.value());
-    if (!run) {
-        return badInput(run.errorString());
+    auto runs = loadRunExports(*store.value(), {id.value()});
+    if (!runs) {
+        return badInput(runs.errorString());
     }
-    auto rows = store.value()->metrics(id.value());
-    if (!rows) {
-        err() << "fcl: " << rows.errorString() << Qt::endl;
-        return kExitRunFailed;
-    }
-    QByteArray data;
-    if (parsed->csv) {
-        data = "run,stage,round,kind,task,client,value\n";
-        for (const MetricRow &row : rows.value()) {
-            const QString task = row.task >= 0 && row.task < static_cast<int>(run->taskIds.size())
-                                     ? run->taskIds[static_cast<std::size_t>(row.task)]
-                                     : QString();
-            data +=
-                QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
-                    .arg(run->id)
-                    .arg(row.stage + 1)
-                    .arg(row.round + 1)
-                    .arg(row.kind, task)
-                    .arg(row.client >= 0 ? QString::number(row.client) : QString())
-                    .arg(std::isnan(row.value) ? QString() : QString::number(row.value, 'g', 10))
-                    .toUtf8();
-        }
-    } else {
-        QJsonArray metricArray;
-        for (const MetricRow &row : rows.value()) {
-            QJsonObject object{{QStringLiteral("stage"), row.stage + 1},
-                               {QStringLiteral("round"), row.round + 1},
-                               {QStringLiteral("kind"), row.kind},
-                               {QStringLiteral("value"), row.value}};
-            if (row.task >= 0) {
-                object.insert(QStringLiteral("task"),
-                              run->taskIds[static_cast<std::size_t>(row.task)]);
-            }
-            if (row.client >= 0) {
-                object.insert(QStringLiteral("client"), row.client);
-            }
-            metricArray.append(object);
-        }
-        QJsonArray tasks;
-        for (const QString &t : run->taskIds) {
-            tasks.append(t);
-        }
-        const QJsonObject root{{QStringLiteral("run"), run->id},
-                               {QStringLiteral("name"), run->name},
-                               {QStringLiteral("status"), runStatusName(run->status)},
-                               {QStringLiteral("seed"), static_cast<double>(run->seed)},
-                               {QStringLiteral("version"), run->version},
-                               {QStringLiteral("tasks"), tasks},
-                               {QStringLiteral("config"), run->config},
-                               {QStringLiteral("metrics"), metricArray}};
-        data = QJsonDocument(root).toJson(QJsonDocument::Indented);
-    }
+    const QByteArray data = parsed->csv ? exportCsv(runs.value()) : exportJson(runs.value());
     if (parsed->output.isEmpty()) {
         std::fwrite(data.constData(), 1, static_cast<std::size_t>(data.size()), stdout);
         return std::fflush(stdout) == 0 ? kExitOk : kExitRunFailed;

@@ -41,13 +41,16 @@ int commandReport(const QStringList &args)
         err << "fcl: " << store.errorString() << Qt::endl;
         return kExitBadInput;
     }
-    auto runs = ui::loadReportRuns(*store.value(), ids);
-    if (!runs) {
-        err << "fcl: " << runs.errorString() << Qt::endl;
-        return kExitBadInput;
+    // A missing run is bad input (exit 2); a file that cannot be written is a failure (exit 1).
+    for (qint64 id : ids) {
+        auto run = store.value()->run(id);
+        if (!run) {
+            err << "fcl: " << run.errorString() << Qt::endl;
+            return kExitBadInput;
+        }
     }
     QString error;
-    if (!ui::ReportWriter::write(output, runs.value(), &error)) {
+    if (!ui::exportRuns(*store.value(), ids, output, &error)) {
         err << "fcl: " << error << Qt::endl;
         return error.contains(QStringLiteral("suffix")) ? kExitBadInput : kExitRunFailed;
     }

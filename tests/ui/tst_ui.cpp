@@ -328,7 +328,36 @@ private Q_SLOTS:
                  "expected a multi-page PDF");
         QVERIFY(!ReportWriter::write(m_dir->filePath(QStringLiteral("report.txt")), runs.value(),
                                      &error));
-        QVERIFY(error.contains(QStringLiteral(".pdf or .html")));
+        QVERIFY(error.contains(QStringLiteral(".pdf, .html, .csv or .json")));
+    }
+
+    void selectedRunsExportToCsvAndJson()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        auto store = RunStore::open(db);
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const qint64 first =
+            runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel).runId;
+        const qint64 second =
+            runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel).runId;
+        QString error;
+        const QString csv = m_dir->filePath(QStringLiteral("runs.csv"));
+        QVERIFY2(exportRuns(*store.value(), {first, second}, csv, &error), qPrintable(error));
+        QFile csvFile(csv);
+        QVERIFY(csvFile.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = csvFile.readAll().trimmed().split('\n');
+        const int rowsPerRun = static_cast<int>(store.value()->metrics(first)->size());
+        QCOMPARE(lines.size(), 1 + 2 * rowsPerRun);
+        QVERIFY(lines.last().startsWith(QByteArray::number(second) + ','));
+        const QString json = m_dir->filePath(QStringLiteral("runs.json"));
+        QVERIFY2(exportRuns(*store.value(), {first, second}, json, &error), qPrintable(error));
+        QFile jsonFile(json);
+        QVERIFY(jsonFile.open(QIODevice::ReadOnly));
+        const QJsonArray array = QJsonDocument::fromJson(jsonFile.readAll()).array();
+        QCOMPARE(array.size(), 2);
+        QCOMPARE(array.at(1).toObject().value(QStringLiteral("metrics")).toArray().size(),
+                 rowsPerRun);
     }
 
     void mainWindowRunsATinyPresetAndPlotsEveryRound()
@@ -371,7 +400,9 @@ private Q_SLOTS:
         plots.show();
         QVERIFY(QTest::qWaitForWindowExposed(&plots));
         const QPalette light = QApplication::palette();
-        auto corner = [&] { return plots.taskPlot()->toPixmap(200, 120).toImage().pixelColor(2, 2); };
+        auto corner = [&] {
+            return plots.taskPlot()->toPixmap(200, 120).toImage().pixelColor(2, 2);
+        };
         QVERIFY(corner().lightness() > 128);
         QPalette dark = light;
         dark.setColor(QPalette::Base, QColor(30, 30, 30));

@@ -3,11 +3,13 @@
 
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
+#include "core/store/run_export.h"
 #include "ui/plots/plot_style.h"
 #include "ui/plots/plots_panel.h"
 
 #include <QBuffer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QPageLayout>
@@ -247,6 +249,33 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
     return html + QStringLiteral("</body></html>");
 }
 
+bool exportRuns(RunStore &store, const std::vector<qint64> &runIds, const QString &path,
+                QString *error)
+{
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("csv") || suffix == QLatin1String("json")) {
+        auto runs = loadRunExports(store, runIds);
+        if (!runs) {
+            *error = runs.errorString();
+            return false;
+        }
+        QSaveFile file(path);
+        const QByteArray data =
+            suffix == QLatin1String("csv") ? exportCsv(runs.value()) : exportJson(runs.value());
+        if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit()) {
+            *error = QStringLiteral("%1: %2").arg(path, file.errorString());
+            return false;
+        }
+        return true;
+    }
+    auto runs = loadReportRuns(store, runIds);
+    if (!runs) {
+        *error = runs.errorString();
+        return false;
+    }
+    return ReportWriter::write(path, runs.value(), error);
+}
+
 bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs, QString *error)
 {
     if (runs.empty()) {
@@ -274,8 +303,8 @@ bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs
         return true;
     }
     if (!path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
-        *error =
-            QStringLiteral("%1: the report format follows the suffix: .pdf or .html").arg(path);
+        *error = QStringLiteral("%1: the format follows the suffix: .pdf, .html, .csv or .json")
+                     .arg(path);
         return false;
     }
     QTextDocument document;

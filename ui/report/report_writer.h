@@ -28,6 +28,11 @@ Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector
 /// Average accuracy of several runs on one plot (the comparison view and report).
 void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs);
 
+/// Exports runs to `path` by its suffix: .pdf or .html (the report), .csv or .json (metric rows).
+/// Errors name the file or run.
+bool exportRuns(RunStore &store, const std::vector<qint64> &runIds, const QString &path,
+                QString *error);
+
 /// Writes a report of one or more runs: config, curves, accuracy-matrix heatmap, final metrics
 /// and, for several runs, the comparison. The format follows the suffix: .pdf (QPdfWriter,
 /// A4, multi-page) or .html (self-contained, images embedded). Needs a QApplication (the plots are
