@@ -9,7 +9,7 @@ packages=(
     qt6-base-dev libqt6sql6-sqlite qt6-qpa-plugins libqcustomplot-dev
     libtorch-dev libopenblas0-pthread
     dataset-fashion-mnist
-    xvfb xauth poppler-utils
+    fonts-dejavu-core xvfb xauth poppler-utils
 )
 
 missing=()
