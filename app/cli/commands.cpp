@@ -62,6 +62,8 @@ const char *const kUsage =
     "  show RUN [--db FILE]                               show a run's config, accuracy matrix and "
     "metrics\n"
     "  export RUN --csv|--json [-o FILE] [--db FILE]      export a run's metric rows\n"
+    "  report RUN... -o OUT.pdf|.html|.csv|.json [--db FILE]\n"
+    "                                                     the workbench's report, without a window\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text, with every method and parameter of the experiment file\n"
