@@ -522,21 +522,26 @@ Result<AccuracyMatrix> RunStore::accuracyMatrix(qint64 runId)
     if (!rows) {
         return rows.errors();
     }
-    const QJsonArray stages = record->config.value(QStringLiteral("stages")).toArray();
+    return matrixFromRows(record.value(), rows.value());
+}
+
+AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows)
+{
+    const QJsonArray stages = run.config.value(QStringLiteral("stages")).toArray();
     // learnedAt: first stage whose object names the task.
-    std::vector<int> learnedAt(record->taskIds.size(), -1);
+    std::vector<int> learnedAt(run.taskIds.size(), -1);
     for (int s = 0; s < stages.size(); ++s) {
         const QJsonObject stage = stages.at(s).toObject();
         for (auto it = stage.begin(); it != stage.end(); ++it) {
-            for (std::size_t j = 0; j < record->taskIds.size(); ++j) {
-                if (record->taskIds[j] == it.value().toString() && learnedAt[j] < 0) {
+            for (std::size_t j = 0; j < run.taskIds.size(); ++j) {
+                if (run.taskIds[j] == it.value().toString() && learnedAt[j] < 0) {
                     learnedAt[j] = s;
                 }
             }
         }
     }
     AccuracyMatrix matrix(static_cast<int>(stages.size()), learnedAt);
-    for (const MetricRow &row : rows.value()) {
+    for (const MetricRow &row : rows) {
         if (row.kind == QLatin1String("matrix")) {
             matrix.set(row.stage, row.task, row.value);
         } else if (row.kind == QLatin1String("baseline")) {

@@ -80,6 +80,8 @@ public:
     Result<std::vector<MetricRow>> metrics(qint64 runId);
     /// The stored accuracy matrix (stage rows + baseline) of a run.
     Result<AccuracyMatrix> accuracyMatrix(qint64 runId);
+    /// The same from a run and its rows already read (no database access).
+    static AccuracyMatrix matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows);
     /// How many runs open() marked interrupted.
     int interruptedOnOpen() const { return m_interruptedOnOpen; }
 

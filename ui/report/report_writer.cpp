@@ -156,22 +156,14 @@ QString runLabel(const RunRecord &run)
 
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds)
 {
+    auto exports = loadRunExports(store, runIds);
+    if (!exports) {
+        return exports.errors();
+    }
     std::vector<ReportRun> runs;
-    for (qint64 id : runIds) {
-        auto record = store.run(id);
-        if (!record) {
-            return record.errors();
-        }
-        auto rows = store.metrics(id);
-        if (!rows) {
-            return rows.errors();
-        }
-        auto matrix = store.accuracyMatrix(id);
-        if (!matrix) {
-            return matrix.errors();
-        }
-        runs.push_back(
-            {record.value(), RunSeries::fromStore(record.value(), rows.value(), matrix.value())});
+    for (const RunExport &run : exports.value()) {
+        const AccuracyMatrix matrix = RunStore::matrixFromRows(run.record, run.rows);
+        runs.push_back({run.record, RunSeries::fromStore(run.record, run.rows, matrix)});
     }
     return runs;
 }
