@@ -5,6 +5,7 @@
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QTemporaryDir>
@@ -122,6 +123,27 @@ private Q_SLOTS:
                 QVERIFY2(!param.help.isEmpty(), qPrintable(param.name));
             }
         }
+    }
+
+    void everyShippedPresetIsValidAndFeasible_data()
+    {
+        QTest::addColumn<QString>("path");
+        const QDir presets(QStringLiteral(FCL_SOURCE_DIR "/resources/presets"));
+        const QStringList files = presets.entryList({QStringLiteral("*.json")}, QDir::Files);
+        QVERIFY(files.size() >= 4);
+        for (const QString &file : files) {
+            QTest::newRow(qPrintable(file)) << presets.filePath(file);
+        }
+    }
+
+    void everyShippedPresetIsValidAndFeasible()
+    {
+        QFETCH(QString, path);
+        auto experiment = loadExperimentFile(path);
+        QVERIFY2(experiment.isOk(), qPrintable(experiment.errorString()));
+        QVERIFY2(checkPartitions(experiment.value()).empty(),
+                 qPrintable(joinErrors(checkPartitions(experiment.value()))));
+        QVERIFY(!experiment->description.isEmpty());
     }
 
     void configSnapshotRoundTrips()
