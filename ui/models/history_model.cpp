@@ -64,6 +64,10 @@ QVariant HistoryModel::data(const QModelIndex &index, int role) const
         case Fwt:
             return metric(run.forwardTransfer);
         case Sent:
+            if (run.status == RunStatus::Running) {
+                // The total is written when the run ends; the rounds so far are in its rows.
+                return role == SortRole ? QVariant(-1.0) : QVariant(QStringLiteral("–"));
+            }
             return role == SortRole ? QVariant(double(run.bytesUp + run.bytesDown))
                                     : QVariant(QString::number(
                                           double(run.bytesUp + run.bytesDown) / 1e6, 'f', 1));
