@@ -63,7 +63,8 @@ const char *const kUsage =
     "metrics\n"
     "  export RUN --csv|--json [-o FILE] [--db FILE]      export a run's metric rows\n"
     "  report RUN... -o OUT.pdf|.html|.csv|.json [--db FILE]\n"
-    "                                                     the workbench's report, without a window\n"
+    "                                                     the workbench's report, without a "
+    "window\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text, with every method and parameter of the experiment file\n"
@@ -216,11 +217,6 @@ private:
     QElapsedTimer m_timer;
 };
 
-Result<std::unique_ptr<RunStore>> openStore(const QString &path)
-{
-    return RunStore::open(path);
-}
-
 int commandRun(const QStringList &args)
 {
     auto parsed = parseOptions(
@@ -235,7 +231,7 @@ int commandRun(const QStringList &args)
     if (!experiment) {
         return badInput(QStringLiteral("invalid experiment:\n") + experiment.errorString());
     }
-    auto store = openStore(parsed->db);
+    auto store = RunStore::open(parsed->db);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -325,7 +321,7 @@ int commandList(const QStringList &args)
     if (!parsed) {
         return badInput(parsed.errorString());
     }
-    auto store = openStore(parsed->db);
+    auto store = RunStore::open(parsed->db);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -375,7 +371,7 @@ int commandShow(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = openStore(parsed->db);
+    auto store = RunStore::open(parsed->db);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -397,28 +393,11 @@ int commandShow(const QStringList &args)
           << run->threads << "\n";
     out() << "  started   " << run->startedAt.toString(Qt::ISODate) << "   finished "
           << run->finishedAt.toString(Qt::ISODate) << "\n";
-    const QJsonObject config = run->config;
-    out() << "  model     "
-          << config.value(QStringLiteral("model"))
-                 .toObject()
-                 .value(QStringLiteral("backbone"))
-                 .toString()
-          << "   federated "
-          << config.value(QStringLiteral("federated"))
-                 .toObject()
-                 .value(QStringLiteral("method"))
-                 .toString()
-          << "   continual "
-          << config.value(QStringLiteral("continual"))
-                 .toObject()
-                 .value(QStringLiteral("method"))
-                 .toString()
-          << "   partition "
-          << config.value(QStringLiteral("partition"))
-                 .toObject()
-                 .value(QStringLiteral("method"))
-                 .toString()
-          << "\n\n";
+    out() << "  ";
+    for (const SectionDescriptor &section : sectionRegistry()) {
+        out() << section.key << " " << sectionMethod(run->config, section.key) << "   ";
+    }
+    out() << "\n\n";
     out() << "Accuracy matrix:\n" << formatMatrix(matrix.value(), run->taskIds) << '\n';
     int finished = 0;
     for (int s = 0; s < matrix->stages(); ++s) {
@@ -448,7 +427,7 @@ int commandExport(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = openStore(parsed->db);
+    auto store = RunStore::open(parsed->db);
     if (!store) {
         return badInput(store.errorString());
     }

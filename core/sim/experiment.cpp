@@ -260,6 +260,14 @@ QJsonObject Experiment::toJson() const
     return root;
 }
 
+QString sectionMethod(const QJsonObject &config, const QString &section)
+{
+    const SectionDescriptor *descriptor = findSection(section);
+    return descriptor == nullptr
+               ? QString()
+               : config.value(section).toObject().value(descriptor->selectorKey).toString();
+}
+
 Result<Experiment> parseExperiment(const QByteArray &json)
 {
     QJsonParseError parseError;

@@ -75,6 +75,10 @@ struct Experiment {
     QJsonObject toJson() const;
 };
 
+/// The method chosen in `section` ("model", "federated", ...) of a config document (an
+/// Experiment::toJson(), e.g. a stored run's), read through the section's selector key.
+QString sectionMethod(const QJsonObject &config, const QString &section);
+
 /// Parses and validates an experiment document. Collects every error, each naming its field
 /// ("federated.lr", "clients[2].dirichlet_alpha", "stages[1].clinic-z") and why.
 Result<Experiment> parseExperiment(const QByteArray &json);

@@ -3,6 +3,7 @@
 
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
+#include "core/sim/experiment.h"
 #include "core/store/run_export.h"
 #include "ui/plots/plot_style.h"
 #include "ui/plots/plots_panel.h"
@@ -142,16 +143,11 @@ QString metricsTable(const std::vector<ReportRun> &runs)
 
 QString runLabel(const RunRecord &run)
 {
-    auto method = [&](const char *section, const char *key) {
-        return run.config.value(QLatin1String(section))
-            .toObject()
-            .value(QLatin1String(key))
-            .toString();
-    };
     return QStringLiteral("#%1 %2 + %3 (%4)")
         .arg(run.id)
-        .arg(method("federated", "method"), method("continual", "method"),
-             method("model", "backbone"));
+        .arg(sectionMethod(run.config, QStringLiteral("federated")),
+             sectionMethod(run.config, QStringLiteral("continual")),
+             sectionMethod(run.config, QStringLiteral("model")));
 }
 
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds)
