@@ -131,6 +131,29 @@ private Q_SLOTS:
                  750);
     }
 
+    void clientEditsKeepTheTimelineAttached()
+    {
+        ExperimentDocument document;
+        document.load(presetJson());
+        document.setCell(1, 2, QStringLiteral("fmnist-tops")); // clinic-c, stage 2
+        document.setClientValue(2, QStringLiteral("name"), QStringLiteral("renamed"));
+        QCOMPARE(document.clientNames().at(2), QStringLiteral("renamed"));
+        QCOMPARE(document.timeline()[1][2], QStringLiteral("fmnist-tops"));
+        document.duplicateClient(2);
+        QCOMPARE(document.clientNames().at(3), QStringLiteral("renamed-1"));
+        QCOMPARE(document.timeline()[1][3], QStringLiteral("fmnist-tops"));
+        document.addClient();
+        QCOMPARE(document.clientNames().size(), 12);
+        QCOMPARE(document.timeline()[1][11], document.timeline()[1][0]); // follows the first client
+        document.removeClient(2);
+        QVERIFY(!document.clientNames().contains(QStringLiteral("renamed")));
+        const QJsonObject stage =
+            document.json().value(QStringLiteral("stages")).toArray().at(1).toObject();
+        QVERIFY(!stage.contains(QStringLiteral("renamed")));
+        QCOMPARE(stage.size(), 11);
+        QVERIFY(document.validate().isOk());
+    }
+
     void invalidSettingsAreFlaggedBeforeRun()
     {
         ExperimentDocument document;

@@ -9,6 +9,8 @@
 #include <QSaveFile>
 #include <QSet>
 
+#include <functional>
+
 namespace fcl::ui {
 
 /// One undo step: the whole document before and after (experiments are a few kB).
@@ -50,6 +52,28 @@ QJsonArray normalizedStages(const QJsonObject &json)
         }
     }
     return stages;
+}
+
+/// Applies `edit` to every stage row ({client: task}) of `document`.
+void editStageRows(QJsonObject &document, const std::function<void(QJsonObject &row)> &edit)
+{
+    QJsonArray stages = document.value(QStringLiteral("stages")).toArray();
+    for (int s = 0; s < stages.size(); ++s) {
+        QJsonObject row = stages.at(s).toObject();
+        edit(row);
+        stages[s] = row;
+    }
+    document.insert(QStringLiteral("stages"), stages);
+}
+
+/// The new client `copy` gets the tasks `original` has, stage by stage.
+void copyClientTasks(QJsonObject &document, const QString &original, const QString &copy)
+{
+    editStageRows(document, [&](QJsonObject &row) {
+        if (row.contains(original)) {
+            row.insert(copy, row.value(original));
+        }
+    });
 }
 
 QString uniqueName(const QStringList &taken, const QString &stem)
@@ -199,16 +223,12 @@ void ExperimentDocument::setClientValue(int client, const QString &key, const QJ
     after.insert(QStringLiteral("clients"), clients);
     if (key == QLatin1String("name")) {
         // Keep the timeline attached to the renamed client.
-        QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
-        for (int s = 0; s < stages.size(); ++s) {
-            QJsonObject row = stages.at(s).toObject();
+        editStageRows(after, [&](QJsonObject &row) {
             if (row.contains(oldName)) {
                 const QJsonValue task = row.take(oldName);
                 row.insert(value.toString(), task);
             }
-            stages[s] = row;
-        }
-        after.insert(QStringLiteral("stages"), stages);
+        });
     }
     apply(after, QStringLiteral("Edit client %1").arg(oldName));
 }
@@ -222,16 +242,10 @@ void ExperimentDocument::addClient()
         QJsonObject{{QStringLiteral("name"), name}, {QStringLiteral("samples_per_task"), 500}});
     after.insert(QStringLiteral("clients"), clients);
     // The new client follows the first client's tasks, so the experiment stays valid.
-    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
     const QStringList names = clientNames();
-    for (int s = 0; s < stages.size(); ++s) {
-        QJsonObject row = stages.at(s).toObject();
-        if (!names.isEmpty() && row.contains(names.first())) {
-            row.insert(name, row.value(names.first()));
-        }
-        stages[s] = row;
+    if (!names.isEmpty()) {
+        copyClientTasks(after, names.first(), name);
     }
-    after.insert(QStringLiteral("stages"), stages);
     apply(after, QStringLiteral("Add client %1").arg(name));
 }
 
@@ -248,15 +262,7 @@ void ExperimentDocument::duplicateClient(int client)
     copy.insert(QStringLiteral("name"), name);
     clients.insert(client + 1, copy);
     after.insert(QStringLiteral("clients"), clients);
-    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
-    for (int s = 0; s < stages.size(); ++s) {
-        QJsonObject row = stages.at(s).toObject();
-        if (row.contains(original)) {
-            row.insert(name, row.value(original));
-        }
-        stages[s] = row;
-    }
-    after.insert(QStringLiteral("stages"), stages);
+    copyClientTasks(after, original, name);
     apply(after, QStringLiteral("Duplicate client %1").arg(original));
 }
 
@@ -270,13 +276,9 @@ void ExperimentDocument::removeClient(int client)
     const QString name = clients.at(client).toObject().value(QStringLiteral("name")).toString();
     clients.removeAt(client);
     after.insert(QStringLiteral("clients"), clients);
-    QJsonArray stages = after.value(QStringLiteral("stages")).toArray();
-    for (int s = 0; s < stages.size(); ++s) {
-        QJsonObject row = stages.at(s).toObject();
+    editStageRows(after, [&](QJsonObject &row) {
         row.remove(name);
-        stages[s] = row;
-    }
-    after.insert(QStringLiteral("stages"), stages);
+    });
     apply(after, QStringLiteral("Remove client %1").arg(name));
 }
 
