@@ -44,6 +44,12 @@ private:
         return QJsonDocument::fromJson(file.readAll()).object();
     }
 
+    static int firstClientSamples(const ExperimentDocument &document)
+    {
+        const QJsonArray clients = document.json().value(QStringLiteral("clients")).toArray();
+        return clients.at(0).toObject().value(QStringLiteral("samples_per_task")).toInt();
+    }
+
     QString writeTinyExperiment(int stages = 2, int rounds = 2)
     {
         const QString path = m_dir->filePath(QStringLiteral("tiny.json"));
@@ -74,14 +80,7 @@ private Q_SLOTS:
 
         // A client edit in the table.
         designer.clientsTable()->item(0, 1)->setText(QStringLiteral("750"));
-        QCOMPARE(document.json()
-                     .value(QStringLiteral("clients"))
-                     .toArray()
-                     .at(0)
-                     .toObject()
-                     .value(QStringLiteral("samples_per_task"))
-                     .toInt(),
-                 750);
+        QCOMPARE(firstClientSamples(document), 750);
 
         // A task dropped from the palette onto stage 3 of client 2.
         TimelineGrid *grid = designer.timeline();
@@ -121,14 +120,7 @@ private Q_SLOTS:
         QCOMPARE(document.json(), original);
         QCOMPARE(designer.clientsTable()->item(0, 1)->text(), QStringLiteral("1000"));
         document.undoStack()->redo();
-        QCOMPARE(document.json()
-                     .value(QStringLiteral("clients"))
-                     .toArray()
-                     .at(0)
-                     .toObject()
-                     .value(QStringLiteral("samples_per_task"))
-                     .toInt(),
-                 750);
+        QCOMPARE(firstClientSamples(document), 750);
     }
 
     void clientEditsKeepTheTimelineAttached()
