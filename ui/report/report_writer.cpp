@@ -208,9 +208,13 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
                 imageTag(images, render(&comparison), 640);
     }
     for (const ReportRun &run : runs) {
-        html += QStringLiteral("<h2 style=\"page-break-before: always\">Run %1: %2</h2>")
-                    .arg(run.record.id)
-                    .arg(escaped(run.record.name));
+        // Each run on its own pages, except a lone run, which follows the summary table directly.
+        const bool newPage = runs.size() > 1;
+        html +=
+            QStringLiteral("<h2%1>Run %2: %3</h2>")
+                .arg(newPage ? QStringLiteral(" style=\"page-break-before: always\"") : QString())
+                .arg(run.record.id)
+                .arg(escaped(run.record.name));
         html += QStringLiteral(
                     "<p>status <b>%1</b> · seed %2 · version %3 · %4 threads · started %5%6</p>")
                     .arg(runStatusName(run.record.status))
