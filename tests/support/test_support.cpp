@@ -102,6 +102,25 @@ Experiment tinyExperiment(const QString &continualJson, int clients, int stages,
     return parsed.value();
 }
 
+QByteArray metricRowsText(const std::vector<MetricRow> &rows)
+{
+    QByteArray text;
+    for (const MetricRow &row : rows) {
+        if (row.kind == QLatin1String("wall_ms")) {
+            continue;
+        }
+        text += QStringLiteral("%1 %2 %3 %4 %5 %6\n")
+                    .arg(row.stage)
+                    .arg(row.round)
+                    .arg(row.kind)
+                    .arg(row.task)
+                    .arg(row.client)
+                    .arg(QString::number(row.value, 'g', 17))
+                    .toUtf8();
+    }
+    return text;
+}
+
 void RecordingObserver::onRunStarted(const RunInfo &runInfo)
 {
     info = runInfo;

@@ -3,6 +3,7 @@
 
 #include "core/sim/engine.h"
 #include "core/sim/run_observer.h"
+#include "core/store/run_store.h"
 
 #include <QByteArray>
 #include <QString>
@@ -29,6 +30,10 @@ tinyExperimentJson(const QString &continualJson = QStringLiteral(R"({"method": "
 Experiment
 tinyExperiment(const QString &continualJson = QStringLiteral(R"({"method": "finetune"})"),
                int clients = 3, int stages = 2, int rounds = 2, int samples = 200);
+
+/// Metric rows as text, one "stage round kind task client value" line each, values with 17
+/// significant digits (exact for doubles); wall-time rows are left out. For bit-identity checks.
+QByteArray metricRowsText(const std::vector<MetricRow> &rows);
 
 /// Records every event; optionally cancels the run after `cancelAfterRounds` rounds.
 class RecordingObserver : public RunObserver {
