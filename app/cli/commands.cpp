@@ -12,11 +12,14 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QTextStream>
 
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <unistd.h>
 
 namespace fcl::cli {
@@ -53,8 +56,13 @@ const char *const kUsage =
     "Usage: fcl <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  run EXP.json [--db FILE] [--threads N] [--quiet]   run an experiment, store it, print the "
+    "  run EXP.json [--db FILE] [--threads N] [--quiet] [--checkpoint-every N]\n"
+    "                                                     run an experiment, store it, print the "
     "results\n"
+    "  resume RUN [--db FILE] [--threads N] [--quiet]     continue an interrupted or cancelled run "
+    "from\n"
+    "                                                     its last checkpoint (same metrics as "
+    "uninterrupted)\n"
     "  validate EXP.json                                  check an experiment file, list every "
     "error\n"
     "  tasks                                              list the built-in task catalog\n"
@@ -79,6 +87,7 @@ struct Parsed {
     QStringList positional;
     QString db;
     int threads = 0;
+    int checkpointEvery = 0;
     bool quiet = false;
     bool csv = false;
     bool json = false;
@@ -127,6 +136,16 @@ Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
             if (!ok || parsed.threads < 1 || parsed.threads > 256) {
                 return Error{arg, QStringLiteral("needs a whole number from 1 to 256")};
             }
+        } else if (name == QLatin1String("checkpoint-every")) {
+            QString text;
+            bool ok = false;
+            if (value(text)) {
+                parsed.checkpointEvery = text.toInt(&ok);
+            }
+            if (!ok || parsed.checkpointEvery < 0) {
+                return Error{arg, QStringLiteral("needs a whole number of rounds (0: stage ends "
+                                                 "only)")};
+            }
         } else if (name == QLatin1String("quiet")) {
             parsed.quiet = true;
         } else if (name == QLatin1String("csv")) {
@@ -167,7 +186,7 @@ public:
         const int total = m_info.stages * m_info.roundsPerStage;
         const int done = round.globalRound + 1;
         const double elapsed = double(m_timer.elapsed()) / 1000.0;
-        const double eta = elapsed / done * (total - done);
+        const double eta = elapsed / std::max(1, done - m_info.resumedAtRound) * (total - done);
         QString line = QStringLiteral("stage %1/%2 round %3/%4  loss %5")
                            .arg(round.stage + 1)
                            .arg(m_info.stages)
@@ -217,10 +236,63 @@ private:
     QElapsedTimer m_timer;
 };
 
+Result<qint64> parseRunId(const QStringList &positional)
+{
+    bool ok = false;
+    const qint64 id = positional.size() == 1 ? positional.first().toLongLong(&ok) : 0;
+    if (!ok || id <= 0) {
+        return Error{QStringLiteral("RUN"),
+                     QStringLiteral("expected one run id (a number from `fcl list`)")};
+    }
+    return id;
+}
+
+/// Runs `start` with Ctrl-C wired to cancellation, then prints the outcome like `fcl run`.
+int runAndReport(
+    const Parsed &parsed, RunStore &store, const QString &name, int stages, bool taskIncremental,
+    const std::function<RunOutcome(RunObserver &, CancellationToken &, const RunOptions &)> &start)
+{
+    if (store.interruptedOnOpen() > 0) {
+        err()
+            << "note: " << store.interruptedOnOpen()
+            << " run(s) left running by a process that no longer exists are now marked interrupted"
+            << Qt::endl;
+    }
+    CancellationToken cancel;
+    g_cancel = &cancel;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    ProgressPrinter progress(parsed.quiet);
+    RunOptions options;
+    options.threads = parsed.threads;
+    options.checkpointEveryRounds = parsed.checkpointEvery;
+    const RunOutcome outcome = start(progress, cancel, options);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    g_cancel = nullptr;
+
+    if (outcome.status == RunStatus::Failed) {
+        err() << "fcl: run "
+              << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
+              << " failed: " << outcome.error << Qt::endl;
+        return outcome.badInput ? kExitBadInput : kExitRunFailed;
+    }
+    out() << "Run " << outcome.runId << " (" << name << ") " << runStatusName(outcome.status)
+          << " after " << outcome.summary.stagesCompleted << " of " << stages
+          << " stages; stored in " << parsed.db << "\n\n";
+    out() << "Accuracy matrix (" << (taskIncremental ? "task" : "class")
+          << "-incremental; row = after stage i, column = task j):\n";
+    out() << formatMatrix(outcome.summary.matrix, outcome.summary.taskIds) << '\n';
+    out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp,
+                           outcome.summary.totalBytesDown);
+    out().flush();
+    return kExitOk;
+}
+
 int commandRun(const QStringList &args)
 {
-    auto parsed = parseOptions(
-        args, {QStringLiteral("db"), QStringLiteral("threads"), QStringLiteral("quiet")});
+    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("threads"),
+                                      QStringLiteral("quiet"), QStringLiteral("checkpoint-every")});
     if (!parsed) {
         return badInput(parsed.errorString());
     }
@@ -235,41 +307,43 @@ int commandRun(const QStringList &args)
     if (!store) {
         return badInput(store.errorString());
     }
-    if (store.value()->interruptedOnOpen() > 0) {
-        err()
-            << "note: " << store.value()->interruptedOnOpen()
-            << " run(s) left running by a process that no longer exists are now marked interrupted"
-            << Qt::endl;
-    }
-    CancellationToken cancel;
-    g_cancel = &cancel;
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
-    ProgressPrinter progress(parsed->quiet);
-    RunOptions options;
-    options.threads = parsed->threads;
-    const RunOutcome outcome =
-        runExperiment(experiment.value(), store.value().get(), progress, cancel, options);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_cancel = nullptr;
+    return runAndReport(
+        parsed.value(), *store.value(), experiment->name,
+        static_cast<int>(experiment->stages.size()), experiment->isTaskIncremental(),
+        [&](RunObserver &observer, CancellationToken &cancel, const RunOptions &options) {
+            return runExperiment(experiment.value(), store.value().get(), observer, cancel,
+                                 options);
+        });
+}
 
-    if (outcome.status == RunStatus::Failed) {
-        err() << "fcl: run "
-              << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
-              << " failed: " << outcome.error << Qt::endl;
-        return outcome.badInput ? kExitBadInput : kExitRunFailed;
+int commandResume(const QStringList &args)
+{
+    auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("threads"),
+                                      QStringLiteral("quiet"), QStringLiteral("checkpoint-every")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
     }
-    out() << "Run " << outcome.runId << " (" << experiment->name << ") "
-          << runStatusName(outcome.status) << " after " << outcome.summary.stagesCompleted << " of "
-          << experiment->stages.size() << " stages; stored in " << parsed->db << "\n\n";
-    out() << "Accuracy matrix (" << (experiment->isTaskIncremental() ? "task" : "class")
-          << "-incremental; row = after stage i, column = task j):\n";
-    out() << formatMatrix(outcome.summary.matrix, outcome.summary.taskIds) << '\n';
-    out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp,
-                           outcome.summary.totalBytesDown);
-    out().flush();
-    return kExitOk;
+    auto runId = parseRunId(parsed->positional);
+    if (!runId) {
+        return badInput(runId.errorString());
+    }
+    auto store = RunStore::open(parsed->db);
+    if (!store) {
+        return badInput(store.errorString());
+    }
+    auto record = store.value()->run(runId.value());
+    if (!record) {
+        return badInput(record.errorString());
+    }
+    const QJsonObject config = record->config;
+    const QJsonObject evaluation = config.value(QStringLiteral("evaluation")).toObject();
+    return runAndReport(
+        parsed.value(), *store.value(), record->name,
+        static_cast<int>(config.value(QStringLiteral("stages")).toArray().size()),
+        evaluation.value(QStringLiteral("mode")).toString() == QLatin1String("task_incremental"),
+        [&](RunObserver &observer, CancellationToken &cancel, const RunOptions &options) {
+            return resumeRun(runId.value(), *store.value(), observer, cancel, options);
+        });
 }
 
 int commandValidate(const QStringList &args)
@@ -348,17 +422,6 @@ int commandList(const QStringList &args)
     }
     out().flush();
     return kExitOk;
-}
-
-Result<qint64> parseRunId(const QStringList &positional)
-{
-    bool ok = false;
-    const qint64 id = positional.size() == 1 ? positional.first().toLongLong(&ok) : 0;
-    if (!ok || id <= 0) {
-        return Error{QStringLiteral("RUN"),
-                     QStringLiteral("expected one run id (a number from `fcl list`)")};
-    }
-    return id;
 }
 
 int commandShow(const QStringList &args)
@@ -468,6 +531,9 @@ int dispatch(const QStringList &arguments)
     const QStringList rest = args.mid(1);
     if (command == QLatin1String("run")) {
         return commandRun(rest);
+    }
+    if (command == QLatin1String("resume")) {
+        return commandResume(rest);
     }
     if (command == QLatin1String("validate")) {
         return commandValidate(rest);

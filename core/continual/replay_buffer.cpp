@@ -2,6 +2,8 @@
 // Experience replay with a reservoir buffer (Chaudhry et al. 2019, "On Tiny Episodic Memories").
 #include "core/continual/replay_buffer.h"
 
+#include <algorithm>
+
 namespace fcl {
 
 void ReplayBuffer::offer(const SampleRef &sample, Rng &rng)
@@ -28,6 +30,15 @@ std::vector<SampleRef> ReplayBuffer::sample(int count, Rng &rng) const
         drawn.push_back(m_items[uniformIndex(rng, m_items.size())]);
     }
     return drawn;
+}
+
+void ReplayBuffer::restore(std::vector<SampleRef> items, std::int64_t seen)
+{
+    if (static_cast<int>(items.size()) > m_capacity) {
+        items.resize(static_cast<std::size_t>(m_capacity));
+    }
+    m_items = std::move(items);
+    m_seen = std::max<std::int64_t>(seen, static_cast<std::int64_t>(m_items.size()));
 }
 
 } // namespace fcl

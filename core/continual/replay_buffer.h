@@ -30,6 +30,8 @@ public:
     int size() const { return static_cast<int>(m_items.size()); }
     std::int64_t seen() const { return m_seen; }
     const std::vector<SampleRef> &items() const { return m_items; }
+    /// Restores a saved state (items beyond the capacity are dropped).
+    void restore(std::vector<SampleRef> items, std::int64_t seen);
 
 private:
     int m_capacity = 0;

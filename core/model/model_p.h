@@ -43,6 +43,9 @@ public:
         return result;
     }
 
+    /// The parameter-name prefix of the output layer (the "head" personalised methods keep).
+    virtual std::string headPrefix() const { return "output."; }
+
     /// Approximate multiply-adds of one forward pass per sample (for FLOP/s reporting).
     virtual double forwardMacsPerSample() const = 0;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/common/method_descriptor.h"
+
 #include <QString>
 #include <QStringList>
 #include <QVariant>
@@ -8,34 +10,6 @@
 #include <vector>
 
 namespace fcl {
-
-/// One tunable parameter: what validation checks, what `fcl --help` prints and what the GUI turns
-/// into a spin box or combo box. Ranges are inclusive unless `minExclusive` is set.
-struct ParamDescriptor {
-    enum class Type { Int, Double, Choice, Bool, Text };
-    QString name;
-    Type type = Type::Double;
-    double minimum = 0;
-    double maximum = 0;
-    bool minExclusive = false;
-    QVariant defaultValue;
-    QString help;
-    QStringList choices;   ///< for Type::Choice
-    bool optional = false; ///< may be absent with no default (e.g. a per-client override)
-
-    /// "(0, 10]" / "one of sgd, adam" for messages and help.
-    QString rangeText() const;
-};
-
-/// A backbone, federated method, continual method or partition scheme.
-struct MethodDescriptor {
-    QString category;    ///< "model", "federated", "continual", "partition"
-    QString id;          ///< the value of the section's selector field, e.g. "fedprox"
-    QString title;       ///< display name, e.g. "FedProx"
-    QString summary;     ///< one line
-    QString explanation; ///< a few sentences a lecturer can read out
-    std::vector<ParamDescriptor> params;
-};
 
 /// One object of the experiment file whose content depends on a chosen method.
 struct SectionDescriptor {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/metrics/observation.h"
 #include "core/metrics/run_metrics.h"
 
 #include <QString>
@@ -17,7 +18,8 @@ struct RunInfo {
     std::vector<QString> clientNames;
     int stages = 0;
     int roundsPerStage = 0;
-    std::int64_t parameterBytes = 0; ///< size of one copy of the trainable parameters
+    std::int64_t parameterBytes = 0; ///< size of one copy of the shared trainable parameters
+    int resumedAtRound = 0;          ///< global round it starts at (> 0 when resumed)
 };
 
 enum class Severity { Info, Warning, Error };
@@ -39,6 +41,8 @@ class RunObserver {
 public:
     virtual ~RunObserver() = default;
     virtual void onRunStarted(const RunInfo &) {}
+    /// A method's observation; arrives before the onRoundFinished of its round.
+    virtual void onObservation(const Observation &) {}
     virtual void onRoundFinished(const RoundMetrics &) {}
     virtual void onStageFinished(const StageMetrics &) {}
     virtual void onMessage(Severity, const QString &) {}

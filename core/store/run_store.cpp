@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/store/run_store.h"
+#include "core/store/run_store_p.h"
 
 #include "core/common/version.h"
 
@@ -22,9 +23,14 @@
 #include <unistd.h>
 
 namespace fcl {
+
+using detail::commitRows;
+using detail::nowText;
+using detail::nullable;
+
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 const char *const kSchema[] = {
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -42,12 +48,19 @@ const char *const kSchema[] = {
     "CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, kind)",
     "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES "
     "runs(id) ON DELETE CASCADE, at TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL)",
+    // Schema 2: method observations and run checkpoints (issue 6).
+    "CREATE TABLE IF NOT EXISTS observations (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+    "REFERENCES runs(id) ON DELETE CASCADE, stage INTEGER NOT NULL, round INTEGER NOT NULL, "
+    "global_round INTEGER NOT NULL, client INTEGER NOT NULL, kind TEXT NOT NULL, title TEXT NOT "
+    "NULL, shape TEXT NOT NULL, labels TEXT NOT NULL, column_labels TEXT NOT NULL, data TEXT NOT "
+    "NULL)",
+    "CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id, kind)",
+    "CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+    "REFERENCES runs(id) ON DELETE CASCADE, stage INTEGER NOT NULL, round INTEGER NOT NULL, "
+    "stage_end INTEGER NOT NULL, format INTEGER NOT NULL, created_at TEXT NOT NULL, bytes INTEGER "
+    "NOT NULL, data BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS checkpoints_run ON checkpoints(run_id, stage, round)",
 };
-
-QString nowText()
-{
-    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
-}
 
 bool processIsAlive(qint64 pid)
 {
@@ -55,11 +68,6 @@ bool processIsAlive(qint64 pid)
         return false;
     }
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
-QVariant nullable(double value)
-{
-    return std::isnan(value) ? QVariant() : QVariant(value);
 }
 
 std::vector<QString> parseTaskIds(const QString &json)
@@ -160,6 +168,16 @@ Result<Unit> RunStore::initialize()
             return done;
         }
     }
+    {
+        QSqlQuery stored(db);
+        if (stored.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'schema_version'")) &&
+            stored.next() && stored.value(0).toInt() > kSchemaVersion) {
+            return Error{m_path, QStringLiteral("the database's schema version %1 is newer than "
+                                                "this program's (%2); update FCL Workbench")
+                                     .arg(stored.value(0).toInt())
+                                     .arg(kSchemaVersion)};
+        }
+    }
     db.transaction();
     for (const char *statement : kSchema) {
         auto done = execute(QString::fromLatin1(statement));
@@ -170,7 +188,7 @@ Result<Unit> RunStore::initialize()
     }
     QSqlQuery version(db);
     version.prepare(
-        QStringLiteral("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)"));
+        QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)"));
     version.addBindValue(kSchemaVersion);
     version.exec();
     if (!db.commit()) {
@@ -257,8 +275,20 @@ Result<qint64> RunStore::createRun(const QString &experimentName, const QJsonObj
     return runId;
 }
 
-namespace {
-/// Inserts rows in one prepared statement inside the caller's transaction.
+} // namespace fcl
+
+namespace fcl::detail {
+
+QString nowText()
+{
+    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
+}
+
+QVariant nullable(double value)
+{
+    return std::isnan(value) ? QVariant() : QVariant(value);
+}
+
 bool insertRows(QSqlDatabase &db, qint64 runId, const std::vector<MetricRow> &rows, QString &error)
 {
     QSqlQuery insert(db);
@@ -280,14 +310,14 @@ bool insertRows(QSqlDatabase &db, qint64 runId, const std::vector<MetricRow> &ro
     return true;
 }
 
-Result<Unit> commitRows(QSqlDatabase db, qint64 runId, const std::vector<MetricRow> &rows,
-                        const std::function<Error(const QString &)> &makeError)
+Result<Unit> inTransaction(QSqlDatabase db, const std::function<bool(QString &error)> &body,
+                           const std::function<Error(const QString &)> &makeError)
 {
     if (!db.transaction()) {
         return makeError(db.lastError().text());
     }
     QString error;
-    if (!insertRows(db, runId, rows, error)) {
+    if (!body(error)) {
         db.rollback();
         return makeError(error);
     }
@@ -298,9 +328,19 @@ Result<Unit> commitRows(QSqlDatabase db, qint64 runId, const std::vector<MetricR
     }
     return Unit{};
 }
-} // namespace
 
-Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
+Result<Unit> commitRows(QSqlDatabase db, qint64 runId, const std::vector<MetricRow> &rows,
+                        const std::function<Error(const QString &)> &makeError)
+{
+    return inTransaction(
+        db,
+        [&](QString &error) {
+            return insertRows(db, runId, rows, error);
+        },
+        makeError);
+}
+
+std::vector<MetricRow> roundRows(const RoundMetrics &round)
 {
     std::vector<MetricRow> rows;
     const int s = round.stage;
@@ -333,22 +373,39 @@ Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
     rows.push_back({s, r, QStringLiteral("wall_ms"), -1, -1, round.wallTimeMs});
     rows.push_back({s, r, QStringLiteral("clients_returned"), -1, -1,
                     static_cast<double>(round.clientsReturned)});
-    return commitRows(
-        QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
-            return databaseError(QStringLiteral("saving stage %1 round %2").arg(s + 1).arg(r + 1),
-                                 why);
-        });
+    return rows;
 }
 
-Result<Unit> RunStore::appendStage(qint64 runId, const StageMetrics &stage)
+std::vector<MetricRow> stageRows(const StageMetrics &stage)
 {
     std::vector<MetricRow> rows;
     for (std::size_t j = 0; j < stage.accuracyPerTask.size(); ++j) {
         rows.push_back({stage.stage, -1, QStringLiteral("matrix"), static_cast<int>(j), -1,
                         stage.accuracyPerTask[j]});
     }
+    return rows;
+}
+
+} // namespace fcl::detail
+
+namespace fcl {
+
+Result<Unit> RunStore::appendRound(qint64 runId, const RoundMetrics &round)
+{
+    return commitRows(QSqlDatabase::database(m_connectionName), runId, detail::roundRows(round),
+                      [&](const QString &why) {
+                          return databaseError(QStringLiteral("saving stage %1 round %2")
+                                                   .arg(round.stage + 1)
+                                                   .arg(round.round + 1),
+                                               why);
+                      });
+}
+
+Result<Unit> RunStore::appendStage(qint64 runId, const StageMetrics &stage)
+{
     return commitRows(
-        QSqlDatabase::database(m_connectionName), runId, rows, [&](const QString &why) {
+        QSqlDatabase::database(m_connectionName), runId, detail::stageRows(stage),
+        [&](const QString &why) {
             return databaseError(
                 QStringLiteral("saving the accuracy row of stage %1").arg(stage.stage + 1), why);
         });

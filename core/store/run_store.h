@@ -2,13 +2,17 @@
 #pragma once
 
 #include "core/common/error.h"
+#include "core/metrics/observation.h"
 #include "core/metrics/run_metrics.h"
+
+#include <QByteArray>
 
 #include <QDateTime>
 #include <QJsonObject>
 #include <QString>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace fcl {
@@ -46,6 +50,28 @@ struct MetricRow {
     double value = 0;
 };
 
+/// Everything one finished round writes, committed in one transaction: its metric rows, the
+/// accuracy-matrix row when it ends a stage, the methods' observations and, when not empty, a
+/// checkpoint of the run's state (an opaque blob; see docs/architecture.md for its format).
+struct RoundCommit {
+    const RoundMetrics *round = nullptr;
+    const StageMetrics *stage = nullptr;                    ///< null unless the round ends a stage
+    const std::vector<Observation> *observations = nullptr; ///< may be null
+    QByteArray checkpoint;                                  ///< empty: none this round
+    /// Stage-end checkpoints are all kept (a finished run's model at every stage); a mid-stage one
+    /// replaces the previous mid-stage one.
+    bool checkpointIsStageEnd = false;
+};
+
+/// A stored checkpoint: the state after round `round` of stage `stage` (0-based) was committed.
+struct CheckpointRecord {
+    int stage = 0;
+    int round = 0;
+    bool stageEnd = false;
+    qint64 bytes = 0;
+    QByteArray data; ///< empty in listings
+};
+
 /// The run database: one SQLite file in WAL mode holding experiments, runs, metric rows and events.
 /// Each RunStore owns one named Qt SQL connection and must be used only by the thread that opened
 /// it; open a second RunStore for another thread (WAL lets readers and one writer work at once).
@@ -69,6 +95,7 @@ public:
     Result<Unit> appendRound(qint64 runId, const RoundMetrics &round);
     Result<Unit> appendStage(qint64 runId, const StageMetrics &stage);
     Result<Unit> appendBaseline(qint64 runId, const std::vector<double> &baseline);
+    Result<Unit> commitRound(qint64 runId, const RoundCommit &commit);
     Result<Unit> appendEvent(qint64 runId, const QString &severity, const QString &message);
     Result<Unit> finishRun(qint64 runId, RunStatus status, const QString &error,
                            const RunSummary &summary);
@@ -82,6 +109,15 @@ public:
     Result<AccuracyMatrix> accuracyMatrix(qint64 runId);
     /// The same from a run and its rows already read (no database access).
     static AccuracyMatrix matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows);
+    Result<std::vector<Observation>> observations(qint64 runId);
+    /// The newest checkpoint of a run with its data, or none.
+    Result<std::optional<CheckpointRecord>> latestCheckpoint(qint64 runId);
+    /// Every checkpoint of a run, oldest first, without data.
+    Result<std::vector<CheckpointRecord>> checkpoints(qint64 runId);
+    /// Prepares a stopped run to continue after (stage, round): deletes its metric rows,
+    /// observations and checkpoints from later rounds, and marks it running in this process. With
+    /// stage -1 every row goes (the run starts again). One transaction.
+    Result<Unit> reopenRun(qint64 runId, int stage, int round);
     /// How many runs open() marked interrupted.
     int interruptedOnOpen() const { return m_interruptedOnOpen; }
 

@@ -128,6 +128,11 @@ void RecordingObserver::onRunStarted(const RunInfo &runInfo)
     order << QStringLiteral("started");
 }
 
+void RecordingObserver::onObservation(const Observation &observation)
+{
+    observations.push_back(observation);
+}
+
 void RecordingObserver::onRoundFinished(const RoundMetrics &round)
 {
     rounds.push_back(round);

@@ -39,6 +39,7 @@ QByteArray metricRowsText(const std::vector<MetricRow> &rows);
 class RecordingObserver : public RunObserver {
 public:
     void onRunStarted(const RunInfo &info) override;
+    void onObservation(const Observation &observation) override;
     void onRoundFinished(const RoundMetrics &round) override;
     void onStageFinished(const StageMetrics &stage) override;
     void onMessage(Severity severity, const QString &message) override;
@@ -51,6 +52,7 @@ public:
     RunInfo info;
     std::vector<RoundMetrics> rounds;
     std::vector<StageMetrics> stages;
+    std::vector<Observation> observations;
     std::vector<QString> messages;
     QStringList order; ///< event names in arrival order
 };

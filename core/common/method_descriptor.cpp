@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#include "core/common/method_descriptor.h"
+
+namespace fcl {
+
+namespace {
+using Type = ParamDescriptor::Type;
+} // namespace
+
+ParamDescriptor intParam(const char *name, int minimum, int maximum, int defaultValue,
+                         const char *help)
+{
+    ParamDescriptor p;
+    p.name = QString::fromLatin1(name);
+    p.type = Type::Int;
+    p.minimum = minimum;
+    p.maximum = maximum;
+    p.defaultValue = defaultValue;
+    p.help = QString::fromUtf8(help);
+    return p;
+}
+
+ParamDescriptor doubleParam(const char *name, double minimum, double maximum, double defaultValue,
+                            const char *help, bool minExclusive)
+{
+    ParamDescriptor p;
+    p.name = QString::fromLatin1(name);
+    p.type = Type::Double;
+    p.minimum = minimum;
+    p.maximum = maximum;
+    p.minExclusive = minExclusive;
+    p.defaultValue = defaultValue;
+    p.help = QString::fromUtf8(help);
+    return p;
+}
+
+ParamDescriptor choiceParam(const char *name, QStringList choices, const char *help)
+{
+    ParamDescriptor p;
+    p.name = QString::fromLatin1(name);
+    p.type = Type::Choice;
+    p.defaultValue = choices.first();
+    p.choices = std::move(choices);
+    p.help = QString::fromUtf8(help);
+    return p;
+}
+
+MethodDescriptor describeMethod(const char *category, const char *id, const char *title,
+                                const char *summary, const char *explanation,
+                                std::vector<ParamDescriptor> params, MethodFactory create)
+{
+    return {QString::fromLatin1(category),
+            QString::fromLatin1(id),
+            QString::fromUtf8(title),
+            QString::fromUtf8(summary),
+            QString::fromUtf8(explanation),
+            std::move(params),
+            std::move(create)};
+}
+
+QString ParamDescriptor::rangeText() const
+{
+    switch (type) {
+    case Type::Int:
+    case Type::Double:
+        return QStringLiteral("%1%2, %3]")
+            .arg(minExclusive ? QStringLiteral("(") : QStringLiteral("["))
+            .arg(minimum)
+            .arg(maximum);
+    case Type::Choice:
+        return QStringLiteral("one of ") + choices.join(QStringLiteral(", "));
+    case Type::Bool:
+        return QStringLiteral("true or false");
+    case Type::Text:
+        return QStringLiteral("text");
+    }
+    return {};
+}
+
+} // namespace fcl

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// EWC: Kirkpatrick et al. 2017, penalty (lambda/2) sum_p F_p (theta_p - theta*_p)^2 with the
+// empirical diagonal Fisher. Federated: after each stage every client of the stage estimates its
+// Fisher on the final global model and uploads it; the server averages them by sample count, adds
+// the result to the running sum (one penalty over all past stages) and sends the sum and the
+// anchor (the global model) to the clients. Both transfers are counted in the bytes.
+#include "core/common/method_descriptor.h"
+#include "core/continual/regularizers_p.h"
+#include "core/federated/aggregator_p.h"
+#include "core/model/method_api_p.h"
+
+namespace fcl::detail {
+
+torch::Tensor ewcPenalty(const std::vector<torch::Tensor> &parameters,
+                         const std::vector<torch::Tensor> &fisher,
+                         const std::vector<torch::Tensor> &anchor, double lambda)
+{
+    torch::Tensor sum = torch::zeros({}, parameters.front().options());
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+        sum = sum + (fisher[i] * (parameters[i] - anchor[i]).pow(2)).sum();
+    }
+    return sum * (lambda / 2.0);
+}
+
+std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::Tensor> &parameters,
+                                          const SharedData &data, int column,
+                                          const std::vector<int> &indices, int samples,
+                                          const CancellationToken &cancel)
+{
+    std::vector<torch::Tensor> fisher;
+    for (const auto &p : parameters) {
+        fisher.push_back(torch::zeros_like(p));
+    }
+    const int count = std::min<int>(samples, static_cast<int>(indices.size()));
+    for (int i = 0; i < count; ++i) {
+        if (cancel.isCancelled()) {
+            break;
+        }
+        const Batch batch = makeBatch(data, {{column, indices[static_cast<std::size_t>(i)]}});
+        for (auto &p : parameters) {
+            if (p.grad().defined()) {
+                p.grad().zero_();
+            }
+        }
+        const torch::Tensor logits = network.forward(batch.images, batch.instructions);
+        torch::nn::functional::cross_entropy(logits, batch.answers).backward();
+        torch::NoGradGuard noGrad;
+        for (std::size_t k = 0; k < fisher.size(); ++k) {
+            fisher[k].add_(parameters[k].grad().pow(2));
+        }
+    }
+    torch::NoGradGuard noGrad;
+    for (auto &f : fisher) {
+        f.div_(std::max(1, count));
+    }
+    return fisher;
+}
+
+namespace {
+
+class EwcPlugin : public ClientPlugin {
+public:
+    EwcPlugin(double lambda, int fisherSamples) : m_lambda(lambda), m_fisherSamples(fisherSamples)
+    {
+    }
+
+    torch::Tensor lossTerm(LocalTraining &training, const Batch &, const torch::Tensor &,
+                           int) override
+    {
+        if (training.broadcast == nullptr || training.broadcast->empty()) {
+            return {};
+        }
+        if (m_version != training.broadcastVersion) {
+            // The broadcast is the Fisher sum, then the anchor, each in layout order.
+            const std::size_t half = training.broadcast->size() / 2;
+            m_fisher.clear();
+            m_anchor.clear();
+            for (std::size_t i = 0; i < half; ++i) {
+                m_fisher.push_back((*training.broadcast)[i].value);
+                m_anchor.push_back((*training.broadcast)[half + i].value);
+            }
+            m_version = training.broadcastVersion;
+        }
+        return ewcPenalty(training.model->parameters(), m_fisher, m_anchor, m_lambda);
+    }
+
+    Payload afterStage(StageEnd &end, double *weight) override
+    {
+        Payload upload;
+        const std::vector<torch::Tensor> fisher =
+            estimateFisher(end.model->network(), end.model->parameters(), *end.data, end.column,
+                           *end.indices, m_fisherSamples, *end.cancel);
+        for (std::size_t i = 0; i < fisher.size(); ++i) {
+            upload.tensors.push_back({"fisher/" + std::to_string(i), fisher[i]});
+        }
+        *weight = static_cast<double>(
+            std::min<std::size_t>(end.indices->size(), static_cast<std::size_t>(m_fisherSamples)));
+        return upload;
+    }
+
+private:
+    double m_lambda;
+    int m_fisherSamples;
+    int m_version = -1;
+    std::vector<torch::Tensor> m_fisher;
+    std::vector<torch::Tensor> m_anchor;
+};
+
+class EwcServer : public StagePlugin {
+public:
+    bool collectsFromClients() const override { return true; }
+
+    std::int64_t afterStage(int stage, const TensorList &globalModel, std::vector<Payload> &uploads,
+                            const std::vector<double> &weights) override
+    {
+        if (uploads.empty()) {
+            return 0;
+        }
+        std::vector<std::vector<torch::Tensor>> fishers;
+        for (const Payload &upload : uploads) {
+            fishers.push_back(valuesOf(upload.tensors));
+        }
+        const std::vector<torch::Tensor> stageFisher = federatedAverage(fishers, weights);
+        const std::size_t count = globalModel.size();
+        TensorList next;
+        for (std::size_t i = 0; i < count; ++i) {
+            torch::Tensor sum = stageFisher[i];
+            if (!m_broadcast.empty()) {
+                sum = m_broadcast[i].value;
+                sum.add_(stageFisher[i]);
+            }
+            next.push_back({"fisher/" + globalModel[i].name, sum});
+        }
+        for (const NamedTensor &t : globalModel) {
+            next.push_back({"anchor/" + t.name, t.value.detach().clone()});
+        }
+        m_broadcast = std::move(next);
+        m_version = stage;
+        return static_cast<std::int64_t>(uploads.size()) * byteSize(m_broadcast);
+    }
+};
+
+} // namespace
+
+MethodDescriptor ewcMethod()
+{
+    return describeMethod(
+        "continual", "ewc", "EWC",
+        "Penalise changes to weights that mattered for earlier tasks (diagonal Fisher).",
+        "Elastic Weight Consolidation (Kirkpatrick et al. 2017): after each stage every "
+        "participating client estimates how important each weight was (the diagonal of the "
+        "Fisher information, mean squared gradient), the server averages these, and later "
+        "training pays (lambda/2)·Σ F·(w - w*)² for moving important weights. The Fisher "
+        "upload is counted in the communication cost.",
+        {doubleParam("lambda", 0, 1e7, 100, "Penalty strength."),
+         intParam("fisher_samples", 1, 60000, 200,
+                  "Samples per client used to estimate the Fisher information.")},
+        [](const QVariantMap &params) {
+            auto parts = std::make_unique<MethodParts>();
+            const double lambda = params.value(QStringLiteral("lambda")).toDouble();
+            const int samples = params.value(QStringLiteral("fisher_samples")).toInt();
+            parts->clientPlugin = [lambda, samples] {
+                return std::make_unique<EwcPlugin>(lambda, samples);
+            };
+            parts->stagePlugin = std::make_unique<EwcServer>();
+            return parts;
+        });
+}
+
+} // namespace fcl::detail

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// LwF: Li & Hoiem 2016, "Learning without Forgetting": lambda T^2 KL(softmax(z_old/T) ||
+// softmax(z_new/T)) on the new data, with the previous stage's global model as the teacher.
+#include "core/common/method_descriptor.h"
+#include "core/continual/regularizers_p.h"
+#include "core/model/method_api_p.h"
+
+namespace fcl::detail {
+
+torch::Tensor distillationLoss(const torch::Tensor &newLogits, const torch::Tensor &oldLogits,
+                               double lambda, double temperature)
+{
+    const torch::Tensor teacher = torch::softmax(oldLogits / temperature, 1);
+    const torch::Tensor logTeacher = torch::log_softmax(oldLogits / temperature, 1);
+    const torch::Tensor logStudent = torch::log_softmax(newLogits / temperature, 1);
+    const torch::Tensor kl = (teacher * (logTeacher - logStudent)).sum(1).mean();
+    return kl * (lambda * temperature * temperature);
+}
+
+namespace {
+
+class LwfPlugin : public ClientPlugin {
+public:
+    LwfPlugin(double lambda, double temperature) : m_lambda(lambda), m_temperature(temperature) {}
+
+    torch::Tensor lossTerm(LocalTraining &training, const Batch &batch, const torch::Tensor &logits,
+                           int current) override
+    {
+        if (training.broadcast == nullptr || training.broadcast->empty()) {
+            return {};
+        }
+        const TensorList &teacherWeights = *training.broadcast;
+        Network &teacher = training.model->auxiliary(
+            "lwf.teacher", training.broadcastVersion, [&](std::vector<torch::Tensor> &target) {
+                torch::NoGradGuard noGrad;
+                for (std::size_t i = 0; i < target.size(); ++i) {
+                    target[i].copy_(teacherWeights[i].value);
+                }
+            });
+        torch::Tensor teacherLogits;
+        {
+            torch::NoGradGuard noGrad;
+            teacherLogits = teacher.forward(batch.images.narrow(0, 0, current),
+                                            batch.instructions.narrow(0, 0, current));
+        }
+        return distillationLoss(logits.narrow(0, 0, current), teacherLogits, m_lambda,
+                                m_temperature);
+    }
+
+private:
+    double m_lambda;
+    double m_temperature;
+};
+
+/// Keeps the global model at each stage's end as the next stage's teacher. Nothing is sent: the
+/// clients received that model as the next round's starting point.
+class LwfServer : public StagePlugin {
+public:
+    std::int64_t afterStage(int stage, const TensorList &globalModel, std::vector<Payload> &,
+                            const std::vector<double> &) override
+    {
+        m_broadcast = cloneList(globalModel);
+        m_version = stage;
+        return 0;
+    }
+};
+
+} // namespace
+
+MethodDescriptor lwfMethod()
+{
+    return describeMethod(
+        "continual", "lwf", "LwF",
+        "Distil the previous stage's model on the new data (no stored samples).",
+        "Learning without Forgetting (Li & Hoiem 2016): before a new stage the model is "
+        "frozen as a teacher; while learning the new task, the loss also asks the model to "
+        "keep the teacher's softened outputs on the new inputs, lambda·T²·KL(teacher || "
+        "student) at temperature T. No old data is kept.",
+        {doubleParam("lambda", 0, 100, 1.0, "Weight of the distillation loss."),
+         doubleParam("temperature", 0.1, 20, 2.0, "Softmax temperature T.", true)},
+        [](const QVariantMap &params) {
+            auto parts = std::make_unique<MethodParts>();
+            const double lambda = params.value(QStringLiteral("lambda")).toDouble();
+            const double temperature = params.value(QStringLiteral("temperature")).toDouble();
+            parts->clientPlugin = [lambda, temperature] {
+                return std::make_unique<LwfPlugin>(lambda, temperature);
+            };
+            parts->stagePlugin = std::make_unique<LwfServer>();
+            return parts;
+        });
+}
+
+} // namespace fcl::detail

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// Private (torch) header: the default client algorithm and task evaluation.
+#pragma once
+
+#include "core/model/method_api_p.h"
+
+namespace fcl::detail {
+
+constexpr int kClientEvalSamples = 200;
+
+/// Local mini-batch SGD (or Adam) over the client's samples for local_epochs, with the plugins'
+/// hooks; a straggler (speed < 1) stops after that fraction of its steps. FedAvg's ClientUpdate.
+class LocalSgd : public ClientAlgorithm {
+public:
+    ClientResult train(LocalTraining &training, ClientState &state) const override;
+};
+
+/// Accuracy of a network's current weights on task `task`: task-incremental (masked to the
+/// task's own answers) and class-incremental (masked to `seenAnswers`).
+struct TaskAccuracy {
+    double taskIncremental = 0;
+    double classIncremental = 0;
+};
+TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::Tensor &seenAnswers,
+                          int maxSamples = -1);
+
+} // namespace fcl::detail

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// Private (torch) header: the run loop.
+#pragma once
+
+#include "core/metrics/accuracy_matrix.h"
+#include "core/model/method_api_p.h"
+#include "core/sim/client_executor_p.h"
+#include "core/sim/engine.h"
+#include "core/sim/local_sgd_p.h"
+
+#include <memory>
+#include <vector>
+
+namespace fcl {
+class RunStore;
+}
+
+namespace fcl::detail {
+
+/// Thrown inside the engine only, caught at its boundary (Runner::execute).
+struct EngineFailure {
+    QString message;
+    bool badInput = false;
+};
+
+/// One run, from its first round or from a checkpoint. The round loop is short: sample clients,
+/// configure (strategy), execute (ClientExecutor, one ClientAlgorithm call per client), aggregate
+/// (strategy), evaluate, commit (metrics, observations and, at checkpoints, the whole state in one
+/// transaction). The runner owns only the position in the run, the accuracy matrix and counters;
+/// everything a method knows lives in its strategy, its stage plugin and the clients' states.
+class Runner {
+public:
+    Runner(const Experiment &experiment, RunStore *store, RunObserver &observer,
+           const CancellationToken &cancel, const RunOptions &options);
+    ~Runner();
+
+    /// A new run (stored as a new row when there is a store).
+    RunOutcome run();
+    /// Continues stored run `runId` from its latest checkpoint (or from the start if it has none).
+    RunOutcome resume(qint64 runId);
+
+private:
+    RunOutcome execute(qint64 resumeRunId);
+    void prepare();
+    void partitionStages();
+    void createMethods();
+    void restore(qint64 runId);
+    void runStage(int stage, int firstRound);
+    RoundPlan planRound(int stage, int round) const;
+    /// Trains the returning clients; `downloads` holds the payload of each sampled client.
+    std::vector<ClientResult> trainClients(const RoundPlan &plan,
+                                           const std::vector<Payload> &downloads);
+    void finishStage(int stage, RoundMetrics &metrics);
+    void evaluate(int stage, RoundMetrics &metrics, std::vector<Observation> &observations);
+    std::vector<TaskAccuracy> evaluateGlobal(int stage);
+    std::vector<TaskAccuracy> evaluatePersonal(int stage, std::vector<Observation> &observations);
+    TensorList fullModel(const TensorList &shared, const TensorList &local) const;
+    torch::Tensor seenAnswerMask(int stage, int column) const;
+    void runJobs(const QString &what, int jobs, const std::function<void(int, int)> &job);
+    QByteArray checkpoint(int stage, int round) const;
+    RunSummary summary() const;
+
+    const Experiment &m_experiment;
+    RunStore *m_store;
+    RunObserver &m_observer;
+    const CancellationToken &m_cancel;
+    RunOptions m_options;
+    std::unique_ptr<ClientExecutor> m_executor;
+
+    std::vector<QString> m_columns;
+    std::vector<int> m_learnedAt;
+    std::vector<QString> m_clientNames;
+    SharedData m_data;
+    /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
+    std::vector<std::vector<int>> m_columnOf;
+    std::vector<std::vector<std::vector<int>>> m_indicesOf;
+
+    LocalConfig m_localConfig;
+    ModelLayout m_layout;
+    std::unique_ptr<MethodParts> m_federated;
+    std::unique_ptr<MethodParts> m_continual;
+    Strategy *m_strategy = nullptr;
+    StagePlugin *m_stagePlugin = nullptr;
+    std::unique_ptr<ClientAlgorithm> m_algorithm;
+    std::vector<std::unique_ptr<WorkerModel>> m_workers;
+    std::vector<ClientState> m_clients;
+    TensorList m_initialLocal;
+
+    AccuracyMatrix m_matrix;
+    int m_stagesCompleted = 0;
+    int m_globalRound = 0;
+    std::int64_t m_bytesUp = 0;
+    std::int64_t m_bytesDown = 0;
+    std::int64_t m_parameterBytes = 0;
+    qint64 m_runId = 0;
+    bool m_cancelled = false;
+};
+
+} // namespace fcl::detail

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// The plug-in methods end to end (issue 6): every federated method runs and learns, traffic is
+// counted from the payloads actually sent, observations reach the observer and the store, and a
+// run stopped after any round resumes to exactly the metrics of an uninterrupted run.
+#include "core/sim/engine.h"
+#include "core/store/run_store.h"
+#include "tests/support/test_support.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace fcl;
+
+namespace {
+
+Experiment experimentWith(const char *federated, const QString &continual = {}, int clients = 3,
+                          int stages = 3)
+{
+    QByteArray json = test::tinyExperimentJson(continual, clients, stages, 2, 150);
+    json.replace(R"("method": "fedavg")", QByteArray(R"("method": ")") + federated + "\"");
+    auto parsed = parseExperiment(json);
+    if (!parsed) {
+        qFatal("%s", qPrintable(parsed.errorString()));
+    }
+    return parsed.value();
+}
+
+std::int64_t firstRoundBytes(const Experiment &experiment, bool up)
+{
+    test::RecordingObserver observer;
+    CancellationToken cancel;
+    RunOptions options;
+    options.threads = 2;
+    const RunOutcome outcome = runExperiment(experiment, nullptr, observer, cancel, options);
+    Q_ASSERT(outcome.status == RunStatus::Completed);
+    return up ? observer.rounds.front().bytesUp : observer.rounds.front().bytesDown;
+}
+
+} // namespace
+
+class TestMethods : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<RunStore> m_store;
+
+    RunOutcome run(const Experiment &experiment, test::RecordingObserver &observer,
+                   CancellationToken &cancel, int checkpointEvery = 0)
+    {
+        RunOptions options;
+        options.threads = 2;
+        options.checkpointEveryRounds = checkpointEvery;
+        return runExperiment(experiment, m_store.get(), observer, cancel, options);
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        auto store = RunStore::open(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        QVERIFY(store);
+        m_store = std::move(store).value();
+    }
+
+    void cleanup()
+    {
+        m_store.reset();
+        m_dir.reset();
+    }
+
+    void everyFederatedMethodLearnsTheFirstTask_data()
+    {
+        QTest::addColumn<QString>("method");
+        for (const char *method : {"fedavgm", "fedadam", "fedyogi", "scaffold", "fedper"}) {
+            QTest::newRow(method) << QString::fromLatin1(method);
+        }
+    }
+
+    void everyFederatedMethodLearnsTheFirstTask()
+    {
+        QFETCH(QString, method);
+        // The paper's defaults throughout (FedAdam/FedYogi: server_lr 0.01).
+        const Experiment experiment = experimentWith(method.toLatin1().constData(), {}, 3, 1);
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome = run(experiment, observer, cancel);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        const double before = outcome.summary.matrix.baseline(0);
+        const double after = outcome.summary.matrix.at(0, 0);
+        qDebug("%s: task 1 untrained %.3f, after stage 1 %.3f", qPrintable(method), before, after);
+        // Two classes: chance is 0.5. FedPer's personal heads were trained against their own
+        // body, then evaluated on the averaged one: after two rounds that mismatch still costs
+        // it (0.69 here, against 0.93 for the shared-head methods).
+        QVERIFY(after > 0.5 + (method == QLatin1String("fedper") ? 0.15 : 0.2));
+    }
+
+    void trafficIsCountedFromThePayloadsSent()
+    {
+        // mlp 800 -> 64 -> 12 as in the tiny experiment; three clients each way.
+        const std::int64_t model = ((800 * 64 + 64) + (64 * 12 + 12)) * 4;
+        const std::int64_t head = (64 * 12 + 12) * 4;
+        QCOMPARE(firstRoundBytes(experimentWith("fedavg", {}, 3, 1), true), 3 * model);
+        // SCAFFOLD: the model and the control variate each way.
+        QCOMPARE(firstRoundBytes(experimentWith("scaffold", {}, 3, 1), true), 3 * 2 * model);
+        QCOMPARE(firstRoundBytes(experimentWith("scaffold", {}, 3, 1), false), 3 * 2 * model);
+        // FedPer: the personal heads never travel.
+        QCOMPARE(firstRoundBytes(experimentWith("fedper", {}, 3, 1), true), 3 * (model - head));
+    }
+
+    void fedPerEvaluatesEachClientOnItsOwnModel()
+    {
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome = run(experimentWith("fedper", {}, 3, 2), observer, cancel);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        std::vector<const Observation *> matrices;
+        for (const Observation &o : observer.observations) {
+            if (o.kind == QLatin1String("personal.accuracy")) {
+                matrices.push_back(&o);
+            }
+        }
+        QCOMPARE(matrices.size(), std::size_t(4)); // every evaluated round
+        const Observation &last = *matrices.back();
+        QCOMPARE(last.shape, ObservationShape::Matrix);
+        QCOMPARE(last.labels, (QStringList{"client-1", "client-2", "client-3"}));
+        QCOMPARE(last.columnLabels, (QStringList{"fmnist-split-1", "fmnist-split-2"}));
+        QCOMPARE(last.values.size(), std::size_t(6));
+        // Every client learned both tasks, so a task's score is the mean of its clients' scores.
+        for (int j = 0; j < 2; ++j) {
+            const double mean = (last.values[static_cast<std::size_t>(j)] +
+                                 last.values[static_cast<std::size_t>(2 + j)] +
+                                 last.values[static_cast<std::size_t>(4 + j)]) /
+                                3;
+            QVERIFY(test::fuzzyCompare(outcome.summary.matrix.at(1, j), mean, 1e-12));
+        }
+        // Heads differ between clients: their personal scores on the new task are not all equal.
+        qDebug() << "personal accuracy (client-major)" << last.values;
+        QVERIFY(last.values[1] != last.values[3] || last.values[3] != last.values[5]);
+        auto stored = m_store->observations(outcome.runId);
+        QVERIFY(stored);
+        QCOMPARE(stored->size(), observer.observations.size());
+        QCOMPARE(stored->back().values, last.values);
+        QCOMPARE(stored->back().globalRound, 3);
+    }
+
+    void scaffoldReportsEachClientsControlVariateNorm()
+    {
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        QByteArray json = test::tinyExperimentJson({}, 4, 1, 3, 150);
+        json.replace(R"("method": "fedavg")", R"("method": "scaffold", "participation": 0.5)");
+        const RunOutcome outcome = run(parseExperiment(json).value(), observer, cancel);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        QCOMPARE(observer.observations.size(), std::size_t(3)); // one series point per round
+        const Observation &first = observer.observations.front();
+        QCOMPARE(first.kind, QStringLiteral("scaffold.control_variate_norm"));
+        QCOMPARE(first.shape, ObservationShape::Series);
+        QCOMPARE(first.labels.size(), 5); // the server's c and four clients
+        int trained = 0;
+        for (int c = 1; c <= 4; ++c) {
+            trained += std::isnan(first.values[static_cast<std::size_t>(c)]) ? 0 : 1;
+        }
+        QCOMPARE(trained, 2); // half the clients trained in round 1; the others have no c_i yet
+        QVERIFY(first.values[0] > 0);
+    }
+
+    void resumedRunEqualsUninterruptedRun_data()
+    {
+        QTest::addColumn<QString>("federated");
+        QTest::addColumn<QString>("continual");
+        QTest::addColumn<int>("stopAfterRounds");
+        QTest::addColumn<int>("checkpointEvery");
+        const QString replay = QStringLiteral(R"({"method": "replay", "buffer_per_client": 40})");
+        const QString ewc =
+            QStringLiteral(R"({"method": "ewc", "lambda": 50, "fisher_samples": 30})");
+        const QString lwf = QStringLiteral(R"({"method": "lwf"})");
+        QTest::newRow("replay, cancelled after stage 2") << "fedavg" << replay << 4 << 0;
+        QTest::newRow("replay, cancelled in stage 3") << "fedavg" << replay << 5 << 0;
+        QTest::newRow("ewc, cancelled after stage 2") << "fedavg" << ewc << 4 << 0;
+        QTest::newRow("lwf, cancelled in stage 3") << "fedprox" << lwf << 5 << 0;
+        QTest::newRow("fedadam, cancelled after stage 1") << "fedadam" << QString() << 2 << 0;
+        QTest::newRow("scaffold, cancelled in stage 2") << "scaffold" << replay << 3 << 0;
+        QTest::newRow("fedper, cancelled after stage 2") << "fedper" << QString() << 4 << 0;
+        QTest::newRow("fedavgm, mid-stage checkpoint") << "fedavgm" << replay << 5 << 1;
+        QTest::newRow("nothing saved yet") << "fedavg" << replay << 1 << 0;
+    }
+
+    void resumedRunEqualsUninterruptedRun()
+    {
+        QFETCH(QString, federated);
+        QFETCH(QString, continual);
+        QFETCH(int, stopAfterRounds);
+        QFETCH(int, checkpointEvery);
+        const Experiment experiment = experimentWith(federated.toLatin1().constData(), continual);
+
+        test::RecordingObserver whole;
+        CancellationToken uninterrupted;
+        const RunOutcome reference = run(experiment, whole, uninterrupted);
+        QCOMPARE(reference.status, RunStatus::Completed);
+
+        test::RecordingObserver first;
+        CancellationToken cancel;
+        first.cancelToken = &cancel;
+        first.cancelAfterRounds = stopAfterRounds;
+        const RunOutcome stopped = run(experiment, first, cancel, checkpointEvery);
+        QCOMPARE(stopped.status, RunStatus::Cancelled);
+        QCOMPARE(first.rounds.size(), std::size_t(stopAfterRounds));
+
+        test::RecordingObserver second;
+        CancellationToken again;
+        RunOptions options;
+        options.threads = 1; // and a different thread count
+        const RunOutcome resumed = resumeRun(stopped.runId, *m_store, second, again, options);
+        QVERIFY2(resumed.status == RunStatus::Completed, qPrintable(resumed.error));
+        QCOMPARE(resumed.runId, stopped.runId);
+        const int checkpointed = checkpointEvery > 0 ? stopAfterRounds : stopAfterRounds / 2 * 2;
+        QCOMPARE(second.info.resumedAtRound, checkpointed);
+        QCOMPARE(second.rounds.size(), std::size_t(6 - checkpointed));
+
+        const QByteArray expected = test::metricRowsText(m_store->metrics(reference.runId).value());
+        const QByteArray actual = test::metricRowsText(m_store->metrics(stopped.runId).value());
+        QCOMPARE(actual, expected);
+        const auto expectedObservations = m_store->observations(reference.runId).value();
+        const auto actualObservations = m_store->observations(stopped.runId).value();
+        QCOMPARE(actualObservations.size(), expectedObservations.size());
+        for (std::size_t i = 0; i < expectedObservations.size(); ++i) {
+            QCOMPARE(actualObservations[i].globalRound, expectedObservations[i].globalRound);
+            QCOMPARE(QByteArray::number(actualObservations[i].values.size()),
+                     QByteArray::number(expectedObservations[i].values.size()));
+        }
+        const RunRecord record = m_store->run(stopped.runId).value();
+        QCOMPARE(record.status, RunStatus::Completed);
+        QCOMPARE(record.finalAverageAccuracy, reference.summary.finalAverageAccuracy);
+        QCOMPARE(record.bytesUp, reference.summary.totalBytesUp);
+        QCOMPARE(m_store->checkpoints(stopped.runId).value().size(), std::size_t(3));
+    }
+
+    void resumeRefusesACompletedRun()
+    {
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome done = run(experimentWith("fedavg", {}, 2, 1), observer, cancel);
+        QCOMPARE(done.status, RunStatus::Completed);
+        test::RecordingObserver second;
+        const RunOutcome refused = resumeRun(done.runId, *m_store, second, cancel);
+        QCOMPARE(refused.status, RunStatus::Failed);
+        QVERIFY(refused.badInput);
+        QCOMPARE(refused.error, QStringLiteral("run %1 is already completed").arg(done.runId));
+        QCOMPARE(m_store->run(done.runId)->status, RunStatus::Completed); // untouched
+        const RunOutcome unknown = resumeRun(999, *m_store, second, cancel);
+        QVERIFY(unknown.badInput);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMethods)
+#include "tst_methods.moc"
