@@ -36,6 +36,22 @@ QJsonObject runObject(const RunExport &run)
     for (const QString &task : run.record.taskIds) {
         tasks.append(task);
     }
+    QJsonArray observations;
+    for (const Observation &o : run.observations) {
+        QJsonArray values;
+        for (double v : o.values) {
+            values.append(std::isfinite(v) ? QJsonValue(v) : QJsonValue());
+        }
+        observations.append(QJsonObject{
+            {QStringLiteral("stage"), o.stage + 1},
+            {QStringLiteral("round"), o.round + 1},
+            {QStringLiteral("kind"), o.kind},
+            {QStringLiteral("title"), o.title},
+            {QStringLiteral("shape"), observationShapeName(o.shape)},
+            {QStringLiteral("labels"), QJsonArray::fromStringList(o.labels)},
+            {QStringLiteral("column_labels"), QJsonArray::fromStringList(o.columnLabels)},
+            {QStringLiteral("values"), values}});
+    }
     return {{QStringLiteral("run"), run.record.id},
             {QStringLiteral("name"), run.record.name},
             {QStringLiteral("status"), runStatusName(run.record.status)},
@@ -43,7 +59,8 @@ QJsonObject runObject(const RunExport &run)
             {QStringLiteral("version"), run.record.version},
             {QStringLiteral("tasks"), tasks},
             {QStringLiteral("config"), run.record.config},
-            {QStringLiteral("metrics"), metrics}};
+            {QStringLiteral("metrics"), metrics},
+            {QStringLiteral("observations"), observations}};
 }
 } // namespace
 
@@ -90,7 +107,12 @@ Result<std::vector<RunExport>> loadRunExports(RunStore &store, const std::vector
         if (!rows) {
             return rows.errors();
         }
-        runs.push_back({std::move(record).value(), std::move(rows).value()});
+        auto observations = store.observations(id);
+        if (!observations) {
+            return observations.errors();
+        }
+        runs.push_back({std::move(record).value(), std::move(rows).value(),
+                        std::move(observations).value()});
     }
     return runs;
 }

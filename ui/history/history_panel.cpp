@@ -65,12 +65,17 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     auto *rename = new QPushButton(tr("Rename…"), this);
     auto *remove = new QPushButton(tr("Delete"), this);
     auto *report = new QPushButton(tr("Report…"), this);
+    m_resume = new QPushButton(tr("Resume"), this);
+    m_resume->setToolTip(tr("Continue the selected interrupted, cancelled or failed run from its "
+                            "last checkpoint; its metrics end up as if it had never stopped"));
+    m_resume->setEnabled(false);
     auto *refresh = new QPushButton(tr("Refresh"), this);
     bar->addWidget(m_search, 1);
     bar->addWidget(m_status);
     bar->addWidget(rename);
     bar->addWidget(remove);
     bar->addWidget(report);
+    bar->addWidget(m_resume);
     bar->addWidget(refresh);
     layout->addLayout(bar);
 
@@ -110,6 +115,14 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     });
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &HistoryPanel::updateComparison);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &HistoryPanel::updateButtons);
+    connect(m_resume, &QPushButton::clicked, this, [this] {
+        const std::vector<qint64> ids = selectedRunIds();
+        if (ids.size() == 1) {
+            Q_EMIT resumeRequested(ids.front());
+        }
+    });
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
         Q_EMIT runActivated(m_model.run(m_filter.mapToSource(index).row()).id);
     });
@@ -119,6 +132,22 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     connect(report, &QPushButton::clicked, this, [this] {
         Q_EMIT reportRequested(selectedRunIds());
     });
+}
+
+void HistoryPanel::updateButtons()
+{
+    const std::vector<qint64> ids = selectedRunIds();
+    bool resumable = false;
+    if (ids.size() == 1) {
+        for (int row = 0; row < m_model.rowCount(); ++row) {
+            const RunRecord &run = m_model.run(row);
+            if (run.id == ids.front()) {
+                resumable = run.status == RunStatus::Interrupted ||
+                            run.status == RunStatus::Cancelled || run.status == RunStatus::Failed;
+            }
+        }
+    }
+    m_resume->setEnabled(resumable);
 }
 
 bool HistoryPanel::openDatabase(const QString &path, QString *error)

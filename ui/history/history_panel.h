@@ -10,6 +10,7 @@
 #include <memory>
 
 class QComboBox;
+class QPushButton;
 class QCustomPlot;
 class QLineEdit;
 class QTableView;
@@ -53,9 +54,12 @@ public:
 Q_SIGNALS:
     void runActivated(qint64 runId);
     void reportRequested(const std::vector<qint64> &runIds);
+    /// "Resume" on a selected interrupted, cancelled or failed run.
+    void resumeRequested(qint64 runId);
 
 private:
     void updateComparison();
+    void updateButtons();
     void renameSelected();
     void deleteSelected();
 
@@ -67,6 +71,7 @@ private:
     QComboBox *m_status;
     QCustomPlot *m_comparePlot;
     QTableWidget *m_compareTable;
+    QPushButton *m_resume;
 };
 
 } // namespace fcl::ui

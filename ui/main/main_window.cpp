@@ -63,11 +63,23 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     RunBridge *bridge = m_controller->bridge();
     connect(bridge, &RunBridge::runStarted, this, [this](const RunInfo &info) {
         m_lastRunId = info.runId;
-        // From the snapshot the run started with: the designer may have been edited since.
-        m_plots->series().reset(m_runName, info.taskIds, info.clientNames, m_runLearnedAt,
-                                info.stages, info.roundsPerStage);
-        m_plots->markDirty();
+        auto stored = info.resumedAtRound > 0
+                          ? loadReportRuns(*m_history->store(), {info.runId})
+                          : Result<std::vector<ReportRun>>(std::vector<ReportRun>{});
+        if (stored && !stored.value().empty()) {
+            // Resumed: the rounds up to the checkpoint, as stored (later ones were removed).
+            m_plots->setSeries(stored.value().front().series);
+        } else {
+            // From the snapshot the run started with: the designer may have been edited since.
+            m_plots->series().reset(m_runName, info.taskIds, info.clientNames, m_runLearnedAt,
+                                    info.stages, info.roundsPerStage);
+            m_plots->markDirty();
+        }
         m_history->reload();
+    });
+    connect(bridge, &RunBridge::observationReceived, this, [this](const Observation &observation) {
+        m_plots->series().addObservation(observation);
+        m_plots->markDirty();
     });
     connect(bridge, &RunBridge::roundFinished, this, [this](const RoundMetrics &round) {
         m_plots->series().addRound(round);
@@ -112,6 +124,7 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     connect(&m_document, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
     connect(m_history, &HistoryPanel::runActivated, this, &MainWindow::showStoredRun);
     connect(m_history, &HistoryPanel::reportRequested, this, &MainWindow::exportReport);
+    connect(m_history, &HistoryPanel::resumeRequested, this, &MainWindow::resumeRun);
 
     QSettings settings;
     resize(1500, 940);
@@ -397,6 +410,21 @@ void MainWindow::exportReport(const std::vector<qint64> &runIds)
         return;
     }
     statusBar()->showMessage(tr("Report written to %1").arg(path), 6000);
+}
+
+bool MainWindow::resumeRun(qint64 runId)
+{
+    if (m_controller->isRunning()) {
+        m_statusLabel->setText(tr("Cannot resume run %1: another run is going").arg(runId));
+        return false;
+    }
+    m_plots->setSeries(RunSeries(), true);
+    m_progress->setRange(0, 0);
+    m_progress->setVisible(true);
+    m_statusLabel->setText(tr("Resuming run %1…").arg(runId));
+    m_controller->resumeRun(runId, m_databasePath);
+    updateActions();
+    return true;
 }
 
 void MainWindow::showStoredRun(qint64 runId)

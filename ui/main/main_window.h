@@ -33,6 +33,8 @@ public:
     /// Starts the designed experiment; false (with the reason in the status bar) if invalid or
     /// busy.
     bool startRun();
+    /// Continues stored run `runId` from its last checkpoint, its curves so far in the plots.
+    bool resumeRun(qint64 runId);
 
     ExperimentDocument *document() { return &m_document; }
     DesignerPanel *designer() const { return m_designer; }

@@ -63,8 +63,31 @@ void RunSeries::addStage(const StageMetrics &stage)
     stagesFinished = stage.stage + 1;
 }
 
+QStringList RunSeries::observationKinds() const
+{
+    QStringList kinds;
+    for (const Observation &o : observations) {
+        if (!kinds.contains(o.kind)) {
+            kinds << o.kind;
+        }
+    }
+    return kinds;
+}
+
+std::vector<const Observation *> RunSeries::observationsOf(const QString &kind) const
+{
+    std::vector<const Observation *> list;
+    for (const Observation &o : observations) {
+        if (o.kind == kind) {
+            list.push_back(&o);
+        }
+    }
+    return list;
+}
+
 RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow> &rows,
-                               const AccuracyMatrix &matrix)
+                               const AccuracyMatrix &matrix,
+                               const std::vector<Observation> &observations)
 {
     RunSeries series;
     std::vector<QString> clients;
@@ -130,6 +153,7 @@ RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow
             series.stagesFinished = s + 1;
         }
     }
+    series.observations = observations;
     return series;
 }
 

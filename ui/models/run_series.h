@@ -2,10 +2,12 @@
 #pragma once
 
 #include "core/metrics/accuracy_matrix.h"
+#include "core/metrics/observation.h"
 #include "core/metrics/run_metrics.h"
 #include "core/store/run_store.h"
 
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 #include <vector>
@@ -36,17 +38,24 @@ struct RunSeries {
     QVector<double> stageEnds; ///< x of the last round of each finished stage
     AccuracyMatrix matrix;
     int stagesFinished = 0;
+    /// Methods' observations in arrival order; observationKinds() in order of first appearance.
+    std::vector<Observation> observations;
+    QStringList observationKinds() const;
+    /// The observations of one kind, in order.
+    std::vector<const Observation *> observationsOf(const QString &kind) const;
 
     void reset(const QString &runName, const std::vector<QString> &tasks,
                const std::vector<QString> &clients, const std::vector<int> &firstStage,
                int stageCount, int roundsEachStage);
     void addRound(const RoundMetrics &round);
     void addStage(const StageMetrics &stage);
+    void addObservation(const Observation &observation) { observations.push_back(observation); }
     int pointCount() const { return static_cast<int>(rounds.size()); }
 
     /// Rebuilds a stored run (for history, comparison and reports).
     static RunSeries fromStore(const RunRecord &run, const std::vector<MetricRow> &rows,
-                               const AccuracyMatrix &matrix);
+                               const AccuracyMatrix &matrix,
+                               const std::vector<Observation> &observations = {});
 };
 
 } // namespace fcl::ui

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/plots/plots_panel.h"
 
+#include "ui/plots/observation_plot.h"
 #include "ui/plots/plot_style.h"
 
 #include <QApplication>
@@ -25,14 +26,11 @@ QCustomPlot *makePlot(QWidget *parent)
 } // namespace
 
 PlotsPanel::PlotsPanel(QWidget *parent)
-    : QTabWidget(parent), m_tasks(makePlot(this)), m_average(makePlot(this)),
-      m_matrix(makePlot(this)), m_clients(makePlot(this)), m_communication(makePlot(this))
+    : QTabWidget(parent), m_tasks(addPlotTab(tr("Accuracy per task"))),
+      m_average(addPlotTab(tr("Average / forgetting"))),
+      m_matrix(addPlotTab(tr("Accuracy matrix"))), m_clients(addPlotTab(tr("Per client"))),
+      m_communication(addPlotTab(tr("Communication")))
 {
-    addTab(m_tasks, tr("Accuracy per task"));
-    addTab(m_average, tr("Average / forgetting"));
-    addTab(m_matrix, tr("Accuracy matrix"));
-    addTab(m_clients, tr("Per client"));
-    addTab(m_communication, tr("Communication"));
     stylePlot(m_tasks, tr("round"), tr("accuracy"));
     stylePlot(m_average, tr("round"), tr("value"));
     stylePlot(m_clients, tr("round"), tr("local accuracy"));
@@ -42,13 +40,7 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     placeLegendBelow(m_tasks, 3);
     placeLegendBelow(m_clients, 4);
     placeLegendBelow(m_average, 2);
-    for (QCustomPlot *plot : plots()) {
-        connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint &pos) {
-            QMenu menu;
-            menu.addAction(tr("Save plot as PNG or PDF…"), this, &PlotsPanel::saveCurrent);
-            menu.exec(plot->mapToGlobal(pos));
-        });
-    }
+    setElideMode(Qt::ElideRight);
     m_redrawTimer.setInterval(50);
     connect(&m_redrawTimer, &QTimer::timeout, this, [this] {
         if (m_dirty) {
@@ -66,9 +58,56 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     redrawNow(); // empty axes with their final ranges, not QCustomPlot's 0..5 defaults
 }
 
+QCustomPlot *PlotsPanel::addPlotTab(const QString &title)
+{
+    QCustomPlot *plot = makePlot(this);
+    const int index = addTab(plot, title);
+    setTabToolTip(index, title);
+    connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint &pos) {
+        QMenu menu;
+        menu.addAction(tr("Save plot as PNG or PDF…"), this, &PlotsPanel::saveCurrent);
+        menu.exec(plot->mapToGlobal(pos));
+    });
+    return plot;
+}
+
 QList<QCustomPlot *> PlotsPanel::plots() const
 {
-    return {m_tasks, m_average, m_matrix, m_clients, m_communication};
+    QList<QCustomPlot *> list{m_tasks, m_average, m_matrix, m_clients, m_communication};
+    for (const auto &[kind, plot] : m_observationPlots) {
+        list << plot;
+    }
+    return list;
+}
+
+QCustomPlot *PlotsPanel::observationPlot(const QString &kind) const
+{
+    const auto found = m_observationPlots.find(kind);
+    return found == m_observationPlots.end() ? nullptr : found->second;
+}
+
+void PlotsPanel::syncObservationTabs()
+{
+    const QStringList kinds = m_series.observationKinds();
+    for (auto it = m_observationPlots.begin(); it != m_observationPlots.end();) {
+        if (!kinds.contains(it->first)) {
+            m_stale.remove(it->second);
+            removeTab(indexOf(it->second));
+            delete it->second;
+            it = m_observationPlots.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const QString &kind : kinds) {
+        if (m_observationPlots.count(kind) == 0) {
+            const Observation &first = *m_series.observationsOf(kind).front();
+            QCustomPlot *plot = addPlotTab(first.title.isEmpty() ? kind : first.title);
+            stylePlot(plot, QString(), QString());
+            placeLegendBelow(plot, 4);
+            m_observationPlots[kind] = plot;
+        }
+    }
 }
 
 void PlotsPanel::setSeries(const RunSeries &series, bool immediate)
@@ -89,6 +128,7 @@ void PlotsPanel::markDirty()
 void PlotsPanel::redrawNow()
 {
     m_dirty = false;
+    syncObservationTabs();
     // Only the visible tab is rebuilt and painted now; the others when they are shown. Hidden
     // panels (reports) rebuild everything, since each plot may be rendered.
     for (QCustomPlot *plot : plots()) {
@@ -101,6 +141,13 @@ void PlotsPanel::redrawNow()
         }
     }
     ++m_redraws;
+}
+
+void PlotsPanel::finishRoundAxes(QCustomPlot *plot, double yLow, double yHigh)
+{
+    drawStageLines(plot);
+    plot->xAxis->setRange(0.5, std::max(1, m_series.stages * m_series.roundsPerStage) + 0.5);
+    plot->yAxis->setRange(yLow, yHigh);
 }
 
 void PlotsPanel::drawStageLines(QCustomPlot *plot)
@@ -118,143 +165,131 @@ void PlotsPanel::drawStageLines(QCustomPlot *plot)
     }
 }
 
+namespace {
+
+/// Clears a plot's curves, remembering which ones the user hid through the legend.
+QSet<QString> resetPlot(QCustomPlot *target)
+{
+    QSet<QString> hidden;
+    for (int g = 0; g < target->graphCount(); ++g) {
+        if (!target->graph(g)->visible()) {
+            hidden.insert(target->graph(g)->name());
+        }
+    }
+    target->clearGraphs();
+    target->clearItems();
+    return hidden;
+}
+
+QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<double> &x,
+                   const QVector<double> &y, const QColor &color, const QSet<QString> &hidden,
+                   Qt::PenStyle style = Qt::SolidLine)
+{
+    QCPGraph *graph = target->addGraph();
+    graph->setName(name);
+    graph->setPen(QPen(color, 2, style));
+    graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)
+                                         : QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    graph->setData(x, y, true);
+    // Antialiased polylines cost ~10x more to paint; past a few thousand points the
+    // difference cannot be seen anyway.
+    graph->setAntialiased(x.size() <= 2000);
+    graph->setVisible(!hidden.contains(name));
+    return graph;
+}
+
+} // namespace
+
 void PlotsPanel::rebuild(QCustomPlot *plot)
 {
-    const RunSeries &s = m_series;
-    const double lastRound = std::max(1, s.stages * s.roundsPerStage);
-    auto resetPlot = [](QCustomPlot *target) {
-        // Keep hidden/shown choices of the legend across rebuilds.
-        QSet<QString> hidden;
-        for (int g = 0; g < target->graphCount(); ++g) {
-            if (!target->graph(g)->visible()) {
-                hidden.insert(target->graph(g)->name());
-            }
-        }
-        target->clearGraphs();
-        target->clearItems();
-        return hidden;
-    };
-    auto addGraph = [](QCustomPlot *target, const QString &name, const QVector<double> &x,
-                       const QVector<double> &y, const QColor &color, const QSet<QString> &hidden,
-                       Qt::PenStyle style = Qt::SolidLine) {
-        QCPGraph *graph = target->addGraph();
-        graph->setName(name);
-        graph->setPen(QPen(color, 2, style));
-        graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)
-                                             : QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
-        graph->setData(x, y, true);
-        // Antialiased polylines cost ~10x more to paint; past a few thousand points the
-        // difference cannot be seen anyway.
-        graph->setAntialiased(x.size() <= 2000);
-        graph->setVisible(!hidden.contains(name));
-        return graph;
-    };
-
-    QSet<QString> hidden;
     if (plot == m_tasks) {
-        hidden = resetPlot(m_tasks);
-        for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
-            addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
-                     seriesColor(static_cast<int>(j)), hidden);
-        }
-        drawStageLines(m_tasks);
-        m_tasks->xAxis->setRange(0.5, lastRound + 0.5);
-        m_tasks->yAxis->setRange(-0.02, 1.02);
-    }
-    if (plot == m_average) {
-        hidden = resetPlot(m_average);
-        addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds,
-                 s.averageAccuracy, seriesColor(0), hidden);
-        addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting,
-                 seriesColor(1), hidden, Qt::DashLine);
-        drawStageLines(m_average);
-        m_average->xAxis->setRange(0.5, lastRound + 0.5);
-        m_average->yAxis->setRange(-0.02, 1.02);
-    }
-    if (plot == m_clients) {
-        hidden = resetPlot(m_clients);
-        for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
-            addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
-                     seriesColor(static_cast<int>(c)), hidden);
-        }
-        drawStageLines(m_clients);
-        m_clients->xAxis->setRange(0.5, lastRound + 0.5);
-        m_clients->yAxis->setRange(-0.02, 1.02);
-        m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
-    }
-    if (plot == m_communication) {
-        hidden = resetPlot(m_communication);
-        addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
-                 seriesColor(2), hidden);
-        addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
-                 seriesColor(4), hidden, Qt::DashLine);
-        drawStageLines(m_communication);
-        m_communication->xAxis->setRange(0.5, lastRound + 0.5);
-        const double maxMB =
-            std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
-                     s.cumulativeDownMB.isEmpty() ? 1.0 : s.cumulativeDownMB.last());
-        m_communication->yAxis->setRange(0, maxMB * 1.05);
-        m_communication->axisRect()->insetLayout()->setInsetAlignment(0,
-                                                                      Qt::AlignTop | Qt::AlignLeft);
-    }
-    if (plot != m_matrix) {
-        return;
-    }
-    // Heatmap: x = task, y = stage (stage 1 on top), value in each cell.
-    m_matrix->clearPlottables();
-    m_matrix->clearItems();
-    const int tasks = static_cast<int>(s.taskIds.size());
-    const int stages = std::max(1, s.stages);
-    if (tasks > 0) {
-        auto *map = new QCPColorMap(m_matrix->xAxis, m_matrix->yAxis);
-        map->data()->setSize(tasks, stages);
-        map->data()->setRange(QCPRange(1, tasks), QCPRange(1, stages));
-        for (int j = 0; j < tasks; ++j) {
-            for (int i = 0; i < stages; ++i) {
-                const double value = i < s.matrix.stages() ? s.matrix.at(i, j) : std::nan("");
-                map->data()->setCell(j, i, std::isnan(value) ? std::nan("") : value);
-                if (!std::isnan(value)) {
-                    auto *label = new QCPItemText(m_matrix);
-                    label->position->setCoords(j + 1, i + 1);
-                    label->setText(QString::number(value, 'f', 2));
-                    label->setColor(value > 0.55 ? Qt::black : Qt::white);
-                    QFont font = label->font();
-                    font.setBold(true);
-                    label->setFont(font);
-                }
+        drawTasks();
+    } else if (plot == m_average) {
+        drawAverage();
+    } else if (plot == m_clients) {
+        drawClients();
+    } else if (plot == m_communication) {
+        drawCommunication();
+    } else if (plot == m_matrix) {
+        drawMatrix();
+    } else {
+        for (const auto &[kind, observationPlot] : m_observationPlots) {
+            if (observationPlot == plot) {
+                drawObservations(plot, m_series.observationsOf(kind), -1,
+                                 m_series.stages * m_series.roundsPerStage);
             }
         }
-        // Viridis (perceptually uniform, colour-blind safe); this QCustomPlot has no preset for it.
-        QCPColorGradient gradient;
-        gradient.setColorStopAt(0.0, QColor(0x44, 0x01, 0x54));
-        gradient.setColorStopAt(0.25, QColor(0x3b, 0x52, 0x8b));
-        gradient.setColorStopAt(0.5, QColor(0x21, 0x91, 0x8c));
-        gradient.setColorStopAt(0.75, QColor(0x5e, 0xc9, 0x62));
-        gradient.setColorStopAt(1.0, QColor(0xfd, 0xe7, 0x25));
-        gradient.setNanHandling(QCPColorGradient::nhTransparent);
-        map->setGradient(gradient);
-        map->setDataRange(QCPRange(0, 1));
-        map->setInterpolate(false);
-        QSharedPointer<QCPAxisTickerText> xTicks(new QCPAxisTickerText);
-        for (int j = 0; j < tasks; ++j) {
-            xTicks->addTick(j + 1, s.taskIds[static_cast<std::size_t>(j)]);
-        }
-        QSharedPointer<QCPAxisTickerText> yTicks(new QCPAxisTickerText);
-        for (int i = 0; i < stages; ++i) {
-            yTicks->addTick(i + 1, tr("stage %1").arg(i + 1));
-        }
-        m_matrix->xAxis->setTicker(xTicks);
-        m_matrix->yAxis->setTicker(yTicks);
-        m_matrix->xAxis->setTickLabelRotation(tasks > 4 ? 20 : 0);
-        m_matrix->xAxis->setRange(0.5, tasks + 0.5);
-        m_matrix->yAxis->setRange(0.5, stages + 0.5);
-        m_matrix->yAxis->setRangeReversed(true); // stage 1 on top, as the matrix is written
-        // Room on the right for the last rotated task label.
-        m_matrix->axisRect()->setAutoMargins(QCP::msLeft | QCP::msTop | QCP::msBottom);
-        m_matrix->axisRect()->setMargins(QMargins(0, 0, 60, 0));
-        m_matrix->xAxis->grid()->setVisible(false);
-        m_matrix->yAxis->grid()->setVisible(false);
     }
+}
+
+void PlotsPanel::drawTasks()
+{
+    const RunSeries &s = m_series;
+    const QSet<QString> hidden = resetPlot(m_tasks);
+    for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
+        addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
+                 seriesColor(static_cast<int>(j)), hidden);
+    }
+    finishRoundAxes(m_tasks, -0.02, 1.02);
+}
+
+void PlotsPanel::drawAverage()
+{
+    const RunSeries &s = m_series;
+    const QSet<QString> hidden = resetPlot(m_average);
+    addGraph(m_average, tr("average accuracy (seen tasks)"), s.evaluatedRounds, s.averageAccuracy,
+             seriesColor(0), hidden);
+    addGraph(m_average, tr("average forgetting"), s.evaluatedRounds, s.averageForgetting,
+             seriesColor(1), hidden, Qt::DashLine);
+    finishRoundAxes(m_average, -0.02, 1.02);
+}
+
+void PlotsPanel::drawClients()
+{
+    const RunSeries &s = m_series;
+    const QSet<QString> hidden = resetPlot(m_clients);
+    for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
+        addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
+                 seriesColor(static_cast<int>(c)), hidden);
+    }
+    finishRoundAxes(m_clients, -0.02, 1.02);
+    m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
+}
+
+void PlotsPanel::drawCommunication()
+{
+    const RunSeries &s = m_series;
+    const QSet<QString> hidden = resetPlot(m_communication);
+    addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
+             seriesColor(2), hidden);
+    addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
+             seriesColor(4), hidden, Qt::DashLine);
+    const double maxMB = std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
+                                  s.cumulativeDownMB.isEmpty() ? 1.0 : s.cumulativeDownMB.last());
+    finishRoundAxes(m_communication, 0, maxMB * 1.05);
+    m_communication->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+}
+
+void PlotsPanel::drawMatrix()
+{
+    // Heatmap: x = task, y = stage (stage 1 on top), value in each cell.
+    const RunSeries &s = m_series;
+    const int stages = std::max(1, s.stages);
+    QStringList rows;
+    for (int i = 0; i < stages; ++i) {
+        rows << tr("stage %1").arg(i + 1);
+    }
+    QStringList columns;
+    for (const QString &task : s.taskIds) {
+        columns << task;
+    }
+    std::vector<double> values;
+    for (int i = 0; i < stages; ++i) {
+        for (int j = 0; j < static_cast<int>(columns.size()); ++j) {
+            values.push_back(i < s.matrix.stages() ? s.matrix.at(i, j) : std::nan(""));
+        }
+    }
+    drawHeatmap(m_matrix, rows, columns, values, 0, 1);
 }
 
 void PlotsPanel::saveCurrent()

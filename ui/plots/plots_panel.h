@@ -7,6 +7,8 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include <map>
+
 class QCustomPlot;
 
 namespace fcl::ui {
@@ -31,15 +33,28 @@ public:
     QCustomPlot *matrixPlot() const { return m_matrix; }
     QCustomPlot *clientPlot() const { return m_clients; }
     QCustomPlot *communicationPlot() const { return m_communication; }
+    /// The five fixed plots, then one per observation kind of the series.
     QList<QCustomPlot *> plots() const;
+    /// The plot of an observation kind, or null while the series has none of that kind.
+    QCustomPlot *observationPlot(const QString &kind) const;
     int redrawCount() const { return m_redraws; }
     /// Rebuilds every plot from the series and replots the visible one synchronously.
     void redrawNow();
 
 private:
     void rebuild(QCustomPlot *plot);
+    void drawTasks();
+    void drawAverage();
+    void drawClients();
+    void drawCommunication();
+    void drawMatrix();
+    /// Adds a tab for every observation kind the series has and drops the others.
+    void syncObservationTabs();
+    QCustomPlot *addPlotTab(const QString &title);
     void saveCurrent();
     void drawStageLines(QCustomPlot *plot);
+    /// Stage lines, the x range of every round and the given y range.
+    void finishRoundAxes(QCustomPlot *plot, double yLow, double yHigh);
 
     RunSeries m_series;
     QCustomPlot *m_tasks;
@@ -47,6 +62,7 @@ private:
     QCustomPlot *m_matrix;
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
+    std::map<QString, QCustomPlot *> m_observationPlots; ///< by observation kind
     QTimer m_redrawTimer;
     QSet<QCustomPlot *> m_stale; ///< hidden tabs whose data changed since they were drawn
     bool m_dirty = false;

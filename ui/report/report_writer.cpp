@@ -159,7 +159,8 @@ Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector
     std::vector<ReportRun> runs;
     for (const RunExport &run : exports.value()) {
         const AccuracyMatrix matrix = RunStore::matrixFromRows(run.record, run.rows);
-        runs.push_back({run.record, RunSeries::fromStore(run.record, run.rows, matrix)});
+        runs.push_back(
+            {run.record, RunSeries::fromStore(run.record, run.rows, matrix, run.observations)});
     }
     return runs;
 }
@@ -237,6 +238,22 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
                 imageTag(images, render(panel.matrixPlot(), 760, 330), 600);
         html += QStringLiteral("<h3>Communication</h3>") +
                 imageTag(images, render(panel.communicationPlot(), 760, 320), 560);
+        // What the methods observed, drawn by shape (a series over the rounds; the last
+        // snapshot of a matrix, scatter, assignment or graph).
+        for (const QString &kind : run.series.observationKinds()) {
+            const std::vector<const Observation *> history = run.series.observationsOf(kind);
+            const Observation &last = *history.back();
+            const bool snapshot = last.shape != ObservationShape::Series;
+            html += QStringLiteral("<h3>%1</h3>").arg(escaped(last.title));
+            if (snapshot) {
+                html += QStringLiteral("<p><small>After stage %1, round %2 (the last of %3 "
+                                       "snapshots).</small></p>")
+                            .arg(last.stage + 1)
+                            .arg(last.round + 1)
+                            .arg(history.size());
+            }
+            html += imageTag(images, render(panel.observationPlot(kind), 760, 360), 600);
+        }
     }
     return html + QStringLiteral("</body></html>");
 }

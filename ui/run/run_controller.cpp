@@ -34,12 +34,16 @@ void RunBridge::drain()
     for (const Event &event : events) {
         if (const auto *info = std::get_if<RunInfo>(&event)) {
             Q_EMIT runStarted(*info);
+        } else if (const auto *observation = std::get_if<Observation>(&event)) {
+            Q_EMIT observationReceived(*observation);
         } else if (const auto *round = std::get_if<RoundMetrics>(&event)) {
             Q_EMIT roundFinished(*round);
         } else if (const auto *stage = std::get_if<StageMetrics>(&event)) {
             Q_EMIT stageFinished(*stage);
         } else if (const auto *message = std::get_if<Message>(&event)) {
             Q_EMIT messageReceived(message->severity, message->text);
+        } else if (const auto *held = std::get_if<Held>(&event)) {
+            Q_EMIT engineHeld(held->globalRound);
         } else if (const auto *outcome = std::get_if<RunOutcome>(&event)) {
             Q_EMIT runFinished(*outcome);
         }
@@ -51,11 +55,19 @@ void RunBridge::onRunStarted(const RunInfo &info)
     push(info);
 }
 
+void RunBridge::onObservation(const Observation &observation)
+{
+    push(observation);
+}
+
 void RunBridge::onRoundFinished(const RoundMetrics &round)
 {
     push(round);
     // Pause between rounds: the engine thread waits here; the GUI keeps running.
     QMutexLocker lock(&m_pauseMutex);
+    if (m_paused.load() && !m_cancel->isCancelled()) {
+        push(Held{round.globalRound});
+    }
     while (m_paused.load() && !m_cancel->isCancelled()) {
         m_resumed.wait(&m_pauseMutex, 200);
     }
@@ -95,8 +107,15 @@ RunController::RunController(QObject *parent) : QObject(parent), m_bridge(&m_can
         m_stages = info.stages;
         m_roundsPerStage = info.roundsPerStage;
         m_roundsTotal = info.stages * info.roundsPerStage;
-        Q_EMIT progressChanged(0, m_roundsTotal,
-                               tr("Stage 1/%1, round 1/%2").arg(m_stages).arg(m_roundsPerStage));
+        m_roundsAtStart = info.resumedAtRound;
+        m_roundsDone = info.resumedAtRound;
+        const int rounds = std::max(1, m_roundsPerStage);
+        Q_EMIT progressChanged(m_roundsDone, m_roundsTotal,
+                               tr("Stage %1/%2, round %3/%4")
+                                   .arg(m_roundsDone / rounds + 1)
+                                   .arg(m_stages)
+                                   .arg(m_roundsDone % rounds + 1)
+                                   .arg(m_roundsPerStage));
     });
     connect(&m_bridge, &RunBridge::roundFinished, this, &RunController::handleRound);
     connect(&m_bridge, &RunBridge::runFinished, this, &RunController::handleFinished);
@@ -114,22 +133,40 @@ RunController::~RunController()
 
 bool RunController::start(const Experiment &experiment, const QString &databasePath, int threads)
 {
+    return launch(databasePath, threads,
+                  static_cast<int>(experiment.stages.size()) * experiment.roundsPerStage(),
+                  [experiment](RunStore &store, RunObserver &observer,
+                               const CancellationToken &cancel, const RunOptions &options) {
+                      runExperiment(experiment, &store, observer, cancel, options);
+                  });
+}
+
+bool RunController::resumeRun(qint64 runId, const QString &databasePath, int threads)
+{
+    return launch(databasePath, threads, 0,
+                  [runId](RunStore &store, RunObserver &observer, const CancellationToken &cancel,
+                          const RunOptions &options) {
+                      fcl::resumeRun(runId, store, observer, cancel, options);
+                  });
+}
+
+bool RunController::launch(const QString &databasePath, int threads, int roundsTotal, Job job)
+{
     if (m_thread != nullptr) {
         return false;
     }
     m_cancel.reset();
     m_bridge.setPaused(false);
     m_roundsDone = 0;
-    m_roundsTotal = static_cast<int>(experiment.stages.size()) * experiment.roundsPerStage();
+    m_roundsAtStart = 0;
+    m_roundsTotal = roundsTotal;
     m_pausedMs = 0;
     m_clock.start();
     RunBridge *bridge = &m_bridge;
     const CancellationToken *cancel = &m_cancel;
-    m_thread = QThread::create([experiment, databasePath, threads, bridge, cancel] {
+    m_thread = QThread::create([job = std::move(job), databasePath, threads, bridge, cancel] {
         // The worker's own SQLite connection, closed before the thread ends.
         auto store = RunStore::open(databasePath);
-        RunOptions options;
-        options.threads = threads;
         if (!store) {
             RunOutcome outcome;
             outcome.status = RunStatus::Failed;
@@ -138,7 +175,9 @@ bool RunController::start(const Experiment &experiment, const QString &databaseP
             bridge->onRunFinished(outcome);
             return;
         }
-        runExperiment(experiment, store.value().get(), *bridge, *cancel, options);
+        RunOptions options;
+        options.threads = threads;
+        job(*store.value(), *bridge, *cancel, options);
     });
     m_thread->setObjectName(QStringLiteral("fcl-engine"));
     m_thread->start();
@@ -174,11 +213,11 @@ void RunController::cancel()
 
 double RunController::etaSeconds() const
 {
-    if (m_roundsDone == 0) {
+    if (m_roundsDone <= m_roundsAtStart) {
         return -1;
     }
     const double activeMs = static_cast<double>(m_clock.elapsed() - m_pausedMs);
-    return activeMs / m_roundsDone * (m_roundsTotal - m_roundsDone) / 1000.0;
+    return activeMs / (m_roundsDone - m_roundsAtStart) * (m_roundsTotal - m_roundsDone) / 1000.0;
 }
 
 void RunController::handleRound(const RoundMetrics &round)

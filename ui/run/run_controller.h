@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <variant>
 
 namespace fcl::ui {
@@ -27,6 +28,7 @@ public:
     explicit RunBridge(const CancellationToken *cancel, QObject *parent = nullptr);
 
     void onRunStarted(const RunInfo &info) override;
+    void onObservation(const Observation &observation) override;
     void onRoundFinished(const RoundMetrics &round) override;
     void onStageFinished(const StageMetrics &stage) override;
     void onMessage(Severity severity, const QString &message) override;
@@ -39,7 +41,11 @@ public:
 
 Q_SIGNALS:
     void runStarted(const fcl::RunInfo &info);
+    void observationReceived(const fcl::Observation &observation);
     void roundFinished(const fcl::RoundMetrics &round);
+    /// The engine thread is now waiting in pause after global round `globalRound` (0-based);
+    /// every event up to that round has been delivered.
+    void engineHeld(int globalRound);
     void stageFinished(const fcl::StageMetrics &stage);
     void messageReceived(fcl::Severity severity, const QString &message);
     void runFinished(const fcl::RunOutcome &outcome);
@@ -49,7 +55,11 @@ private:
         Severity severity;
         QString text;
     };
-    using Event = std::variant<RunInfo, RoundMetrics, StageMetrics, Message, RunOutcome>;
+    struct Held {
+        int globalRound;
+    };
+    using Event =
+        std::variant<RunInfo, Observation, RoundMetrics, StageMetrics, Message, Held, RunOutcome>;
     void push(Event event);
     void drain();
 
@@ -78,6 +88,8 @@ public:
     /// Starts `experiment`, storing it in the database at `databasePath` (the worker opens its own
     /// connection). Returns false if a run is already going.
     bool start(const Experiment &experiment, const QString &databasePath, int threads = 0);
+    /// Continues stored run `runId` from its last checkpoint (see fcl::resumeRun).
+    bool resumeRun(qint64 runId, const QString &databasePath, int threads = 0);
     void pause();
     void resume();
     void cancel();
@@ -91,6 +103,9 @@ Q_SIGNALS:
     void progressChanged(int roundsDone, int roundsTotal, const QString &text);
 
 private:
+    using Job = std::function<void(RunStore &store, RunObserver &observer,
+                                   const CancellationToken &cancel, const RunOptions &options)>;
+    bool launch(const QString &databasePath, int threads, int roundsTotal, Job job);
     void handleRound(const RoundMetrics &round);
     void handleFinished();
 
@@ -101,6 +116,7 @@ private:
     qint64 m_pausedMs = 0;
     QElapsedTimer m_pauseClock;
     int m_roundsDone = 0;
+    int m_roundsAtStart = 0; ///< > 0 for a resumed run
     int m_roundsTotal = 0;
     int m_stages = 0;
     int m_roundsPerStage = 0;

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// Method observations in the workbench (issue 6): every shape is drawn by the generic views, a
+// run's observations reach the plots live and in reports, and a stopped run resumes from the
+// history.
+#include "core/store/run_store.h"
+#include "tests/support/test_support.h"
+#include "ui/history/history_panel.h"
+#include "ui/main/main_window.h"
+#include "ui/plots/plots_panel.h"
+#include "ui/report/report_writer.h"
+#include "ui/run/run_controller.h"
+
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+using namespace fcl;
+using namespace fcl::ui;
+
+namespace {
+
+Observation observation(const char *kind, ObservationShape shape, int globalRound,
+                        QStringList labels, QStringList columns, std::vector<double> values)
+{
+    Observation o;
+    o.kind = QString::fromLatin1(kind);
+    o.title = QStringLiteral("test: %1").arg(o.kind);
+    o.shape = shape;
+    o.globalRound = globalRound;
+    o.labels = std::move(labels);
+    o.columnLabels = std::move(columns);
+    o.values = std::move(values);
+    return o;
+}
+
+int itemsOfType(QCustomPlot *plot, const char *className)
+{
+    int count = 0;
+    for (int i = 0; i < plot->itemCount(); ++i) {
+        count += QString::fromLatin1(plot->item(i)->metaObject()->className()) ==
+                         QLatin1String(className)
+                     ? 1
+                     : 0;
+    }
+    return count;
+}
+
+QByteArray scaffoldExperiment()
+{
+    QByteArray json = test::tinyExperimentJson({}, 3, 3, 2, 150);
+    json.replace(R"("method": "fedavg")", R"("method": "scaffold")");
+    return json;
+}
+
+} // namespace
+
+class TestObservations : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+
+private Q_SLOTS:
+    void init() { m_dir = std::make_unique<QTemporaryDir>(); }
+
+    void everyShapeIsDrawnWithoutMethodCode()
+    {
+        RunSeries series;
+        series.reset(QStringLiteral("shapes"), {QStringLiteral("t1")}, {QStringLiteral("a")}, {0},
+                     1, 3);
+        const QStringList abc{"a", "b", "c"};
+        for (int r = 0; r < 3; ++r) {
+            series.addObservation(observation("x.series", ObservationShape::Series, r, {"u", "v"},
+                                              {}, {double(r), r == 1 ? std::nan("") : 2.0 * r}));
+        }
+        series.addObservation(observation("x.matrix", ObservationShape::Matrix, 2, abc,
+                                          {"t1", "t2"}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}));
+        series.addObservation(observation("x.points", ObservationShape::Points, 2, {"g0", "g1"}, {},
+                                          {0, 0, 0, 1, 1, 1, 2, 2, 1}));
+        series.addObservation(observation("x.assign", ObservationShape::Assignment, 2, abc,
+                                          {"slot 1", "slot 2"}, {1, 0, 1}));
+        // Edges a->b 0.5, b->c 1.0, c->a 0 (not drawn), a->a (a self loop, not drawn).
+        series.addObservation(observation("x.graph", ObservationShape::Graph, 2, abc, {},
+                                          {0, 1, 0.5, 1, 2, 1.0, 2, 0, 0, 0, 0, 0.7}));
+        PlotsPanel panel;
+        panel.resize(700, 500);
+        panel.setSeries(series, true);
+        QCOMPARE(panel.count(), 5 + 5);
+        QCOMPARE(panel.tabText(5), QStringLiteral("test: x.series"));
+
+        QCustomPlot *plot = panel.observationPlot(QStringLiteral("x.series"));
+        panel.setCurrentWidget(plot);
+        QCOMPARE(plot->graphCount(), 2); // one line per label
+        QCOMPARE(plot->graph(1)->data()->size(), 3);
+        QVERIFY(std::isnan(plot->graph(1)->data()->at(1)->value)); // a gap, not a zero
+        QCOMPARE(plot->graph(1)->data()->at(2)->key, 3.0);         // x is the 1-based round
+
+        plot = panel.observationPlot(QStringLiteral("x.matrix"));
+        panel.setCurrentWidget(plot);
+        auto *map = qobject_cast<QCPColorMap *>(plot->plottable(0));
+        QVERIFY(map != nullptr);
+        QCOMPARE(map->data()->keySize(), 2);
+        QCOMPARE(map->data()->valueSize(), 3);
+        QCOMPARE(map->data()->cell(1, 2), 0.6); // row c, column t2
+        QCOMPARE(itemsOfType(plot, "QCPItemText"), 6);
+
+        plot = panel.observationPlot(QStringLiteral("x.points"));
+        panel.setCurrentWidget(plot);
+        QCOMPARE(plot->graphCount(), 2);
+        QCOMPARE(plot->graph(0)->data()->size(), 1);
+        QCOMPARE(plot->graph(1)->data()->size(), 2);
+
+        plot = panel.observationPlot(QStringLiteral("x.assign"));
+        panel.setCurrentWidget(plot);
+        map = qobject_cast<QCPColorMap *>(plot->plottable(0));
+        QCOMPARE(map->data()->cell(1, 0), 1.0); // a -> slot 2
+        QVERIFY(std::isnan(map->data()->cell(0, 0)));
+        QCOMPARE(map->data()->cell(0, 1), 1.0); // b -> slot 1
+
+        plot = panel.observationPlot(QStringLiteral("x.graph"));
+        panel.setCurrentWidget(plot);
+        QCOMPARE(itemsOfType(plot, "QCPItemLine"), 2);
+        QCOMPARE(itemsOfType(plot, "QCPItemText"), 3); // node labels
+
+        // A new run without observations drops their tabs.
+        RunSeries plain;
+        plain.reset(QStringLiteral("plain"), {QStringLiteral("t1")}, {QStringLiteral("a")}, {0}, 1,
+                    3);
+        panel.setSeries(plain, true);
+        QCOMPARE(panel.count(), 5);
+        QVERIFY(panel.observationPlot(QStringLiteral("x.graph")) == nullptr);
+    }
+
+    void stoppedRunResumesFromTheHistoryWithItsObservations()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        const QString path = m_dir->filePath(QStringLiteral("scaffold.json"));
+        {
+            QFile file(path);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(scaffoldExperiment());
+        }
+        MainWindow window(db);
+        window.show();
+        QVERIFY(window.openExperiment(path));
+        RunController *controller = window.runController();
+        // Cancel as soon as stage 1 ends (round 2 of 6): the checkpoint is at that stage's end.
+        auto stopper =
+            connect(controller->bridge(), &RunBridge::stageFinished, controller, [controller] {
+                controller->cancel();
+            });
+        QSignalSpy completed(&window, &MainWindow::runCompleted);
+        QVERIFY(window.startRun());
+        QVERIFY(completed.wait(120000));
+        disconnect(stopper);
+        const qint64 runId = completed.first().first().toLongLong();
+        HistoryPanel *history = window.history();
+        QCOMPARE(history->model()->run(0).status, RunStatus::Cancelled);
+        history->selectRuns({runId});
+        QPushButton *resume = nullptr;
+        for (QPushButton *button : history->findChildren<QPushButton *>()) {
+            if (button->text() == QLatin1String("Resume")) {
+                resume = button;
+            }
+        }
+        QVERIFY(resume != nullptr);
+        QVERIFY(resume->isEnabled());
+        QTest::mouseClick(resume, Qt::LeftButton);
+        QVERIFY(completed.wait(120000));
+        QVERIFY2(window.lastErrorMessage().isEmpty(), qPrintable(window.lastErrorMessage()));
+        QCOMPARE(completed.last().first().toLongLong(), runId); // the same run, continued
+        QCOMPARE(history->model()->run(0).status, RunStatus::Completed);
+        history->selectRuns({runId});
+        QVERIFY(!resume->isEnabled());
+
+        PlotsPanel *plots = window.plots();
+        QCOMPARE(plots->taskPlot()->graph(0)->data()->size(), 6); // stored 2 + resumed 4 rounds
+        QCustomPlot *norms =
+            plots->observationPlot(QStringLiteral("scaffold.control_variate_norm"));
+        QVERIFY(norms != nullptr);
+        plots->setCurrentWidget(norms);
+        QCOMPARE(norms->graphCount(), 4); // the server's c and three clients
+        QCOMPARE(norms->graph(1)->data()->size(), 6);
+
+        // The report carries the observation as its own section.
+        auto runs = loadReportRuns(*history->store(), {runId});
+        QVERIFY(runs);
+        const QString html = m_dir->filePath(QStringLiteral("report.html"));
+        QString error;
+        QVERIFY2(ReportWriter::write(html, runs.value(), &error), qPrintable(error));
+        QFile file(html);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(file.readAll());
+        QVERIFY(text.contains(QStringLiteral("SCAFFOLD: control-variate norm")));
+        QCOMPARE(text.count(QStringLiteral("data:image/png;base64,")), 5);
+    }
+};
+
+QTEST_MAIN(TestObservations)
+#include "tst_observations.moc"

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+#include "ui/plots/observation_plot.h"
+
+#include "ui/plots/plot_style.h"
+
+#include <qcustomplot.h>
+
+#include <cmath>
+
+namespace fcl::ui {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+void clearPlot(QCustomPlot *plot)
+{
+    plot->clearPlottables();
+    plot->clearItems();
+    plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    plot->xAxis->setTickLabelRotation(0);
+    plot->yAxis->setRangeReversed(false);
+    plot->xAxis->grid()->setVisible(true);
+    plot->yAxis->grid()->setVisible(true);
+    plot->xAxis->setLabel(QString());
+    plot->yAxis->setLabel(QString());
+    plot->axisRect()->setAutoMargins(QCP::msAll);
+    plot->legend->setVisible(false);
+}
+
+QSharedPointer<QCPAxisTickerText> textTicks(const QStringList &labels)
+{
+    QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+    for (int i = 0; i < labels.size(); ++i) {
+        ticks->addTick(i + 1, labels[i]);
+    }
+    return ticks;
+}
+
+void drawSeries(QCustomPlot *plot, const std::vector<const Observation *> &history, int roundsTotal)
+{
+    const Observation &last = *history.back();
+    double low = 0;
+    double high = 0;
+    bool any = false;
+    for (int k = 0; k < last.labels.size(); ++k) {
+        QVector<double> x;
+        QVector<double> y;
+        for (const Observation *o : history) {
+            if (static_cast<std::size_t>(k) < o->values.size()) {
+                const double v = o->values[static_cast<std::size_t>(k)];
+                x.append(o->globalRound + 1);
+                y.append(v);
+                if (std::isfinite(v)) {
+                    low = any ? std::min(low, v) : v;
+                    high = any ? std::max(high, v) : v;
+                    any = true;
+                }
+            }
+        }
+        QCPGraph *graph = plot->addGraph();
+        graph->setName(last.labels[k]);
+        graph->setPen(QPen(seriesColor(k), 2));
+        graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)
+                                             : QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        graph->setData(x, y, true);
+    }
+    plot->xAxis->setLabel(QObject::tr("round"));
+    plot->xAxis->setRange(0.5, std::max(roundsTotal, history.back()->globalRound + 1) + 0.5);
+    const double pad = any && high > low ? (high - low) * 0.05 : 0.5;
+    plot->yAxis->setRange(any ? low - pad : 0, any ? high + pad : 1);
+    plot->legend->setVisible(last.labels.size() <= 12);
+}
+
+void drawPoints(QCustomPlot *plot, const Observation &o)
+{
+    const int groups = std::max<int>(1, static_cast<int>(o.labels.size()));
+    std::vector<QVector<double>> xs(static_cast<std::size_t>(groups));
+    std::vector<QVector<double>> ys(static_cast<std::size_t>(groups));
+    for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
+        const int group = std::clamp(static_cast<int>(o.values[i + 2]), 0, groups - 1);
+        xs[static_cast<std::size_t>(group)].append(o.values[i]);
+        ys[static_cast<std::size_t>(group)].append(o.values[i + 1]);
+    }
+    for (int g = 0; g < groups; ++g) {
+        QCPGraph *graph = plot->addGraph();
+        graph->setName(g < o.labels.size() ? o.labels[g] : QString::number(g));
+        graph->setLineStyle(QCPGraph::lsNone);
+        graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(g), 6));
+        graph->setData(xs[static_cast<std::size_t>(g)], ys[static_cast<std::size_t>(g)]);
+    }
+    plot->rescaleAxes();
+    plot->legend->setVisible(groups <= 12);
+}
+
+void drawAssignment(QCustomPlot *plot, const Observation &o)
+{
+    std::vector<double> cells(static_cast<std::size_t>(o.labels.size() * o.columnLabels.size()),
+                              std::nan(""));
+    for (int item = 0; item < o.labels.size() && static_cast<std::size_t>(item) < o.values.size();
+         ++item) {
+        const int group = static_cast<int>(o.values[static_cast<std::size_t>(item)]);
+        if (group >= 0 && group < o.columnLabels.size()) {
+            cells[static_cast<std::size_t>(item * o.columnLabels.size() + group)] = 1;
+        }
+    }
+    drawHeatmap(plot, o.labels, o.columnLabels, cells, 0, 1);
+}
+
+void drawGraph(QCustomPlot *plot, const Observation &o)
+{
+    const int nodes = static_cast<int>(o.labels.size());
+    auto position = [&](int node) {
+        const double angle = 2 * kPi * node / std::max(1, nodes) + kPi / 2;
+        return QPointF(std::cos(angle), std::sin(angle));
+    };
+    double strongest = 0;
+    for (std::size_t i = 2; i < o.values.size(); i += 3) {
+        strongest = std::max(strongest, std::abs(o.values[i]));
+    }
+    QColor edgeColor = plot->palette().color(QPalette::Text);
+    for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
+        const int from = static_cast<int>(o.values[i]);
+        const int to = static_cast<int>(o.values[i + 1]);
+        const double weight = o.values[i + 2];
+        if (from < 0 || to < 0 || from >= nodes || to >= nodes || from == to || weight == 0) {
+            continue;
+        }
+        auto *edge = new QCPItemLine(plot);
+        edge->start->setCoords(position(from));
+        edge->end->setCoords(position(to));
+        QColor color = edgeColor;
+        color.setAlpha(150);
+        edge->setPen(QPen(color, 0.5 + 5.5 * std::abs(weight) / std::max(1e-12, strongest)));
+        edge->setHead(QCPLineEnding::esSpikeArrow);
+        edge->setSelectable(false);
+    }
+    QCPGraph *points = plot->addGraph();
+    points->setLineStyle(QCPGraph::lsNone);
+    points->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(0), 14));
+    for (int node = 0; node < nodes; ++node) {
+        const QPointF at = position(node);
+        points->addData(at.x(), at.y());
+        auto *label = new QCPItemText(plot);
+        label->position->setCoords(at.x() * 1.22, at.y() * 1.15);
+        label->setText(o.labels[node]);
+        label->setColor(plot->palette().color(QPalette::Text));
+    }
+    plot->xAxis->setRange(-1.5, 1.5);
+    plot->yAxis->setRange(-1.4, 1.4);
+    plot->xAxis->setTickLabels(false);
+    plot->yAxis->setTickLabels(false);
+    plot->xAxis->grid()->setVisible(false);
+    plot->yAxis->grid()->setVisible(false);
+}
+
+} // namespace
+
+void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringList &columnLabels,
+                 const std::vector<double> &values, double minimum, double maximum)
+{
+    clearPlot(plot);
+    plot->xAxis->setTickLabels(true);
+    plot->yAxis->setTickLabels(true);
+    const int columns = static_cast<int>(columnLabels.size());
+    const int rows = std::max<int>(1, static_cast<int>(rowLabels.size()));
+    if (columns == 0) {
+        return;
+    }
+    auto *map = new QCPColorMap(plot->xAxis, plot->yAxis);
+    map->data()->setSize(columns, rows);
+    map->data()->setRange(QCPRange(1, columns), QCPRange(1, rows));
+    // Cell labels only while they fit (about 45 px a cell at a 600 px wide plot).
+    const bool labelCells = columns <= 10 && rows <= 16;
+    for (int j = 0; j < columns; ++j) {
+        for (int i = 0; i < rows; ++i) {
+            const std::size_t at = static_cast<std::size_t>(i * columns + j);
+            const double value = at < values.size() ? values[at] : std::nan("");
+            map->data()->setCell(j, i, value);
+            if (labelCells && !std::isnan(value)) {
+                auto *label = new QCPItemText(plot);
+                label->position->setCoords(j + 1, i + 1);
+                label->setText(QString::number(value, 'f', 2));
+                const double share = (value - minimum) / std::max(1e-12, maximum - minimum);
+                label->setColor(share > 0.55 ? Qt::black : Qt::white);
+                QFont font = label->font();
+                font.setBold(true);
+                label->setFont(font);
+            }
+        }
+    }
+    // Viridis (perceptually uniform, colour-blind safe); this QCustomPlot has no preset for it.
+    QCPColorGradient gradient;
+    gradient.setColorStopAt(0.0, QColor(0x44, 0x01, 0x54));
+    gradient.setColorStopAt(0.25, QColor(0x3b, 0x52, 0x8b));
+    gradient.setColorStopAt(0.5, QColor(0x21, 0x91, 0x8c));
+    gradient.setColorStopAt(0.75, QColor(0x5e, 0xc9, 0x62));
+    gradient.setColorStopAt(1.0, QColor(0xfd, 0xe7, 0x25));
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    map->setGradient(gradient);
+    map->setDataRange(QCPRange(minimum, maximum));
+    map->setInterpolate(false);
+    plot->xAxis->setTicker(textTicks(columnLabels));
+    plot->yAxis->setTicker(textTicks(rowLabels));
+    plot->xAxis->setTickLabelRotation(columns > 4 ? 20 : 0);
+    plot->xAxis->setRange(0.5, columns + 0.5);
+    plot->yAxis->setRange(0.5, rows + 0.5);
+    plot->yAxis->setRangeReversed(true); // first row on top, as a matrix is written
+    // Room on the right for the last rotated column label.
+    plot->axisRect()->setAutoMargins(QCP::msLeft | QCP::msTop | QCP::msBottom);
+    plot->axisRect()->setMargins(QMargins(0, 0, 60, 0));
+    plot->xAxis->grid()->setVisible(false);
+    plot->yAxis->grid()->setVisible(false);
+}
+
+void drawObservations(QCustomPlot *plot, const std::vector<const Observation *> &history,
+                      int snapshot, int roundsTotal)
+{
+    clearPlot(plot);
+    plot->xAxis->setTickLabels(true);
+    plot->yAxis->setTickLabels(true);
+    if (history.empty()) {
+        return;
+    }
+    const Observation &shown = *history[snapshot < 0 || snapshot >= static_cast<int>(history.size())
+                                            ? history.size() - 1
+                                            : static_cast<std::size_t>(snapshot)];
+    switch (shown.shape) {
+    case ObservationShape::Series:
+        drawSeries(plot, history, roundsTotal);
+        break;
+    case ObservationShape::Matrix: {
+        double low = 0;
+        double high = 1;
+        for (double v : shown.values) {
+            if (std::isfinite(v)) {
+                low = std::min(low, v);
+                high = std::max(high, v);
+            }
+        }
+        drawHeatmap(plot, shown.labels, shown.columnLabels, shown.values, low, high);
+        break;
+    }
+    case ObservationShape::Points:
+        drawPoints(plot, shown);
+        break;
+    case ObservationShape::Assignment:
+        drawAssignment(plot, shown);
+        break;
+    case ObservationShape::Graph:
+        drawGraph(plot, shown);
+        break;
+    }
+}
+
+} // namespace fcl::ui

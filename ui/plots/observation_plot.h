@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "core/metrics/observation.h"
+
+#include <QStringList>
+
+#include <vector>
+
+class QCustomPlot;
+
+namespace fcl::ui {
+
+/// Draws a heatmap: rows top to bottom, columns left to right, `values` row-major (NaN cells
+/// stay empty), a viridis scale over [minimum, maximum], each cell labelled with its value when
+/// there is room. Replaces whatever `plot` showed.
+void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringList &columnLabels,
+                 const std::vector<double> &values, double minimum, double maximum);
+
+/// Draws the history of one observation kind on `plot`, chosen by its shape and with no
+/// knowledge of the method that emitted it: a Series as one line per label over the rounds;
+/// a Matrix as a heatmap; Points as a scatter coloured by group; an Assignment as an item x group
+/// grid; a Graph as nodes on a circle with edges as wide as their weight. The last four show
+/// snapshot `snapshot` of `history` (-1: the latest). `roundsTotal` fixes the x range of series.
+void drawObservations(QCustomPlot *plot, const std::vector<const Observation *> &history,
+                      int snapshot = -1, int roundsTotal = 0);
+
+} // namespace fcl::ui
