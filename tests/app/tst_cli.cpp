@@ -205,6 +205,61 @@ private Q_SLOTS:
         QVERIFY2(list.out.contains(QStringLiteral("interrupted")), qPrintable(list.out));
         QVERIFY(storedRounds() >= 3);
     }
+
+    void killedRunResumesToTheUninterruptedMetrics()
+    {
+        // Issue 6: SIGKILL after stage 2's checkpoint, `fcl resume`, and every metric row equals
+        // an uninterrupted run's.
+        const QByteArray json = test::tinyExperimentJson(
+            QStringLiteral(R"({"method": "replay", "buffer_per_client": 60})"), 4, 5, 8, 400);
+        const QString path = m_dir->filePath(QStringLiteral("resume.json"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(json);
+        file.close();
+        QProcess process;
+        process.start(QStringLiteral(FCL_CLI_PATH),
+                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db,
+                       QStringLiteral("--quiet")});
+        QVERIFY(process.waitForStarted());
+        auto checkpoints = [&] {
+            auto store = RunStore::open(m_db);
+            auto list = store ? store.value()->checkpoints(1)
+                              : Result<std::vector<CheckpointRecord>>(Error{});
+            return list ? static_cast<int>(list->size()) : 0;
+        };
+        for (int attempt = 0; attempt < 3000 && checkpoints() < 2; ++attempt) {
+            QTest::qWait(20);
+        }
+        QVERIFY(checkpoints() >= 2); // killed in stage 3 or later, before the end
+        QCOMPARE(process.state(), QProcess::Running);
+        ::kill(static_cast<pid_t>(process.processId()), SIGKILL);
+        QVERIFY(process.waitForFinished());
+
+        const Output resumed =
+            fcl({QStringLiteral("resume"), QStringLiteral("1"), QStringLiteral("--db"), m_db,
+                 QStringLiteral("--quiet")});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        QVERIFY2(resumed.out.contains(QStringLiteral("completed after 5 of 5 stages")),
+                 qPrintable(resumed.out));
+        const Output whole = fcl({QStringLiteral("run"), path, QStringLiteral("--db"), m_db,
+                                  QStringLiteral("--quiet")});
+        QCOMPARE(whole.exitCode, 0);
+
+        auto store = RunStore::open(m_db);
+        QVERIFY(store);
+        const QByteArray first = test::metricRowsText(store.value()->metrics(1).value());
+        const QByteArray second = test::metricRowsText(store.value()->metrics(2).value());
+        QCOMPARE(first.count('\n'), second.count('\n'));
+        QCOMPARE(first, second);
+        QCOMPARE(store.value()->checkpoints(1)->size(), std::size_t(5));
+
+        const Output again =
+            fcl({QStringLiteral("resume"), QStringLiteral("2"), QStringLiteral("--db"), m_db});
+        QCOMPARE(again.exitCode, 2);
+        QVERIFY2(again.err.contains(QStringLiteral("run 2 is already completed")),
+                 qPrintable(again.err));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)
