@@ -9,6 +9,8 @@
 #include "ui/report/report_writer.h"
 #include "ui/run/run_controller.h"
 
+#include <qcustomplot.h>
+
 #include <QApplication>
 #include <QDir>
 #include <QEventLoop>
@@ -72,6 +74,21 @@ int main(int argc, char *argv[])
     window.plots()->setCurrentIndex(2);
     waitMs(200);
     save(window.plots(), out + QStringLiteral("/accuracy-matrix.png"));
+
+    // A SCAFFOLD run: its per-client control-variate norms appear as an observation tab.
+    window.document()->setSectionMethod(QStringLiteral("federated"), QStringLiteral("scaffold"));
+    window.document()->setTopLevel(
+        QStringLiteral("name"),
+        QStringLiteral("Class-incremental Fashion-MNIST, 10 clients, SCAFFOLD + replay"));
+    window.startRun();
+    done.exec();
+    window.history()->selectRuns({3});
+    if (QCustomPlot *norms = window.plots()->observationPlot(
+            QStringLiteral("scaffold.control_variate_norm"))) {
+        window.plots()->setCurrentWidget(norms);
+    }
+    waitMs(400);
+    save(&window, out + QStringLiteral("/observations.png"));
 
     auto runs = fcl::ui::loadReportRuns(*window.history()->store(), {1, 2});
     QString error;

@@ -66,6 +66,10 @@ void drawSeries(QCustomPlot *plot, const std::vector<const Observation *> &histo
         graph->setData(x, y, true);
     }
     plot->xAxis->setLabel(QObject::tr("round"));
+    // "SCAFFOLD: control-variate norm per client" -> "control-variate norm per client"
+    plot->yAxis->setLabel(last.title.contains(QLatin1Char(':'))
+                              ? last.title.section(QLatin1Char(':'), 1).trimmed()
+                              : last.title);
     plot->xAxis->setRange(0.5, std::max(roundsTotal, history.back()->globalRound + 1) + 0.5);
     const double pad = any && high > low ? (high - low) * 0.05 : 0.5;
     plot->yAxis->setRange(any ? low - pad : 0, any ? high + pad : 1);

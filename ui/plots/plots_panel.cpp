@@ -40,7 +40,9 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     placeLegendBelow(m_tasks, 3);
     placeLegendBelow(m_clients, 4);
     placeLegendBelow(m_average, 2);
-    setElideMode(Qt::ElideRight);
+    // Method observations add tabs: scroll rather than elide the fixed ones to "Ac…".
+    setElideMode(Qt::ElideNone);
+    setUsesScrollButtons(true);
     m_redrawTimer.setInterval(50);
     connect(&m_redrawTimer, &QTimer::timeout, this, [this] {
         if (m_dirty) {
@@ -102,7 +104,10 @@ void PlotsPanel::syncObservationTabs()
     for (const QString &kind : kinds) {
         if (m_observationPlots.count(kind) == 0) {
             const Observation &first = *m_series.observationsOf(kind).front();
-            QCustomPlot *plot = addPlotTab(first.title.isEmpty() ? kind : first.title);
+            const QString title = first.title.isEmpty() ? kind : first.title;
+            QCustomPlot *plot = addPlotTab(title.size() > 32 ? title.left(31) + QChar(0x2026)
+                                                             : title);
+            setTabToolTip(indexOf(plot), title);
             stylePlot(plot, QString(), QString());
             placeLegendBelow(plot, 4);
             m_observationPlots[kind] = plot;
