@@ -268,26 +268,11 @@ QString sectionMethod(const QJsonObject &config, const QString &section)
                : config.value(section).toObject().value(descriptor->selectorKey).toString();
 }
 
-Result<Experiment> parseExperiment(const QByteArray &json)
-{
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        // Turn the byte offset into line:column, which is what an editor shows.
-        const QByteArray before = json.left(parseError.offset);
-        const int line = static_cast<int>(before.count('\n')) + 1;
-        const int column = static_cast<int>(parseError.offset - (before.lastIndexOf('\n') + 1)) + 1;
-        return Error{QStringLiteral("line %1, column %2").arg(line).arg(column),
-                     QStringLiteral("invalid JSON: %1").arg(parseError.errorString())};
-    }
-    if (!document.isObject()) {
-        return Error{QStringLiteral("(document)"),
-                     QStringLiteral("expected a JSON object at the top level")};
-    }
-    const QJsonObject root = document.object();
-    std::vector<Error> errors;
-    Experiment experiment;
+namespace {
 
+/// Unknown top-level fields, name, description and seed.
+void readIdentity(const QJsonObject &root, Experiment &experiment, std::vector<Error> &errors)
+{
     static const QSet<QString> topLevel = {
         QStringLiteral("name"),       QStringLiteral("description"), QStringLiteral("seed"),
         QStringLiteral("model"),      QStringLiteral("federated"),   QStringLiteral("continual"),
@@ -319,12 +304,11 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             experiment.seed = static_cast<std::uint64_t>(seed.toDouble());
         }
     }
+}
 
-    experiment.model = readSection(root, *findSection(QStringLiteral("model")), errors);
-    experiment.federated = readSection(root, *findSection(QStringLiteral("federated")), errors);
-    experiment.continual = readSection(root, *findSection(QStringLiteral("continual")), errors);
-    experiment.partition = readSection(root, *findSection(QStringLiteral("partition")), errors);
-
+void readEvaluationAndData(const QJsonObject &root, Experiment &experiment,
+                           std::vector<Error> &errors)
+{
     QJsonObject evaluation;
     if (root.contains(QStringLiteral("evaluation"))) {
         if (!root.value(QStringLiteral("evaluation")).isObject()) {
@@ -349,7 +333,10 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             }
         }
     }
+}
 
+void readClients(const QJsonObject &root, Experiment &experiment, std::vector<Error> &errors)
+{
     // Clients.
     const QJsonValue clientsValue = root.value(QStringLiteral("clients"));
     if (!clientsValue.isArray() || clientsValue.toArray().isEmpty()) {
@@ -383,7 +370,10 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             experiment.clients.push_back(client);
         }
     }
+}
 
+void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Error> &errors)
+{
     // Stages: an object {client name: task id}, or a task id string for "every client".
     const QJsonValue stagesValue = root.value(QStringLiteral("stages"));
     if (!stagesValue.isArray() || stagesValue.toArray().isEmpty()) {
@@ -448,6 +438,40 @@ Result<Experiment> parseExperiment(const QByteArray &json)
             }
         }
     }
+}
+
+} // namespace
+
+Result<Experiment> parseExperiment(const QByteArray &json)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        // Turn the byte offset into line:column, which is what an editor shows.
+        const QByteArray before = json.left(parseError.offset);
+        const int line = static_cast<int>(before.count('\n')) + 1;
+        const int column = static_cast<int>(parseError.offset - (before.lastIndexOf('\n') + 1)) + 1;
+        return Error{QStringLiteral("line %1, column %2").arg(line).arg(column),
+                     QStringLiteral("invalid JSON: %1").arg(parseError.errorString())};
+    }
+    if (!document.isObject()) {
+        return Error{QStringLiteral("(document)"),
+                     QStringLiteral("expected a JSON object at the top level")};
+    }
+    const QJsonObject root = document.object();
+    std::vector<Error> errors;
+    Experiment experiment;
+
+    readIdentity(root, experiment, errors);
+
+    experiment.model = readSection(root, *findSection(QStringLiteral("model")), errors);
+    experiment.federated = readSection(root, *findSection(QStringLiteral("federated")), errors);
+    experiment.continual = readSection(root, *findSection(QStringLiteral("continual")), errors);
+    experiment.partition = readSection(root, *findSection(QStringLiteral("partition")), errors);
+
+    readEvaluationAndData(root, experiment, errors);
+    readClients(root, experiment, errors);
+    readStages(root, experiment, errors);
 
     if (!errors.empty()) {
         return errors;
