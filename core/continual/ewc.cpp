@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // EWC: Kirkpatrick et al. 2017, penalty (lambda/2) sum_p F_p (theta_p - theta*_p)^2 with the
-// empirical diagonal Fisher. Federated: after each stage every client of the stage estimates its
-// Fisher on the final global model and uploads it; the server averages them by sample count, adds
-// the result to the running sum (one penalty over all past stages) and sends the sum and the
-// anchor (the global model) to the clients. Both transfers are counted in the bytes.
+// empirical diagonal Fisher; online EWC (Schwarz et al. 2018, "Progress & Compress"): one running
+// Fisher F = gamma F + F_stage instead of one penalty per task (gamma 1 is the plain sum).
+// Federated: after each stage but the last, every client of the stage estimates its Fisher on the
+// final global model and uploads it; the server averages them by sample count, optionally
+// normalises the stage's Fisher (by its mean or its max over all parameters, so that lambda does
+// not depend on the gradients' scale), folds it into the running Fisher and sends that down. The
+// anchor is the global model the clients receive at the next stage's start anyway, so only the
+// Fisher is counted as extra traffic.
 #include "core/common/method_descriptor.h"
 #include "core/continual/regularizers_p.h"
 #include "core/federated/aggregator_p.h"
@@ -106,8 +110,15 @@ private:
     std::vector<torch::Tensor> m_anchor;
 };
 
+enum class FisherNormalization { None, Mean, Max };
+
 class EwcServer : public StagePlugin {
 public:
+    EwcServer(double gamma, FisherNormalization normalization)
+        : m_gamma(gamma), m_normalization(normalization)
+    {
+    }
+
     bool collectsFromClients() const override { return true; }
 
     std::int64_t afterStage(int stage, const TensorList &globalModel, std::vector<Payload> &uploads,
@@ -120,24 +131,57 @@ public:
         for (const Payload &upload : uploads) {
             fishers.push_back(valuesOf(upload.tensors));
         }
-        const std::vector<torch::Tensor> stageFisher = federatedAverage(fishers, weights);
+        std::vector<torch::Tensor> stageFisher = federatedAverage(fishers, weights);
+        normalize(stageFisher);
         const std::size_t count = globalModel.size();
         TensorList next;
         for (std::size_t i = 0; i < count; ++i) {
             torch::Tensor sum = stageFisher[i];
             if (!m_broadcast.empty()) {
                 sum = m_broadcast[i].value;
+                if (m_gamma != 1.0) {
+                    sum.mul_(m_gamma);
+                }
                 sum.add_(stageFisher[i]);
             }
             next.push_back({"fisher/" + globalModel[i].name, sum});
         }
+        const std::int64_t fisherBytes = byteSize(next);
         for (const NamedTensor &t : globalModel) {
             next.push_back({"anchor/" + t.name, t.value.detach().clone()});
         }
         m_broadcast = std::move(next);
         m_version = stage;
-        return static_cast<std::int64_t>(uploads.size()) * byteSize(m_broadcast);
+        return static_cast<std::int64_t>(uploads.size()) * fisherBytes;
     }
+
+private:
+    void normalize(std::vector<torch::Tensor> &fisher) const
+    {
+        if (m_normalization == FisherNormalization::None) {
+            return;
+        }
+        torch::NoGradGuard noGrad;
+        double total = 0;
+        double largest = 0;
+        std::int64_t elements = 0;
+        for (const torch::Tensor &f : fisher) {
+            total += f.sum().item<double>();
+            largest = std::max(largest, f.max().item<double>());
+            elements += f.numel();
+        }
+        const double scale = m_normalization == FisherNormalization::Mean
+                                 ? total / static_cast<double>(std::max<std::int64_t>(1, elements))
+                                 : largest;
+        if (scale > 0) {
+            for (torch::Tensor &f : fisher) {
+                f.div_(scale);
+            }
+        }
+    }
+
+    double m_gamma;
+    FisherNormalization m_normalization;
 };
 
 } // namespace
@@ -152,17 +196,34 @@ MethodDescriptor ewcMethod()
         "Fisher information, mean squared gradient), the server averages these, and later "
         "training pays (lambda/2)·Σ F·(w - w*)² for moving important weights. The Fisher "
         "upload is counted in the communication cost.",
-        {doubleParam("lambda", 0, 1e7, 100, "Penalty strength."),
+        {doubleParam("lambda", 0, 1e7, 10,
+                     "Penalty strength. With SGD, lr x lambda x (largest running Fisher) must stay "
+                     "below 2 or training diverges; fisher_normalization max keeps each stage's "
+                     "Fisher at most 1."),
          intParam("fisher_samples", 1, 60000, 200,
-                  "Samples per client used to estimate the Fisher information.")},
+                  "Samples per client used to estimate the Fisher information."),
+         doubleParam("gamma", 0, 1, 1.0,
+                     "Online EWC: the running Fisher decays by gamma each stage (1: a plain sum "
+                     "over stages, as Kirkpatrick et al.)."),
+         choiceParam("fisher_normalization",
+                     {QStringLiteral("max"), QStringLiteral("mean"), QStringLiteral("none")},
+                     "Divide each stage's Fisher by its max or its mean over all parameters, so "
+                     "that lambda does not depend on the scale of the gradients (none: the raw "
+                     "Fisher, as Kirkpatrick et al.).")},
         [](const QVariantMap &params) {
             auto parts = std::make_unique<MethodParts>();
             const double lambda = params.value(QStringLiteral("lambda")).toDouble();
             const int samples = params.value(QStringLiteral("fisher_samples")).toInt();
+            const QString normalization =
+                params.value(QStringLiteral("fisher_normalization")).toString();
             parts->clientPlugin = [lambda, samples] {
                 return std::make_unique<EwcPlugin>(lambda, samples);
             };
-            parts->stagePlugin = std::make_unique<EwcServer>();
+            parts->stagePlugin = std::make_unique<EwcServer>(
+                params.value(QStringLiteral("gamma")).toDouble(),
+                normalization == QLatin1String("mean")  ? FisherNormalization::Mean
+                : normalization == QLatin1String("max") ? FisherNormalization::Max
+                                                        : FisherNormalization::None);
             return parts;
         });
 }

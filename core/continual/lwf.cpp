@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // LwF: Li & Hoiem 2016, "Learning without Forgetting": lambda T^2 KL(softmax(z_old/T) ||
-// softmax(z_new/T)) on the new data, with the previous stage's global model as the teacher.
+// softmax(z_new/T)) on the new data, with the previous stage's global model as the teacher. As in
+// Li & Hoiem and van de Ven & Tolias 2019 the distillation covers only the outputs of answers
+// learned before the current stage (`distill: old_answers`); `all_outputs` distils every output,
+// which also pulls the new task's answers towards the teacher's (kept to show that it fights the
+// new task).
 #include "core/common/method_descriptor.h"
 #include "core/continual/regularizers_p.h"
 #include "core/model/method_api_p.h"
@@ -21,13 +25,23 @@ namespace {
 
 class LwfPlugin : public ClientPlugin {
 public:
-    LwfPlugin(double lambda, double temperature) : m_lambda(lambda), m_temperature(temperature) {}
+    LwfPlugin(double lambda, double temperature, bool allOutputs)
+        : m_lambda(lambda), m_temperature(temperature), m_allOutputs(allOutputs)
+    {
+    }
 
     torch::Tensor lossTerm(LocalTraining &training, const Batch &batch, const torch::Tensor &logits,
                            int current) override
     {
         if (training.broadcast == nullptr || training.broadcast->empty()) {
             return {};
+        }
+        torch::Tensor outputs; // the answer indices distilled (undefined: all)
+        if (!m_allOutputs) {
+            outputs = training.oldAnswers->nonzero().flatten();
+            if (outputs.numel() == 0) {
+                return {};
+            }
         }
         const TensorList &teacherWeights = *training.broadcast;
         Network &teacher = training.model->auxiliary(
@@ -43,13 +57,18 @@ public:
             teacherLogits = teacher.forward(batch.images.narrow(0, 0, current),
                                             batch.instructions.narrow(0, 0, current));
         }
-        return distillationLoss(logits.narrow(0, 0, current), teacherLogits, m_lambda,
-                                m_temperature);
+        torch::Tensor studentLogits = logits.narrow(0, 0, current);
+        if (outputs.defined()) {
+            studentLogits = studentLogits.index_select(1, outputs);
+            teacherLogits = teacherLogits.index_select(1, outputs);
+        }
+        return distillationLoss(studentLogits, teacherLogits, m_lambda, m_temperature);
     }
 
 private:
     double m_lambda;
     double m_temperature;
+    bool m_allOutputs;
 };
 
 /// Keeps the global model at each stage's end as the next stage's teacher. Nothing is sent: the
@@ -74,16 +93,21 @@ MethodDescriptor lwfMethod()
         "Distil the previous stage's model on the new data (no stored samples).",
         "Learning without Forgetting (Li & Hoiem 2016): before a new stage the model is "
         "frozen as a teacher; while learning the new task, the loss also asks the model to "
-        "keep the teacher's softened outputs on the new inputs, lambda·T²·KL(teacher || "
-        "student) at temperature T. No old data is kept.",
+        "keep the teacher's softened outputs for the answers it already knew, "
+        "lambda·T²·KL(teacher || student) at temperature T. No old data is kept.",
         {doubleParam("lambda", 0, 100, 1.0, "Weight of the distillation loss."),
-         doubleParam("temperature", 0.1, 20, 2.0, "Softmax temperature T.", true)},
+         doubleParam("temperature", 0.1, 20, 2.0, "Softmax temperature T.", true),
+         choiceParam("distill", {QStringLiteral("old_answers"), QStringLiteral("all_outputs")},
+                     "old_answers: distil only the outputs of answers learned in earlier stages "
+                     "(the standard form); all_outputs: every output, the new task's too.")},
         [](const QVariantMap &params) {
             auto parts = std::make_unique<MethodParts>();
             const double lambda = params.value(QStringLiteral("lambda")).toDouble();
             const double temperature = params.value(QStringLiteral("temperature")).toDouble();
-            parts->clientPlugin = [lambda, temperature] {
-                return std::make_unique<LwfPlugin>(lambda, temperature);
+            const bool allOutputs =
+                params.value(QStringLiteral("distill")).toString() == QLatin1String("all_outputs");
+            parts->clientPlugin = [lambda, temperature, allOutputs] {
+                return std::make_unique<LwfPlugin>(lambda, temperature, allOutputs);
             };
             parts->stagePlugin = std::make_unique<LwfServer>();
             return parts;

@@ -19,6 +19,40 @@ void ReplayBuffer::offer(const SampleRef &sample, Rng &rng)
     }
 }
 
+void ReplayBuffer::offerBalanced(const SampleRef &sample, int sampleClass,
+                                 const std::function<int(const SampleRef &)> &classOf, Rng &rng)
+{
+    ++m_seen;
+    const std::int64_t seenOfClass = ++m_seenPerClass[sampleClass];
+    if (static_cast<int>(m_items.size()) < m_capacity) {
+        m_items.push_back(sample);
+        return;
+    }
+    std::map<int, std::vector<std::size_t>> members;
+    for (std::size_t i = 0; i < m_items.size(); ++i) {
+        members[classOf(m_items[i])].push_back(i);
+    }
+    std::size_t largest = 0;
+    for (const auto &[c, list] : members) {
+        largest = std::max(largest, list.size());
+    }
+    const auto own = members.find(sampleClass);
+    const std::size_t ownSize = own == members.end() ? 0 : own->second.size();
+    if (ownSize < largest) {
+        // Evict from the first of the largest classes (in class order: deterministic).
+        for (const auto &[c, list] : members) {
+            if (list.size() == largest) {
+                m_items[list[uniformIndex(rng, list.size())]] = sample;
+                return;
+            }
+        }
+    }
+    const std::uint64_t slot = uniformIndex(rng, static_cast<std::uint64_t>(seenOfClass));
+    if (slot < ownSize) {
+        m_items[own->second[slot]] = sample;
+    }
+}
+
 std::vector<SampleRef> ReplayBuffer::sample(int count, Rng &rng) const
 {
     std::vector<SampleRef> drawn;
@@ -32,8 +66,10 @@ std::vector<SampleRef> ReplayBuffer::sample(int count, Rng &rng) const
     return drawn;
 }
 
-void ReplayBuffer::restore(std::vector<SampleRef> items, std::int64_t seen)
+void ReplayBuffer::restore(std::vector<SampleRef> items, std::int64_t seen,
+                           std::map<int, std::int64_t> seenPerClass)
 {
+    m_seenPerClass = std::move(seenPerClass);
     if (static_cast<int>(items.size()) > m_capacity) {
         items.resize(static_cast<std::size_t>(m_capacity));
     }

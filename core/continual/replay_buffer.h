@@ -4,6 +4,8 @@
 #include "core/common/rng.h"
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <vector>
 
 namespace fcl {
@@ -23,6 +25,13 @@ public:
     explicit ReplayBuffer(int capacity = 0) : m_capacity(capacity) {}
 
     void offer(const SampleRef &sample, Rng &rng);
+    /// Class-balanced reservoir sampling (CBRS, Chrysakis & Moens 2020): while the buffer is full,
+    /// a sample of a class that is not among the buffer's largest replaces a random member of a
+    /// largest class; a sample of a largest class replaces a random member of its own class with
+    /// probability (its class's size in the buffer) / (samples of that class seen). `classOf`
+    /// gives a sample's class (its answer). Do not mix with offer() on one buffer.
+    void offerBalanced(const SampleRef &sample, int sampleClass,
+                       const std::function<int(const SampleRef &)> &classOf, Rng &rng);
     /// `count` samples drawn uniformly with replacement; empty if the buffer is.
     std::vector<SampleRef> sample(int count, Rng &rng) const;
 
@@ -30,13 +39,17 @@ public:
     int size() const { return static_cast<int>(m_items.size()); }
     std::int64_t seen() const { return m_seen; }
     const std::vector<SampleRef> &items() const { return m_items; }
+    /// Samples of each class offered so far (offerBalanced only).
+    const std::map<int, std::int64_t> &seenPerClass() const { return m_seenPerClass; }
     /// Restores a saved state (items beyond the capacity are dropped).
-    void restore(std::vector<SampleRef> items, std::int64_t seen);
+    void restore(std::vector<SampleRef> items, std::int64_t seen,
+                 std::map<int, std::int64_t> seenPerClass = {});
 
 private:
     int m_capacity = 0;
     std::int64_t m_seen = 0;
     std::vector<SampleRef> m_items;
+    std::map<int, std::int64_t> m_seenPerClass;
 };
 
 } // namespace fcl

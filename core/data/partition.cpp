@@ -90,6 +90,71 @@ std::vector<int> apportion(const std::vector<double> &shares, int total)
     return counts;
 }
 
+namespace {
+
+/// NIID-Bench's "noniid-labeldir" (Li et al. 2022, partition.py; after Yurochkin et al. 2019 and
+/// Hsu et al. 2019): `total` samples are taken class-balanced from the pools, then each class is
+/// split over the clients by p ~ Dir_N(alpha), where a client already holding its fair share
+/// (total / clients) gets no more; the whole split is redrawn until every client has the minimum.
+Result<std::vector<std::vector<int>>> splitEachClass(const PartitionRequest &request,
+                                                     const std::vector<std::vector<int>> &pools,
+                                                     int poolSize, int total, Rng &rng)
+{
+    const int clients = static_cast<int>(request.requested.size());
+    if (!(request.classAlpha > 0)) {
+        return Error{QStringLiteral("partition.alpha"), QStringLiteral("must be > 0")};
+    }
+    std::vector<double> poolShares;
+    for (const auto &pool : pools) {
+        poolShares.push_back(static_cast<double>(pool.size()) / poolSize);
+    }
+    const std::vector<int> perClass = apportion(poolShares, total);
+    const int fairShare = total / clients;
+    const int minimum = std::min(request.minPerClientDirichlet, fairShare);
+    std::vector<std::vector<int>> result;
+    for (int draw = 0; draw < request.maxQuantityDraws; ++draw) {
+        result.assign(static_cast<std::size_t>(clients), {});
+        for (std::size_t k = 0; k < pools.size(); ++k) {
+            std::vector<double> shares = sampleDirichlet(rng, clients, request.classAlpha);
+            double sum = 0;
+            for (int c = 0; c < clients; ++c) {
+                if (static_cast<int>(result[static_cast<std::size_t>(c)].size()) >= fairShare) {
+                    shares[static_cast<std::size_t>(c)] = 0;
+                }
+                sum += shares[static_cast<std::size_t>(c)];
+            }
+            for (double &share : shares) {
+                share = sum > 0 ? share / sum : 1.0 / clients;
+            }
+            const std::vector<int> counts = apportion(shares, perClass[k]);
+            std::size_t next = 0;
+            for (int c = 0; c < clients; ++c) {
+                for (int t = 0; t < counts[static_cast<std::size_t>(c)]; ++t) {
+                    result[static_cast<std::size_t>(c)].push_back(pools[k][next++]);
+                }
+            }
+        }
+        bool met = true;
+        for (const auto &mine : result) {
+            met = met && static_cast<int>(mine.size()) >= minimum;
+        }
+        if (met) {
+            return result;
+        }
+    }
+    return Error{QStringLiteral("partition.alpha"),
+                 QStringLiteral("no per-class Dirichlet(%1) split of %2 samples over %3 clients "
+                                "gave every client %4 samples in %5 draws; raise alpha or use "
+                                "fewer clients")
+                     .arg(request.classAlpha)
+                     .arg(total)
+                     .arg(clients)
+                     .arg(minimum)
+                     .arg(request.maxQuantityDraws)};
+}
+
+} // namespace
+
 Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &request)
 {
     const int clients = static_cast<int>(request.requested.size());
@@ -158,7 +223,7 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
         return result;
     }
 
-    // Dirichlet label skew: per class a shuffled pool, consumed client by client.
+    // Label skew: per class a shuffled pool.
     std::map<int, std::vector<int>> byLabel;
     for (int i = 0; i < poolSize; ++i) {
         byLabel[request.labels[static_cast<std::size_t>(i)]].push_back(i);
@@ -170,6 +235,10 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
         labelOrder.push_back(label);
         pools.push_back(std::move(members));
     }
+    if (request.method == PartitionMethod::Dirichlet) {
+        return splitEachClass(request, pools, poolSize, static_cast<int>(wanted), rng);
+    }
+    // Client class mixes: each client draws its shares and consumes the class pools in turn.
     std::vector<std::size_t> used(pools.size(), 0);
     for (int c = 0; c < clients; ++c) {
         const double alpha =

@@ -10,20 +10,27 @@
 namespace fcl {
 
 enum class PartitionMethod {
-    Iid,       ///< each client gets a uniform random sample of the pool
-    Dirichlet, ///< label skew: client c draws class shares p ~ Dir(alpha_c)
-    Quantity,  ///< quantity skew: the total is split over clients by Dir(beta) (FCIT's split)
+    Iid, ///< each client gets a uniform random sample of the pool
+    /// label skew as NIID-Bench (Li et al. 2022, "noniid-labeldir") and Hsu et al. 2019 split it:
+    /// each class is split over the clients by p ~ Dir_N(alpha); client sizes vary, the pooled
+    /// data stay class-balanced
+    Dirichlet,
+    /// label skew with fixed client sizes: client c draws its class mix p ~ Dir(alpha_c)
+    DirichletClientMix,
+    Quantity, ///< quantity skew: the total is split over clients by Dir(beta) (FCIT's split)
 };
 
 /// How one task's pool of samples is shared among the clients that train on it.
 struct PartitionRequest {
     PartitionMethod method = PartitionMethod::Iid;
-    std::vector<int> labels;    ///< label of each pool sample; the pool is 0..labels.size()-1
-    std::vector<int> requested; ///< samples per client (Quantity: only their sum is used)
-    std::vector<double> alpha;  ///< Dirichlet: concentration per client (> 0)
-    double quantityBeta = 1.0;  ///< Quantity: concentration of the size split (> 0)
-    int minPerClient = 1;       ///< Quantity: every client gets at least this many
-    int maxQuantityDraws = 100; ///< Quantity: redraws before giving up with an error
+    std::vector<int> labels;        ///< label of each pool sample; the pool is 0..labels.size()-1
+    std::vector<int> requested;     ///< samples per client (Quantity: only their sum is used)
+    std::vector<double> alpha;      ///< DirichletClientMix: concentration per client (> 0)
+    double classAlpha = 0.5;        ///< Dirichlet: concentration of each class's split (> 0)
+    int minPerClientDirichlet = 10; ///< Dirichlet: redraw until every client has this many
+    double quantityBeta = 1.0;      ///< Quantity: concentration of the size split (> 0)
+    int minPerClient = 1;           ///< Quantity: every client gets at least this many
+    int maxQuantityDraws = 100;     ///< Quantity and Dirichlet: redraws before giving up
     std::uint64_t seed = 0;
 };
 

@@ -124,6 +124,7 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
     std::vector<torch::Tensor> images;
     std::vector<torch::Tensor> instructions;
     std::vector<torch::Tensor> answers;
+    std::vector<torch::Tensor> masks;
     for (const auto &[column, indices] : byColumn) {
         const TaskData &task = data.tasks[static_cast<std::size_t>(column)];
         const torch::Tensor index = torch::tensor(indices, torch::kInt64);
@@ -137,11 +138,13 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
             taskAnswers.push_back(task.answerOfLabel[labels[static_cast<std::size_t>(i)]]);
         }
         answers.push_back(torch::tensor(taskAnswers, torch::kInt64));
+        masks.push_back(task.ownAnswers.unsqueeze(0).expand(
+            {static_cast<std::int64_t>(indices.size()), task.ownAnswers.size(0)}));
     }
     if (images.size() == 1) {
-        return {images[0], instructions[0], answers[0]};
+        return {images[0], instructions[0], answers[0], masks[0]};
     }
-    return {torch::cat(images), torch::cat(instructions), torch::cat(answers)};
+    return {torch::cat(images), torch::cat(instructions), torch::cat(answers), torch::cat(masks)};
 }
 
 } // namespace fcl::detail

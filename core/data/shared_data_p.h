@@ -47,6 +47,7 @@ struct Batch {
     torch::Tensor images;
     torch::Tensor instructions;
     torch::Tensor answers;
+    torch::Tensor answerMask; ///< [B, outputs] bool: each sample's task's own answers
 };
 Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs);
 

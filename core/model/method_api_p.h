@@ -27,6 +27,8 @@ struct LocalConfig {
     bool adam = false;
     double momentum = 0;
     std::uint64_t seed = 1;
+    /// Multi-head training: each sample's loss only over its task's own answers.
+    bool taskHeads = false;
 };
 
 /// One client's round as its plugins see it. Built by the engine on the worker thread that trains
@@ -43,7 +45,9 @@ struct LocalTraining {
     int stage = 0;
     int round = 0;
     const std::vector<int> *indices = nullptr; ///< the client's samples of that task
-    Rng *rng = nullptr;                        ///< the client's stream for this round
+    /// [outputs] bool: the answers of every task learned in an earlier stage (none at stage 0).
+    const torch::Tensor *oldAnswers = nullptr;
+    Rng *rng = nullptr; ///< the client's stream for this round
     const LocalConfig *config = nullptr;
     int stepsTaken = 0; ///< local optimiser steps done so far
     double speed = 1;   ///< fraction of its local steps the client finishes (stragglers < 1)

@@ -471,6 +471,15 @@ Result<Experiment> parseExperiment(const QByteArray &json)
 
     readEvaluationAndData(root, experiment, errors);
     readClients(root, experiment, errors);
+    for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
+        if (experiment.clients[c].hasOwnAlpha() &&
+            experiment.partition.method != QLatin1String("dirichlet_client_mix")) {
+            errors.push_back({QStringLiteral("clients[%1].dirichlet_alpha").arg(c),
+                              QStringLiteral("a client's own alpha needs partition.method "
+                                             "dirichlet_client_mix (\"%1\" does not use it)")
+                                  .arg(experiment.partition.method)});
+        }
+    }
     readStages(root, experiment, errors);
 
     if (!errors.empty()) {

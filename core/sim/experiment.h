@@ -66,6 +66,14 @@ struct Experiment {
         return evaluation.value(QStringLiteral("mode")).toString() ==
                QLatin1String("task_incremental");
     }
+    /// Multi-head training (loss over each task's own answers): evaluation.train_heads
+    /// "per_task", or "auto" in task-incremental mode.
+    bool trainsTaskHeads() const
+    {
+        const QString heads = evaluation.value(QStringLiteral("train_heads")).toString();
+        return heads == QLatin1String("per_task") ||
+               (heads == QLatin1String("auto") && isTaskIncremental());
+    }
     /// Distinct task ids in order of first appearance: the accuracy matrix's columns.
     std::vector<QString> taskColumns() const;
     /// For each column, the first stage that trains it.

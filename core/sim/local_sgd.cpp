@@ -55,8 +55,11 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
             }
             optimizer->zero_grad();
             const torch::Tensor logits = model.network().forward(batch.images, batch.instructions);
-            const torch::Tensor taskLoss =
-                torch::nn::functional::cross_entropy(logits, batch.answers);
+            // Multi-head (task-incremental) training: the other answers' logits take no part.
+            const torch::Tensor taskLoss = torch::nn::functional::cross_entropy(
+                config.taskHeads ? logits.masked_fill(batch.answerMask.logical_not(), -1e9)
+                                 : logits,
+                batch.answers);
             torch::Tensor loss = taskLoss;
             for (auto &plugin : state.plugins) {
                 const torch::Tensor term = plugin->lossTerm(training, batch, logits, current);

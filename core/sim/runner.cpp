@@ -117,6 +117,15 @@ void Runner::prepare()
     m_data = buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()),
                              m_columns, m_experiment.testSamplesPerTask(), m_experiment.seed);
     partitionStages();
+    for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()); ++stage) {
+        torch::Tensor old = torch::zeros({kAnswerCount}, torch::kBool);
+        for (std::size_t j = 0; j < m_columns.size(); ++j) {
+            if (m_learnedAt[j] < stage) {
+                old.logical_or_(m_data.tasks[j].ownAnswers);
+            }
+        }
+        m_oldAnswers.push_back(old);
+    }
 
     const MethodChoice &federated = m_experiment.federated;
     m_localConfig.learningRate = federated.number(QStringLiteral("lr"));
@@ -125,6 +134,7 @@ void Runner::prepare()
     m_localConfig.adam = federated.text(QStringLiteral("optimizer")) == QLatin1String("adam");
     m_localConfig.momentum = federated.number(QStringLiteral("momentum"));
     m_localConfig.seed = m_experiment.seed;
+    m_localConfig.taskHeads = m_experiment.trainsTaskHeads();
     createMethods();
     m_matrix = AccuracyMatrix(static_cast<int>(m_experiment.stages.size()), m_learnedAt);
 }
@@ -230,7 +240,14 @@ TensorList Runner::fullModel(const TensorList &shared, const TensorList &local) 
     return full;
 }
 
-std::vector<TaskAccuracy> Runner::evaluateGlobal(int stage)
+std::vector<TaskAccuracy> Runner::evaluateTasks(int stage, const MaskStage &maskStage,
+                                                std::vector<Observation> &observations)
+{
+    return m_strategy->isPersonalised() ? evaluatePersonal(stage, maskStage, observations)
+                                        : evaluateGlobal(maskStage);
+}
+
+std::vector<TaskAccuracy> Runner::evaluateGlobal(const MaskStage &maskStage)
 {
     std::vector<TaskAccuracy> results(m_columns.size());
     runJobs(QStringLiteral("evaluation"), static_cast<int>(m_columns.size()),
@@ -239,12 +256,12 @@ std::vector<TaskAccuracy> Runner::evaluateGlobal(int stage)
                 model.load(m_layout, m_strategy->modelFor(-1, j), m_initialLocal);
                 results[static_cast<std::size_t>(j)] =
                     evaluateTask(model.network(), m_data.tasks[static_cast<std::size_t>(j)],
-                                 seenAnswerMask(stage, j));
+                                 seenAnswerMask(maskStage(j), j));
             });
     return results;
 }
 
-std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage,
+std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage, const MaskStage &maskStage,
                                                    std::vector<Observation> &observations)
 {
     const std::size_t clients = m_clients.size();
@@ -258,7 +275,7 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage,
             model.load(m_layout, m_strategy->modelFor(static_cast<int>(c), j), m_clients[c].local);
             perClient[static_cast<std::size_t>(job)] =
                 evaluateTask(model.network(), m_data.tasks[static_cast<std::size_t>(j)],
-                             seenAnswerMask(stage, j));
+                             seenAnswerMask(maskStage(j), j));
         });
     // A task's score is the mean over the clients that have learned it so far (all clients that
     // will learn it, before anyone has), each on its own model.
@@ -309,9 +326,12 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage,
 
 void Runner::evaluate(int stage, RoundMetrics &metrics, std::vector<Observation> &observations)
 {
-    const std::vector<TaskAccuracy> accuracy = m_strategy->isPersonalised()
-                                                   ? evaluatePersonal(stage, observations)
-                                                   : evaluateGlobal(stage);
+    const std::vector<TaskAccuracy> accuracy = evaluateTasks(
+        stage,
+        [stage](int) {
+            return stage;
+        },
+        observations);
     metrics.evaluated = true;
     AccuracyMatrix withThisRound = m_matrix;
     for (std::size_t j = 0; j < accuracy.size(); ++j) {
@@ -383,6 +403,7 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
             training.stage = plan.stage;
             training.round = plan.round;
             training.indices = &m_indicesOf[s][cs];
+            training.oldAnswers = &m_oldAnswers[s];
             training.rng = &rng;
             training.config = &m_localConfig;
             training.speed = m_experiment.clients[cs].speed();
@@ -400,7 +421,8 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
 
 void Runner::finishStage(int stage, RoundMetrics &metrics)
 {
-    if (m_stagePlugin == nullptr) {
+    // Stage-end work prepares the next stage (EWC's Fisher, LwF's teacher): none after the last.
+    if (m_stagePlugin == nullptr || stage + 1 >= static_cast<int>(m_experiment.stages.size())) {
         return;
     }
     const auto s = static_cast<std::size_t>(stage);
@@ -726,10 +748,16 @@ RunOutcome Runner::execute(qint64 resumeRunId)
         m_observer.onRunStarted(info);
 
         if (m_globalRound == 0) {
-            // b[j]: the untrained model, each task scored as if it were the first one.
+            // b[j]: the untrained model on task j, scored under the mask R[L(j)-1][j] is scored
+            // under (the answers seen before task j plus its own), so that FWT compares like
+            // with like in class-incremental mode too.
             std::vector<Observation> unused;
-            const std::vector<TaskAccuracy> baseline =
-                m_strategy->isPersonalised() ? evaluatePersonal(-1, unused) : evaluateGlobal(-1);
+            const std::vector<TaskAccuracy> baseline = evaluateTasks(
+                -1,
+                [this](int column) {
+                    return m_learnedAt[static_cast<std::size_t>(column)] - 1;
+                },
+                unused);
             std::vector<double> baselineRow;
             for (std::size_t j = 0; j < baseline.size(); ++j) {
                 const double value = m_experiment.isTaskIncremental()

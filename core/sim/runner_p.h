@@ -8,6 +8,7 @@
 #include "core/sim/engine.h"
 #include "core/sim/local_sgd_p.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -52,8 +53,14 @@ private:
                                            const std::vector<Payload> &downloads);
     void finishStage(int stage, RoundMetrics &metrics);
     void evaluate(int stage, RoundMetrics &metrics, std::vector<Observation> &observations);
-    std::vector<TaskAccuracy> evaluateGlobal(int stage);
-    std::vector<TaskAccuracy> evaluatePersonal(int stage, std::vector<Observation> &observations);
+    /// Accuracy of every task column; class-incremental scores choose among the answers of
+    /// `maskStage(column)`'s seen tasks plus the column's own (see seenAnswerMask).
+    using MaskStage = std::function<int(int column)>;
+    std::vector<TaskAccuracy> evaluateGlobal(const MaskStage &maskStage);
+    std::vector<TaskAccuracy> evaluatePersonal(int stage, const MaskStage &maskStage,
+                                               std::vector<Observation> &observations);
+    std::vector<TaskAccuracy> evaluateTasks(int stage, const MaskStage &maskStage,
+                                            std::vector<Observation> &observations);
     TensorList fullModel(const TensorList &shared, const TensorList &local) const;
     torch::Tensor seenAnswerMask(int stage, int column) const;
     void runJobs(const QString &what, int jobs, const std::function<void(int, int)> &job);
@@ -70,6 +77,8 @@ private:
     std::vector<QString> m_columns;
     std::vector<int> m_learnedAt;
     std::vector<QString> m_clientNames;
+    /// m_oldAnswers[stage]: the answers of the tasks learned before that stage.
+    std::vector<torch::Tensor> m_oldAnswers;
     SharedData m_data;
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
     std::vector<std::vector<int>> m_columnOf;

@@ -93,7 +93,9 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
     const MethodChoice &partition = experiment.partition;
     const QString taskId = experiment.taskColumns()[column];
     PartitionRequest request;
-    request.method = partition.method == QLatin1String("dirichlet")  ? PartitionMethod::Dirichlet
+    request.method = partition.method == QLatin1String("dirichlet") ? PartitionMethod::Dirichlet
+                     : partition.method == QLatin1String("dirichlet_client_mix")
+                         ? PartitionMethod::DirichletClientMix
                      : partition.method == QLatin1String("quantity") ? PartitionMethod::Quantity
                                                                      : PartitionMethod::Iid;
     members.clear();
@@ -109,6 +111,7 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
                                  : partition.params.value(QStringLiteral("alpha"), 1.0).toDouble());
     }
     request.labels = labels;
+    request.classAlpha = partition.params.value(QStringLiteral("alpha"), 0.5).toDouble();
     request.quantityBeta = partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
     request.minPerClient =
         partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();

@@ -111,8 +111,8 @@ Result<std::vector<RunExport>> loadRunExports(RunStore &store, const std::vector
         if (!observations) {
             return observations.errors();
         }
-        runs.push_back({std::move(record).value(), std::move(rows).value(),
-                        std::move(observations).value()});
+        runs.push_back(
+            {std::move(record).value(), std::move(rows).value(), std::move(observations).value()});
     }
     return runs;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "tests/support/test_support.h"
 
+#include "core/sim/registry.h"
+
 #include <QFile>
 #include <QTest>
 
@@ -100,6 +102,35 @@ Experiment tinyExperiment(const QString &continualJson, int clients, int stages,
         qFatal("tinyExperiment does not parse: %s", qPrintable(parsed.errorString()));
     }
     return parsed.value();
+}
+
+QVariantMap methodParams(const QString &category, const QString &id,
+                         const QVariantMap &overrides)
+{
+    const MethodDescriptor *descriptor = findMethod(category, id);
+    if (descriptor == nullptr) {
+        qFatal("no method %s.%s", qPrintable(category), qPrintable(id));
+    }
+    QVariantMap params;
+    for (const ParamDescriptor &p : descriptor->params) {
+        params.insert(p.name, p.defaultValue);
+    }
+    for (auto it = overrides.cbegin(); it != overrides.cend(); ++it) {
+        params.insert(it.key(), it.value());
+    }
+    return params;
+}
+
+RunOutcome runToCompletion(const Experiment &experiment, RunObserver &observer)
+{
+    CancellationToken cancel;
+    RunOptions options;
+    options.threads = 2;
+    const RunOutcome outcome = runExperiment(experiment, nullptr, observer, cancel, options);
+    if (outcome.status != RunStatus::Completed) {
+        qFatal("run did not complete: %s", qPrintable(outcome.error));
+    }
+    return outcome;
 }
 
 QByteArray metricRowsText(const std::vector<MetricRow> &rows)

@@ -35,6 +35,13 @@ tinyExperiment(const QString &continualJson = QStringLiteral(R"({"method": "fine
 /// significant digits (exact for doubles); wall-time rows are left out. For bit-identity checks.
 QByteArray metricRowsText(const std::vector<MetricRow> &rows);
 
+/// The parameters of registered method `id` with their defaults, then `overrides`.
+QVariantMap methodParams(const QString &category, const QString &id,
+                         const QVariantMap &overrides = {});
+
+/// Runs `experiment` unstored on two threads; a run that does not complete is a fatal test error.
+RunOutcome runToCompletion(const Experiment &experiment, RunObserver &observer);
+
 /// Records every event; optionally cancels the run after `cancelAfterRounds` rounds.
 class RecordingObserver : public RunObserver {
 public:

@@ -143,10 +143,10 @@ private Q_SLOTS:
                  (std::vector<int>{4, 2, 1})); // 3.5, 2.1, 1.4 -> floors 3,2,1 + largest remainder
     }
 
-    void dirichletPartitionIsDeterministicDisjointAndExact()
+    void dirichletClientMixIsDeterministicDisjointAndExact()
     {
         PartitionRequest request;
-        request.method = PartitionMethod::Dirichlet;
+        request.method = PartitionMethod::DirichletClientMix;
         request.labels = labelsOfPool(100, 4);
         request.requested = {50, 60, 70, 80};
         request.alpha = {0.5, 0.5, 0.5, 0.5};
@@ -183,7 +183,7 @@ private Q_SLOTS:
         QFETCH(double, minShare);
         QFETCH(double, maxShare);
         PartitionRequest request;
-        request.method = PartitionMethod::Dirichlet;
+        request.method = PartitionMethod::DirichletClientMix;
         request.labels = labelsOfPool(6000, 10);
         request.requested.assign(20, 500);
         request.alpha.assign(20, alpha);

@@ -14,19 +14,11 @@ using namespace fcl::detail;
 
 namespace {
 
-std::unique_ptr<MethodParts> create(const char *id, QVariantMap overrides = {})
+std::unique_ptr<MethodParts> create(const char *id, const QVariantMap &overrides = {})
 {
-    const MethodDescriptor *descriptor =
-        findMethod(QStringLiteral("federated"), QString::fromLatin1(id));
-    Q_ASSERT(descriptor != nullptr && descriptor->create);
-    QVariantMap params;
-    for (const ParamDescriptor &p : descriptor->params) {
-        params.insert(p.name, p.defaultValue);
-    }
-    for (auto it = overrides.cbegin(); it != overrides.cend(); ++it) {
-        params.insert(it.key(), it.value());
-    }
-    return descriptor->create(params);
+    const QString method = QString::fromLatin1(id);
+    return findMethod(QStringLiteral("federated"), method)
+        ->create(test::methodParams(QStringLiteral("federated"), method, overrides));
 }
 
 ClientResult upload(int client, std::vector<float> w, double weight)

@@ -30,11 +30,7 @@ Experiment experimentWith(const char *federated, const QString &continual = {}, 
 std::int64_t firstRoundBytes(const Experiment &experiment, bool up)
 {
     test::RecordingObserver observer;
-    CancellationToken cancel;
-    RunOptions options;
-    options.threads = 2;
-    const RunOutcome outcome = runExperiment(experiment, nullptr, observer, cancel, options);
-    Q_ASSERT(outcome.status == RunStatus::Completed);
+    test::runToCompletion(experiment, observer);
     return up ? observer.rounds.front().bytesUp : observer.rounds.front().bytesDown;
 }
 
