@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <unordered_set>
 
 namespace fcl::detail {
@@ -85,12 +86,20 @@ public:
             perClass.push_back(n);
         }
         archive.put(prefix + "seen_per_class", torch::tensor(perClass, torch::kInt64));
+        const std::vector<std::int64_t> full(m_buffer.fullClasses().begin(),
+                                             m_buffer.fullClasses().end());
+        archive.put(prefix + "full_classes", torch::tensor(full, torch::kInt64));
     }
 
     void load(const TensorArchive &archive, const std::string &prefix) override
     {
         const torch::Tensor refs = archive.get(prefix + "buffer").contiguous();
         const torch::Tensor seen = archive.get(prefix + "seen");
+        if (!refs.defined() || !seen.defined() || refs.dim() != 2 || refs.size(1) != 2 ||
+            refs.scalar_type() != torch::kInt32 || seen.numel() != 1 ||
+            (refs.numel() > 0 && refs.min().item<std::int32_t>() < 0)) {
+            throw std::runtime_error("checkpoint: malformed replay buffer under " + prefix);
+        }
         std::vector<SampleRef> items(static_cast<std::size_t>(refs.size(0)));
         const auto *data = refs.data_ptr<std::int32_t>();
         for (std::size_t i = 0; i < items.size(); ++i) {
@@ -103,6 +112,12 @@ public:
                 classes[i + 1].item<std::int64_t>();
         }
         m_buffer.restore(std::move(items), seen.item<std::int64_t>(), std::move(perClass));
+        std::set<int> full;
+        const torch::Tensor fullClasses = archive.get(prefix + "full_classes");
+        for (std::int64_t i = 0; fullClasses.defined() && i < fullClasses.numel(); ++i) {
+            full.insert(static_cast<int>(fullClasses[i].item<std::int64_t>()));
+        }
+        m_buffer.restoreFullClasses(std::move(full));
         m_offered.clear();
         const torch::Tensor offered = archive.get(prefix + "offered");
         for (std::int64_t i = 0; offered.defined() && i < offered.numel(); ++i) {

@@ -36,17 +36,21 @@ void ReplayBuffer::offerBalanced(const SampleRef &sample, int sampleClass,
     for (const auto &[c, list] : members) {
         largest = std::max(largest, list.size());
     }
-    const auto own = members.find(sampleClass);
-    const std::size_t ownSize = own == members.end() ? 0 : own->second.size();
-    if (ownSize < largest) {
-        // Evict from the first of the largest classes (in class order: deterministic).
-        for (const auto &[c, list] : members) {
-            if (list.size() == largest) {
-                m_items[list[uniformIndex(rng, list.size())]] = sample;
-                return;
-            }
+    std::vector<int> largestClasses;
+    for (const auto &[c, list] : members) {
+        if (list.size() == largest) {
+            largestClasses.push_back(c);
+            m_fullClasses.insert(c);
         }
     }
+    if (m_fullClasses.count(sampleClass) == 0) {
+        const int victim = largestClasses[uniformIndex(rng, largestClasses.size())];
+        const std::vector<std::size_t> &list = members[victim];
+        m_items[list[uniformIndex(rng, list.size())]] = sample;
+        return;
+    }
+    const auto own = members.find(sampleClass);
+    const std::size_t ownSize = own == members.end() ? 0 : own->second.size();
     const std::uint64_t slot = uniformIndex(rng, static_cast<std::uint64_t>(seenOfClass));
     if (slot < ownSize) {
         m_items[own->second[slot]] = sample;

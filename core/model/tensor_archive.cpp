@@ -128,8 +128,10 @@ TensorArchive::getList(const std::string &prefix) const
     std::vector<std::pair<std::string, torch::Tensor>> list;
     const std::string start = prefix + "/";
     for (const std::string &name : names(start)) {
-        // start + 6 digits + '/' + original name
-        list.emplace_back(name.substr(start.size() + 7), get(name));
+        // start + 6 digits + '/' + original name; anything else is not one of ours
+        if (name.size() > start.size() + 7) {
+            list.emplace_back(name.substr(start.size() + 7), get(name));
+        }
     }
     return list;
 }
@@ -227,10 +229,10 @@ Result<TensorArchive> TensorArchive::deserialize(const QByteArray &bytes, const 
         std::vector<std::int64_t> dims(rank);
         std::int64_t numel = 1;
         for (auto &d : dims) {
-            if (!body.read(d) || d < 0 || d > (std::int64_t(1) << 40)) {
+            if (!body.read(d) || d < 0 || __builtin_mul_overflow(numel, d, &numel) ||
+                numel > bytes.size()) {
                 return fail(at + QStringLiteral(": bad shape"));
             }
-            numel *= d;
         }
         std::uint64_t size = 0;
         const char *data = nullptr;

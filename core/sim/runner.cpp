@@ -163,6 +163,17 @@ void Runner::createMethods()
     const std::vector<torch::Tensor> initial = network->trainableParameters();
     const TensorList shared = m_layout.select(initial, ParameterScope::Shared);
     m_initialLocal = m_layout.select(initial, ParameterScope::Local);
+    if (!m_initialLocal.empty() && m_stagePlugin != nullptr) {
+        // A stage plugin keeps one global copy of the model (EWC's anchor, LwF's teacher); it
+        // has no copy of each client's Local parameters, so it would anchor them to their
+        // untrained values.
+        throw EngineFailure{QStringLiteral("continual.method: \"%1\" keeps one global copy of "
+                                           "the model and cannot be combined with "
+                                           "federated.method \"%2\", whose clients keep "
+                                           "parameters of their own; use finetune or replay")
+                                .arg(m_experiment.continual.method, m_experiment.federated.method),
+                            true};
+    }
     m_parameterBytes = byteSize(shared);
     const int clients = static_cast<int>(m_experiment.clients.size());
     m_strategy->initialize(shared, clients);
@@ -360,6 +371,9 @@ RoundPlan Runner::planRound(int stage, int round) const
             plan.active.push_back(static_cast<int>(c));
         }
     }
+    if (plan.active.empty()) {
+        return plan; // every client idles in this stage
+    }
     const double participation = m_experiment.federated.number(QStringLiteral("participation"));
     const int perRound = std::clamp(
         static_cast<int>(std::lround(participation * static_cast<double>(plan.active.size()))), 1,
@@ -553,7 +567,20 @@ void Runner::restore(qint64 runId)
             m_matrix.set(i, j, matrix[i][j].item<double>());
         }
     }
+    const TensorList fresh = cloneList(m_strategy->modelFor(-1, -1));
     m_strategy->load(archive);
+    const TensorList &restored = m_strategy->modelFor(-1, -1);
+    bool matches = restored.size() == fresh.size();
+    for (std::size_t i = 0; matches && i < fresh.size(); ++i) {
+        matches = restored[i].name == fresh[i].name &&
+                  restored[i].value.sizes() == fresh[i].value.sizes() &&
+                  restored[i].value.scalar_type() == fresh[i].value.scalar_type();
+    }
+    if (!matches) {
+        throw EngineFailure{
+            QStringLiteral("checkpoint of run %1 does not hold this experiment's model").arg(runId),
+            true};
+    }
     if (m_stagePlugin != nullptr) {
         m_stagePlugin->load(archive);
     }

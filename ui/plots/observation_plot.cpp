@@ -82,7 +82,11 @@ void drawPoints(QCustomPlot *plot, const Observation &o)
     std::vector<QVector<double>> xs(static_cast<std::size_t>(groups));
     std::vector<QVector<double>> ys(static_cast<std::size_t>(groups));
     for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
-        const int group = std::clamp(static_cast<int>(o.values[i + 2]), 0, groups - 1);
+        if (!std::isfinite(o.values[i]) || !std::isfinite(o.values[i + 1]) ||
+            !std::isfinite(o.values[i + 2]) || o.values[i + 2] < 0 || o.values[i + 2] >= groups) {
+            continue; // a point without a valid group or position is not drawn
+        }
+        const int group = static_cast<int>(o.values[i + 2]);
         xs[static_cast<std::size_t>(group)].append(o.values[i]);
         ys[static_cast<std::size_t>(group)].append(o.values[i + 1]);
     }
@@ -103,8 +107,11 @@ void drawAssignment(QCustomPlot *plot, const Observation &o)
                               std::nan(""));
     for (int item = 0; item < o.labels.size() && static_cast<std::size_t>(item) < o.values.size();
          ++item) {
-        const int group = static_cast<int>(o.values[static_cast<std::size_t>(item)]);
-        if (group >= 0 && group < o.columnLabels.size()) {
+        const double value = o.values[static_cast<std::size_t>(item)];
+        const int group = std::isfinite(value) && value >= 0 && value < o.columnLabels.size()
+                              ? static_cast<int>(value)
+                              : -1;
+        if (group >= 0) {
             cells[static_cast<std::size_t>(item * o.columnLabels.size() + group)] = 1;
         }
     }
@@ -124,10 +131,15 @@ void drawGraph(QCustomPlot *plot, const Observation &o)
     }
     QColor edgeColor = plot->palette().color(QPalette::Text);
     for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
+        const double weight = o.values[i + 2];
+        if (!std::isfinite(o.values[i]) || !std::isfinite(o.values[i + 1]) ||
+            !std::isfinite(weight) || o.values[i] < 0 || o.values[i + 1] < 0 ||
+            o.values[i] >= nodes || o.values[i + 1] >= nodes) {
+            continue;
+        }
         const int from = static_cast<int>(o.values[i]);
         const int to = static_cast<int>(o.values[i + 1]);
-        const double weight = o.values[i + 2];
-        if (from < 0 || to < 0 || from >= nodes || to >= nodes || from == to || weight == 0) {
+        if (from == to || weight == 0) {
             continue;
         }
         auto *edge = new QCPItemLine(plot);

@@ -105,8 +105,8 @@ void PlotsPanel::syncObservationTabs()
         if (m_observationPlots.count(kind) == 0) {
             const Observation &first = *m_series.observationsOf(kind).front();
             const QString title = first.title.isEmpty() ? kind : first.title;
-            QCustomPlot *plot = addPlotTab(title.size() > 32 ? title.left(31) + QChar(0x2026)
-                                                             : title);
+            QCustomPlot *plot =
+                addPlotTab(title.size() > 32 ? title.left(31) + QChar(0x2026) : title);
             setTabToolTip(indexOf(plot), title);
             stylePlot(plot, QString(), QString());
             placeLegendBelow(plot, 4);

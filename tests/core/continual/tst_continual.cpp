@@ -6,8 +6,10 @@
 #include "core/data/partition.h"
 #include "core/model/method_api_p.h"
 #include "core/sim/registry.h"
+#include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <set>
@@ -225,6 +227,54 @@ private Q_SLOTS:
             const double dominant = maxShareSum / 10;
             qDebug("alpha %g: mean share of a client's main class %.3f", alpha, dominant);
             QVERIFY(alpha < 1 ? dominant > 0.85 : dominant < 0.6);
+        }
+    }
+
+    void multiHeadTrainingLeavesOtherAnswersUntouched()
+    {
+        // One task with answers 0 and 1 ("T-shirt", "Trouser"). Multi-head training masks the
+        // loss to those answers, so the output rows of the ten other answers keep their initial
+        // weights; with one shared head the softmax pushes them down.
+        NetworkShape shape;
+        shape.instructionDim = kInstructionDim;
+        shape.outputs = kAnswerCount;
+        const QVariantMap mlp{{QStringLiteral("hidden"), 64}, {QStringLiteral("layers"), 1}};
+        torch::manual_seed(11); // the tiny experiment's seed: the engine's initial weights
+        const torch::Tensor initial =
+            makeNetwork(QStringLiteral("mlp"), mlp, shape)->named_parameters()["output.weight"];
+        for (const char *heads : {"per_task", "shared"}) {
+            QByteArray json = test::tinyExperimentJson({}, 2, 1, 2, 100);
+            json.replace(R"("evaluation": {)",
+                         QByteArray(R"("evaluation": {"mode": "task_incremental", )") +
+                             R"("train_heads": ")" + heads + R"(", )");
+            auto experiment = parseExperiment(json);
+            QVERIFY2(experiment, qPrintable(experiment.errorString()));
+            QTemporaryDir dir;
+            auto store = RunStore::open(dir.filePath(QStringLiteral("runs.sqlite")));
+            QVERIFY(store);
+            test::RecordingObserver observer;
+            CancellationToken cancel;
+            const RunOutcome outcome =
+                runExperiment(experiment.value(), store.value().get(), observer, cancel);
+            QCOMPARE(outcome.status, RunStatus::Completed);
+            auto checkpoint = store.value()->latestCheckpoint(outcome.runId);
+            QVERIFY(checkpoint && checkpoint.value().has_value());
+            auto archive =
+                TensorArchive::deserialize(checkpoint.value()->data, QStringLiteral("test"));
+            QVERIFY(archive);
+            torch::Tensor trained;
+            for (const auto &[name, value] : archive->getList("strategy/global")) {
+                if (name == "output.weight") {
+                    trained = value;
+                }
+            }
+            QVERIFY(trained.defined());
+            const bool othersUntouched =
+                torch::equal(trained.narrow(0, 2, 10), initial.narrow(0, 2, 10));
+            const bool ownTrained = !torch::equal(trained.narrow(0, 0, 2), initial.narrow(0, 0, 2));
+            qDebug("%s heads: other answers' rows untouched: %d", heads, othersUntouched);
+            QVERIFY(ownTrained);
+            QCOMPARE(othersUntouched, QByteArray(heads) == "per_task");
         }
     }
 };

@@ -249,6 +249,24 @@ private Q_SLOTS:
         const RunOutcome unknown = resumeRun(999, *m_store, second, cancel);
         QVERIFY(unknown.badInput);
     }
+
+    void personalParametersAndAGlobalStagePluginAreRefused()
+    {
+        // EWC's anchor and LwF's teacher are one global model; with FedPer's personal heads they
+        // would anchor every head to its untrained weights, so the run is refused up front.
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome =
+            run(experimentWith("fedper", QStringLiteral(R"({"method": "ewc"})"), 2, 2), observer,
+                cancel);
+        QCOMPARE(outcome.status, RunStatus::Failed);
+        QVERIFY(outcome.badInput);
+        QVERIFY2(outcome.error.startsWith(QStringLiteral(
+                     "continual.method: \"ewc\" keeps one global copy of the model and cannot "
+                     "be combined with federated.method \"fedper\"")),
+                 qPrintable(outcome.error));
+        QVERIFY(observer.rounds.empty());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestMethods)
