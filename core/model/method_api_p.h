@@ -110,7 +110,6 @@ struct ClientResult {
     double weight = 0;  ///< its sample count (FedAvg's weight)
     double lossSum = 0; ///< sum over processed samples of the task loss
     std::int64_t samples = 0;
-    std::int64_t steps = 0;
     double accuracy = 0; ///< local model on its task's test split
     bool cancelled = false;
     QString error; ///< non-empty: the client failed (diverged, torch error)

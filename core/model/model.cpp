@@ -93,24 +93,6 @@ std::shared_ptr<Network> makeNetwork(const QString &backbone, const QVariantMap 
                                         params.value(QStringLiteral("layers"), 2).toInt(), shape);
 }
 
-void copyInto(const std::vector<torch::Tensor> &target, const std::vector<torch::Tensor> &source)
-{
-    torch::NoGradGuard noGrad;
-    for (std::size_t i = 0; i < target.size(); ++i) {
-        target[i].copy_(source[i]);
-    }
-}
-
-std::vector<torch::Tensor> cloneAll(const std::vector<torch::Tensor> &tensors)
-{
-    std::vector<torch::Tensor> copies;
-    copies.reserve(tensors.size());
-    for (const auto &t : tensors) {
-        copies.push_back(t.detach().clone());
-    }
-    return copies;
-}
-
 std::int64_t byteSize(const std::vector<torch::Tensor> &tensors)
 {
     std::int64_t bytes = 0;

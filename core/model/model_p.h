@@ -55,10 +55,6 @@ public:
 std::shared_ptr<Network> makeNetwork(const QString &backbone, const QVariantMap &params,
                                      const NetworkShape &shape);
 
-/// Copies `source` tensors into `target` tensors in place (same shapes), without autograd.
-void copyInto(const std::vector<torch::Tensor> &target, const std::vector<torch::Tensor> &source);
-/// Deep copies.
-std::vector<torch::Tensor> cloneAll(const std::vector<torch::Tensor> &tensors);
 /// Bytes that sending these tensors costs (element count x element size).
 std::int64_t byteSize(const std::vector<torch::Tensor> &tensors);
 

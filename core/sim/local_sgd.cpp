@@ -96,7 +96,6 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
         result.accuracy = evaluateTask(model.network(), task, task.ownAnswers, kClientEvalSamples)
                               .taskIncremental;
     }
-    result.steps = training.stepsTaken;
     result.upload.tensors = training.layout->select(parameters, ParameterScope::Shared);
     state.local = training.layout->select(parameters, ParameterScope::Local);
     for (auto &plugin : state.plugins) {

@@ -81,6 +81,20 @@ bool exec(QSqlQuery &query, const QVariantList &values, QString &error)
     return true;
 }
 
+/// A checkpoint row from columns stage, round, stage_end, bytes (and data when `withData`).
+CheckpointRecord checkpointFrom(const QSqlQuery &query, bool withData)
+{
+    CheckpointRecord record;
+    record.stage = query.value(0).toInt();
+    record.round = query.value(1).toInt();
+    record.stageEnd = query.value(2).toInt() != 0;
+    record.bytes = query.value(3).toLongLong();
+    if (withData) {
+        record.data = query.value(4).toByteArray();
+    }
+    return record;
+}
+
 } // namespace
 
 QString observationShapeName(ObservationShape shape)
@@ -210,13 +224,7 @@ Result<std::optional<CheckpointRecord>> RunStore::latestCheckpoint(qint64 runId)
     if (!query.next()) {
         return std::optional<CheckpointRecord>();
     }
-    CheckpointRecord record;
-    record.stage = query.value(0).toInt();
-    record.round = query.value(1).toInt();
-    record.stageEnd = query.value(2).toInt() != 0;
-    record.bytes = query.value(3).toLongLong();
-    record.data = query.value(4).toByteArray();
-    return std::optional<CheckpointRecord>(std::move(record));
+    return std::optional<CheckpointRecord>(checkpointFrom(query, true));
 }
 
 Result<std::vector<CheckpointRecord>> RunStore::checkpoints(qint64 runId)
@@ -231,12 +239,7 @@ Result<std::vector<CheckpointRecord>> RunStore::checkpoints(qint64 runId)
     }
     std::vector<CheckpointRecord> list;
     while (query.next()) {
-        CheckpointRecord record;
-        record.stage = query.value(0).toInt();
-        record.round = query.value(1).toInt();
-        record.stageEnd = query.value(2).toInt() != 0;
-        record.bytes = query.value(3).toLongLong();
-        list.push_back(std::move(record));
+        list.push_back(checkpointFrom(query, false));
     }
     return list;
 }
