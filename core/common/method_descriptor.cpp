@@ -45,6 +45,16 @@ ParamDescriptor choiceParam(const char *name, QStringList choices, const char *h
     return p;
 }
 
+ParamDescriptor textParam(const char *name, const char *defaultValue, const char *help)
+{
+    ParamDescriptor p;
+    p.name = QString::fromLatin1(name);
+    p.type = Type::Text;
+    p.defaultValue = QString::fromUtf8(defaultValue);
+    p.help = QString::fromUtf8(help);
+    return p;
+}
+
 MethodDescriptor describeMethod(const char *category, const char *id, const char *title,
                                 const char *summary, const char *explanation,
                                 std::vector<ParamDescriptor> params, MethodFactory create)

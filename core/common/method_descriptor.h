@@ -54,6 +54,7 @@ ParamDescriptor intParam(const char *name, int minimum, int maximum, int default
 ParamDescriptor doubleParam(const char *name, double minimum, double maximum, double defaultValue,
                             const char *help, bool minExclusive = false);
 ParamDescriptor choiceParam(const char *name, QStringList choices, const char *help);
+ParamDescriptor textParam(const char *name, const char *defaultValue, const char *help);
 MethodDescriptor describeMethod(const char *category, const char *id, const char *title,
                                 const char *summary, const char *explanation,
                                 std::vector<ParamDescriptor> params = {},

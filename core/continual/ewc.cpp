@@ -46,8 +46,8 @@ std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::T
                 p.grad().zero_();
             }
         }
-        const torch::Tensor logits = network.forward(batch.images, batch.instructions);
-        torch::nn::functional::cross_entropy(logits, batch.answers).backward();
+        const Outputs outputs = network.predict(batch);
+        torch::nn::functional::cross_entropy(outputs.logits, outputs.targets).backward();
         torch::NoGradGuard noGrad;
         for (std::size_t k = 0; k < fisher.size(); ++k) {
             fisher[k].add_(parameters[k].grad().pow(2));
@@ -68,8 +68,7 @@ public:
     {
     }
 
-    torch::Tensor lossTerm(LocalTraining &training, const Batch &, const torch::Tensor &,
-                           int) override
+    torch::Tensor lossTerm(LocalTraining &training, const Batch &, const Outputs &, int) override
     {
         if (training.broadcast == nullptr || training.broadcast->empty()) {
             return {};

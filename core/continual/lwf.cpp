@@ -30,14 +30,16 @@ public:
     {
     }
 
-    torch::Tensor lossTerm(LocalTraining &training, const Batch &batch, const torch::Tensor &logits,
+    torch::Tensor lossTerm(LocalTraining &training, const Batch &batch, const Outputs &student,
                            int current) override
     {
         if (training.broadcast == nullptr || training.broadcast->empty()) {
             return {};
         }
         torch::Tensor outputs; // the answer indices distilled (undefined: all)
-        if (!m_allOutputs) {
+        // A generative backbone distils the whole next-token distribution at every answer
+        // position (there are no answer words to select).
+        if (!m_allOutputs && student.answerWords) {
             outputs = training.oldAnswers->nonzero().flatten();
             if (outputs.numel() == 0) {
                 return {};
@@ -52,12 +54,24 @@ public:
                 }
             });
         torch::Tensor teacherLogits;
-        {
-            torch::NoGradGuard noGrad;
-            teacherLogits = teacher.forward(batch.images.narrow(0, 0, current),
-                                            batch.instructions.narrow(0, 0, current));
+        torch::Tensor studentLogits;
+        if (student.answerWords) {
+            {
+                torch::NoGradGuard noGrad;
+                teacherLogits = teacher.forward(batch.images.narrow(0, 0, current),
+                                                batch.instructions.narrow(0, 0, current));
+            }
+            studentLogits = student.logits.narrow(0, 0, current);
+        } else {
+            // Same batch, same answer positions: keep the rows of the client's new data.
+            {
+                torch::NoGradGuard noGrad;
+                teacherLogits = teacher.predict(batch).logits;
+            }
+            const torch::Tensor mine = student.rows.lt(current);
+            teacherLogits = teacherLogits.index({mine});
+            studentLogits = student.logits.index({mine});
         }
-        torch::Tensor studentLogits = logits.narrow(0, 0, current);
         if (outputs.defined()) {
             studentLogits = studentLogits.index_select(1, outputs);
             teacherLogits = teacherLogits.index_select(1, outputs);

@@ -34,11 +34,8 @@ public:
         if (m_buffer.size() == 0 || count == 0) {
             return;
         }
-        const Batch replay = makeBatch(*training.data, m_buffer.sample(count, *training.rng));
-        batch.images = torch::cat({batch.images, replay.images});
-        batch.instructions = torch::cat({batch.instructions, replay.instructions});
-        batch.answers = torch::cat({batch.answers, replay.answers});
-        batch.answerMask = torch::cat({batch.answerMask, replay.answerMask});
+        appendBatch(*training.data, batch,
+                    makeBatch(*training.data, m_buffer.sample(count, *training.rng)));
     }
 
     void afterStep(LocalTraining &training, const std::vector<SampleRef> &trained) override
@@ -50,8 +47,14 @@ public:
         const SharedData &data = *training.data;
         auto classOf = [&data](const SampleRef &ref) {
             const TaskData &task = data.tasks[static_cast<std::size_t>(ref.column)];
-            return task.answerOfLabel[data.fashionMnist->train
-                                          .labels[static_cast<std::size_t>(ref.index)]];
+            // The class is the answer; tasks whose answer is not the class's (captions, pairs)
+            // balance the source class, text tasks their sample group.
+            if (task.spec->isText()) {
+                return ref.index % 10;
+            }
+            const int label = data.fashionMnist->train.labels[static_cast<std::size_t>(ref.index)];
+            const int answer = task.answerOfLabel[static_cast<std::size_t>(label)];
+            return answer >= 0 ? answer : label;
         };
         for (const SampleRef &ref : trained) {
             if (!m_offered.insert(sampleKey(ref)).second) {

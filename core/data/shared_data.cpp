@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/data/shared_data_p.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -23,9 +24,34 @@ torch::Tensor applyTransform(torch::Tensor images, ImageTransform transform,
     return images;
 }
 
+std::uint64_t mixIndex(std::int64_t index)
+{
+    auto z = static_cast<std::uint64_t>(index) + 0x632be59bd9b4e019ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/// The right-hand item shown with `index` by a pair task: drawn from the same pool.
+int partnerOf(const std::vector<int> &pool, std::int64_t index)
+{
+    return pool[static_cast<std::size_t>(mixIndex(index) % pool.size())];
+}
+
 torch::Tensor gatherImages(const SharedData &data, const TaskData &task, const torch::Tensor &index)
 {
     torch::Tensor images = data.trainPixels.index_select(0, index).to(torch::kFloat32).div_(255.0);
+    if (task.spec->isPair()) {
+        std::vector<std::int64_t> partners;
+        const auto *raw = index.data_ptr<std::int64_t>();
+        for (std::int64_t i = 0; i < index.numel(); ++i) {
+            partners.push_back(partnerOf(task.trainIndices, raw[i]));
+        }
+        const torch::Tensor right = data.trainPixels.index_select(0, torch::tensor(partners))
+                                        .to(torch::kFloat32)
+                                        .div_(255.0);
+        return composePair(images, right);
+    }
     torch::Tensor noise;
     if (task.spec->transform == ImageTransform::Noise) {
         noise = data.noiseBank.index_select(0, index.remainder(kNoiseBankSize));
@@ -33,7 +59,44 @@ torch::Tensor gatherImages(const SharedData &data, const TaskData &task, const t
     return applyTransform(images, task.spec->transform, noise);
 }
 
+std::vector<float> meanIntensities(const ImageSet &set)
+{
+    std::vector<float> means(static_cast<std::size_t>(set.count));
+    const int pixels = set.pixelsPerImage();
+    for (int i = 0; i < set.count; ++i) {
+        std::int64_t sum = 0;
+        const std::uint8_t *image = set.pixels.data() + static_cast<std::size_t>(i) * pixels;
+        for (int p = 0; p < pixels; ++p) {
+            sum += image[p];
+        }
+        means[static_cast<std::size_t>(i)] = static_cast<float>(sum) / (255.0f * pixels);
+    }
+    return means;
+}
+
+/// A test or training sample's answer for tasks that need image statistics.
+int answerOfSample(const SharedData &data, const TaskSpec &spec, int label, float brightness,
+                   int rightLabel, float rightBrightness)
+{
+    const bool light = brightness > data.brightnessMedian[static_cast<std::size_t>(label)];
+    const bool rightLight =
+        rightLabel >= 0 &&
+        rightBrightness > data.brightnessMedian[static_cast<std::size_t>(rightLabel)];
+    return spec.answerForImages(label, light, rightLabel, rightLight, brightness > rightBrightness);
+}
+
 } // namespace
+
+torch::Tensor composePair(const torch::Tensor &left, const torch::Tensor &right)
+{
+    const auto n = left.size(0);
+    torch::Tensor canvas = torch::zeros({n, 28, 28});
+    const torch::Tensor small =
+        torch::avg_pool2d(torch::stack({left, right}, 1).view({n, 2, 28, 28}), 2);
+    canvas.narrow(1, 7, 14).narrow(2, 0, 14).copy_(small.select(1, 0));
+    canvas.narrow(1, 7, 14).narrow(2, 14, 14).copy_(small.select(1, 1));
+    return canvas.view({n, 784});
+}
 
 SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
                            const std::vector<QString> &columns, int testSamplesPerTask,
@@ -41,7 +104,21 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
 {
     SharedData data;
     data.fashionMnist = fashionMnist;
+    data.seed = seed;
     const ImageSet &train = fashionMnist->train;
+    data.trainBrightness = meanIntensities(train);
+    for (int label = 0; label < 10; ++label) {
+        std::vector<float> values;
+        for (int i = 0; i < train.count; ++i) {
+            if (train.labels[static_cast<std::size_t>(i)] == label) {
+                values.push_back(data.trainBrightness[static_cast<std::size_t>(i)]);
+            }
+        }
+        if (!values.empty()) {
+            std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+            data.brightnessMedian[static_cast<std::size_t>(label)] = values[values.size() / 2];
+        }
+    }
     // A view, not a copy: every client indexes the same 47 MB.
     data.trainPixels = torch::from_blob(const_cast<std::uint8_t *>(train.pixels.data()),
                                         {train.count, train.pixelsPerImage()}, torch::kUInt8);
@@ -63,56 +140,127 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
     const torch::Tensor testPixels =
         torch::from_blob(const_cast<std::uint8_t *>(test.pixels.data()),
                          {test.count, test.pixelsPerImage()}, torch::kUInt8);
+    const std::vector<float> testBrightness = meanIntensities(test);
     for (std::size_t j = 0; j < columns.size(); ++j) {
         TaskData task;
         task.spec = findTask(columns[j]);
         Q_ASSERT(task.spec != nullptr);
+        const TaskSpec &spec = *task.spec;
         for (int label = 0; label < 10; ++label) {
-            task.answerOfLabel[static_cast<std::size_t>(label)] = task.spec->answerFor(label);
+            task.answerOfLabel[static_cast<std::size_t>(label)] =
+                spec.needsImageStatistics() ? -1 : spec.answerFor(label);
         }
-        const TaskSamples trainSamples = selectTaskSamples(*task.spec, train);
-        task.trainIndices = trainSamples.indices;
-        for (int index : task.trainIndices) {
-            task.trainSourceLabels.push_back(train.labels[static_cast<std::size_t>(index)]);
-        }
-        TaskSamples testSamples = selectTaskSamples(*task.spec, test);
-        // A seeded subset, so that small test sets still cover every class.
-        std::vector<std::size_t> order(testSamples.indices.size());
-        for (std::size_t i = 0; i < order.size(); ++i) {
-            order[i] = i;
-        }
-        Rng rng(deriveSeed(seed, {8, j}));
-        shuffleInPlace(order, rng);
-        order.resize(
-            std::min<std::size_t>(order.size(), static_cast<std::size_t>(testSamplesPerTask)));
-        std::vector<std::int64_t> indices;
-        std::vector<std::int64_t> answers;
-        for (std::size_t i : order) {
-            indices.push_back(testSamples.indices[i]);
-            answers.push_back(testSamples.answers[i]);
-        }
-        const torch::Tensor index = torch::tensor(indices, torch::kInt64);
-        torch::Tensor images = testPixels.index_select(0, index).to(torch::kFloat32).div_(255.0);
-        torch::Tensor noise;
-        if (task.spec->transform == ImageTransform::Noise) {
-            noise = data.noiseBank.index_select(0, index.remainder(kNoiseBankSize));
-        }
-        task.testImages = applyTransform(images, task.spec->transform, noise).contiguous();
-        task.testAnswers = torch::tensor(answers, torch::kInt64);
         std::vector<float> code(kInstructionDim);
-        Rng codeRng(stableHash(task.spec->instruction));
+        Rng codeRng(stableHash(spec.instruction));
         for (float &value : code) {
             value = static_cast<float>(2.0 * uniform01(codeRng) - 1.0);
         }
         task.instruction = torch::tensor(code);
-        task.ownAnswers = torch::zeros({kAnswerCount}, torch::kBool);
-        for (int answer : task.spec->answerSet()) {
+        task.ownAnswers = torch::zeros({kAnswerWordCount}, torch::kBool);
+        for (int answer : spec.answerSet()) {
             task.ownAnswers[answer] = true;
+            data.answerCount = std::max(data.answerCount, answer + 1);
+        }
+        if (spec.isText()) {
+            // Generated samples: the pool is indices, label skew splits them into ten groups.
+            constexpr int kTextPool = 20000;
+            constexpr std::int64_t kTestOffset = 1000000;
+            for (int i = 0; i < kTextPool; ++i) {
+                task.trainIndices.push_back(i);
+                task.trainSourceLabels.push_back(i % 10);
+            }
+            const auto count = static_cast<std::int64_t>(std::max(1, testSamplesPerTask));
+            task.testImages = torch::zeros({count, 784});
+            task.testAnswers = torch::zeros({count}, torch::kInt64);
+            for (std::int64_t i = 0; i < count; ++i) {
+                const TextSample sample = textSample(spec, seed, kTestOffset + i);
+                task.testPrompts.push_back(sample.prompt);
+                task.testAnswerTexts.push_back(sample.answer);
+            }
+        } else {
+            const TaskSamples trainSamples = selectTaskSamples(spec, train);
+            task.trainIndices = trainSamples.indices;
+            for (int index : task.trainIndices) {
+                task.trainSourceLabels.push_back(train.labels[static_cast<std::size_t>(index)]);
+            }
+            TaskSamples testSamples = selectTaskSamples(spec, test);
+            // A seeded subset, so that small test sets still cover every class.
+            std::vector<std::size_t> order(testSamples.indices.size());
+            for (std::size_t i = 0; i < order.size(); ++i) {
+                order[i] = i;
+            }
+            Rng rng(deriveSeed(seed, {8, j}));
+            shuffleInPlace(order, rng);
+            order.resize(
+                std::min<std::size_t>(order.size(), static_cast<std::size_t>(testSamplesPerTask)));
+            std::vector<std::int64_t> indices;
+            std::vector<std::int64_t> partners;
+            std::vector<std::int64_t> answers;
+            for (std::size_t i : order) {
+                const int index = testSamples.indices[i];
+                indices.push_back(index);
+                int answer = testSamples.answers[i];
+                if (spec.needsImageStatistics()) {
+                    const int label = test.labels[static_cast<std::size_t>(index)];
+                    int rightLabel = -1;
+                    float rightBrightness = 0;
+                    if (spec.isPair()) {
+                        const int partner = partnerOf(testSamples.indices, index);
+                        partners.push_back(partner);
+                        rightLabel = test.labels[static_cast<std::size_t>(partner)];
+                        rightBrightness = testBrightness[static_cast<std::size_t>(partner)];
+                    }
+                    answer = answerOfSample(data, spec, label,
+                                            testBrightness[static_cast<std::size_t>(index)],
+                                            rightLabel, rightBrightness);
+                }
+                answers.push_back(answer);
+                task.testPrompts.push_back(spec.phrasingFor(index));
+                task.testAnswerTexts.push_back(
+                    answerVocabulary()[static_cast<std::size_t>(answer)]);
+            }
+            const torch::Tensor index = torch::tensor(indices, torch::kInt64);
+            torch::Tensor images =
+                testPixels.index_select(0, index).to(torch::kFloat32).div_(255.0);
+            if (spec.isPair()) {
+                images = composePair(images, testPixels.index_select(0, torch::tensor(partners))
+                                                 .to(torch::kFloat32)
+                                                 .div_(255.0));
+            }
+            torch::Tensor noise;
+            if (spec.transform == ImageTransform::Noise) {
+                noise = data.noiseBank.index_select(0, index.remainder(kNoiseBankSize));
+            }
+            task.testImages = applyTransform(images, spec.transform, noise).contiguous();
+            task.testAnswers = torch::tensor(answers, torch::kInt64);
+        }
+        for (const QString &answer : task.testAnswerTexts) {
+            task.longestAnswer = std::max(task.longestAnswer, static_cast<int>(answer.size()));
         }
         data.tasks.push_back(std::move(task));
     }
+    for (TaskData &task : data.tasks) {
+        task.ownAnswers = task.ownAnswers.narrow(0, 0, data.answerCount).contiguous();
+    }
     return data;
 }
+
+namespace {
+
+SequenceSample sequenceOf(const SharedData &data, bool hasImage, const QString &prompt,
+                          const QString &answer)
+{
+    return {hasImage, data.format.tokenizer->encode(prompt), data.format.tokenizer->encode(answer)};
+}
+
+void encodeBatch(const SharedData &data, Batch &batch)
+{
+    if (data.format.tokenizer != nullptr) {
+        encodeSequences(batch, batch.sequences, data.format.patches, data.format.maxText, true);
+    }
+}
+
+} // namespace
 
 Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
 {
@@ -125,26 +273,94 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
     std::vector<torch::Tensor> instructions;
     std::vector<torch::Tensor> answers;
     std::vector<torch::Tensor> masks;
+    Batch batch;
+    const bool generative = data.format.tokenizer != nullptr;
+    const auto &labels = data.fashionMnist->train.labels;
     for (const auto &[column, indices] : byColumn) {
         const TaskData &task = data.tasks[static_cast<std::size_t>(column)];
+        const TaskSpec &spec = *task.spec;
+        const auto count = static_cast<std::int64_t>(indices.size());
         const torch::Tensor index = torch::tensor(indices, torch::kInt64);
-        images.push_back(gatherImages(data, task, index));
-        instructions.push_back(task.instruction.unsqueeze(0).expand(
-            {static_cast<std::int64_t>(indices.size()), kInstructionDim}));
         std::vector<std::int64_t> taskAnswers;
         taskAnswers.reserve(indices.size());
-        const auto &labels = data.fashionMnist->train.labels;
-        for (std::int64_t i : indices) {
-            taskAnswers.push_back(task.answerOfLabel[labels[static_cast<std::size_t>(i)]]);
+        if (spec.isText()) {
+            images.push_back(torch::zeros({count, 784}));
+            for (std::int64_t i : indices) {
+                taskAnswers.push_back(0);
+                if (generative) {
+                    const TextSample sample = textSample(spec, data.seed, i);
+                    batch.sequences.push_back(
+                        sequenceOf(data, false, sample.prompt, sample.answer));
+                }
+            }
+        } else {
+            images.push_back(gatherImages(data, task, index));
+            for (std::int64_t i : indices) {
+                const int label = labels[static_cast<std::size_t>(i)];
+                int answer = task.answerOfLabel[static_cast<std::size_t>(label)];
+                if (answer < 0) {
+                    int rightLabel = -1;
+                    float rightBrightness = 0;
+                    if (spec.isPair()) {
+                        const int partner = partnerOf(task.trainIndices, i);
+                        rightLabel = labels[static_cast<std::size_t>(partner)];
+                        rightBrightness = data.trainBrightness[static_cast<std::size_t>(partner)];
+                    }
+                    answer = answerOfSample(data, spec, label,
+                                            data.trainBrightness[static_cast<std::size_t>(i)],
+                                            rightLabel, rightBrightness);
+                }
+                taskAnswers.push_back(answer);
+                if (generative) {
+                    batch.sequences.push_back(
+                        sequenceOf(data, true, spec.phrasingFor(i),
+                                   answerVocabulary()[static_cast<std::size_t>(answer)]));
+                }
+            }
         }
+        instructions.push_back(task.instruction.unsqueeze(0).expand({count, kInstructionDim}));
         answers.push_back(torch::tensor(taskAnswers, torch::kInt64));
-        masks.push_back(task.ownAnswers.unsqueeze(0).expand(
-            {static_cast<std::int64_t>(indices.size()), task.ownAnswers.size(0)}));
+        masks.push_back(task.ownAnswers.unsqueeze(0).expand({count, task.ownAnswers.size(0)}));
     }
     if (images.size() == 1) {
-        return {images[0], instructions[0], answers[0], masks[0]};
+        batch.images = images[0];
+        batch.instructions = instructions[0];
+        batch.answers = answers[0];
+        batch.answerMask = masks[0];
+    } else {
+        batch.images = torch::cat(images);
+        batch.instructions = torch::cat(instructions);
+        batch.answers = torch::cat(answers);
+        batch.answerMask = torch::cat(masks);
     }
-    return {torch::cat(images), torch::cat(instructions), torch::cat(answers), torch::cat(masks)};
+    encodeBatch(data, batch);
+    return batch;
+}
+
+void appendBatch(const SharedData &data, Batch &batch, const Batch &more)
+{
+    batch.images = torch::cat({batch.images, more.images});
+    batch.instructions = torch::cat({batch.instructions, more.instructions});
+    batch.answers = torch::cat({batch.answers, more.answers});
+    batch.answerMask = torch::cat({batch.answerMask, more.answerMask});
+    batch.sequences.insert(batch.sequences.end(), more.sequences.begin(), more.sequences.end());
+    encodeBatch(data, batch);
+}
+
+ModelInput testPrompts(const SharedData &data, const TaskData &task, std::int64_t start,
+                       std::int64_t count)
+{
+    ModelInput input;
+    input.images = task.testImages.narrow(0, start, count);
+    std::vector<SequenceSample> samples;
+    for (std::int64_t i = start; i < start + count; ++i) {
+        samples.push_back(
+            {!task.spec->isText(),
+             data.format.tokenizer->encode(task.testPrompts[static_cast<std::size_t>(i)]),
+             {}});
+    }
+    encodeSequences(input, samples, data.format.patches, data.format.maxText, false);
+    return input;
 }
 
 } // namespace fcl::detail

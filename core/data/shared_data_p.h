@@ -4,6 +4,7 @@
 
 #include "core/continual/replay_buffer.h"
 #include "core/data/task_catalog.h"
+#include "core/model/model_p.h"
 
 #include <torch/torch.h>
 
@@ -20,13 +21,23 @@ constexpr double kNoiseStd = 0.35;
 /// One column of the accuracy matrix: a task with its training pool and its held-out test tensors.
 struct TaskData {
     const TaskSpec *spec = nullptr;
-    std::vector<int> trainIndices;      ///< into FashionMnist::train
-    std::vector<int> trainSourceLabels; ///< Fashion-MNIST class of each pool sample
-    std::array<int, 10> answerOfLabel{};
-    torch::Tensor testImages;  ///< [N, 784] float, transformed
-    torch::Tensor testAnswers; ///< [N] int64
-    torch::Tensor instruction; ///< [kInstructionDim]
-    torch::Tensor ownAnswers;  ///< [outputs] bool mask of the task's answers
+    std::vector<int> trainIndices;       ///< into FashionMnist::train
+    std::vector<int> trainSourceLabels;  ///< Fashion-MNIST class of each pool sample
+    std::array<int, 10> answerOfLabel{}; ///< for tasks whose answer is the class's (else -1)
+    torch::Tensor testImages;            ///< [N, 784] float, transformed (zeros for text tasks)
+    torch::Tensor testAnswers;           ///< [N] int64 answer-word index (0 for text tasks)
+    torch::Tensor instruction;           ///< [kInstructionDim]
+    torch::Tensor ownAnswers;            ///< [outputs] bool mask of the task's answers
+    std::vector<QString> testPrompts;    ///< the phrasing (or full text prompt) of each test sample
+    std::vector<QString> testAnswerTexts; ///< the expected answer text of each test sample
+    int longestAnswer = 1;                ///< characters of the longest test answer
+};
+
+/// How samples become token sequences for a generative backbone.
+struct SequenceFormat {
+    const CharTokenizer *tokenizer = nullptr;
+    int patches = 0;
+    int maxText = 0;
 };
 
 /// Everything read-only that all clients share: the images once, the tasks as indices.
@@ -35,6 +46,12 @@ struct SharedData {
     torch::Tensor trainPixels; ///< [60000, 784] uint8 view of fashionMnist->train.pixels
     torch::Tensor noiseBank;   ///< [kNoiseBankSize, 784]
     std::vector<TaskData> tasks;
+    std::uint64_t seed = 1;
+    /// Outputs of a classifier head: one past the highest answer word the tasks use.
+    int answerCount = kAnswerCount;
+    std::vector<float> trainBrightness;       ///< mean intensity of every training image
+    std::array<float, 10> brightnessMedian{}; ///< per class, over the training images
+    SequenceFormat format; ///< set for generative backbones: batches then carry tokens
 };
 
 /// Builds the shared data for `columns` (task ids), deterministic in `seed`.
@@ -42,13 +59,21 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> data,
                            const std::vector<QString> &columns, int testSamplesPerTask,
                            std::uint64_t seed);
 
-/// A batch of samples from possibly several tasks, ready for Network::forward().
-struct Batch {
-    torch::Tensor images;
-    torch::Tensor instructions;
-    torch::Tensor answers;
-    torch::Tensor answerMask; ///< [B, outputs] bool: each sample's task's own answers
+/// A batch of samples from possibly several tasks, ready for Network::predict(). With a
+/// sequence format the token fields are filled too.
+struct Batch : ModelInput {
+    torch::Tensor answerMask;              ///< [B, outputs] bool: each sample's task's own answers
+    std::vector<SequenceSample> sequences; ///< the rows' texts (generative backbones)
 };
 Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs);
+/// Appends `more`'s rows after `batch`'s.
+void appendBatch(const SharedData &data, Batch &batch, const Batch &more);
+
+/// Test prompts of rows [start, start + count) of `task`, laid out for generation.
+ModelInput testPrompts(const SharedData &data, const TaskData &task, std::int64_t start,
+                       std::int64_t count);
+
+/// Shrinks two images to 14x14 each and places them side by side, vertically centred.
+torch::Tensor composePair(const torch::Tensor &left, const torch::Tensor &right);
 
 } // namespace fcl::detail

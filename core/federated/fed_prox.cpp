@@ -30,7 +30,7 @@ public:
         m_global = valuesOf(training.download->tensors);
     }
 
-    torch::Tensor lossTerm(LocalTraining &, const Batch &, const torch::Tensor &, int) override
+    torch::Tensor lossTerm(LocalTraining &, const Batch &, const Outputs &, int) override
     {
         return proximalTerm(m_shared, m_global, m_mu);
     }

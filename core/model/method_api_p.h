@@ -78,7 +78,7 @@ public:
     /// May append samples to the batch; the first `current` rows are the client's new data.
     virtual void augmentBatch(LocalTraining &, Batch &, int /*current*/) {}
     /// An extra loss term added to the task loss (undefined: none).
-    virtual torch::Tensor lossTerm(LocalTraining &, const Batch &, const torch::Tensor & /*logits*/,
+    virtual torch::Tensor lossTerm(LocalTraining &, const Batch &, const Outputs & /*outputs*/,
                                    int /*current*/)
     {
         return {};

@@ -2,6 +2,7 @@
 #include "core/sim/experiment.h"
 
 #include "core/data/task_catalog.h"
+#include "core/model/base_location.h"
 #include "core/sim/registry.h"
 
 #include <QFile>
@@ -10,6 +11,7 @@
 #include <QSet>
 
 #include <cmath>
+#include <regex>
 
 namespace fcl {
 namespace {
@@ -440,6 +442,75 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
     }
 }
 
+/// The backbone against the tasks and the base: text tasks need a generative backbone; a
+/// tiny-vlm's sizes must be its base's; LoRA targets must be a regular expression.
+void checkModel(const Experiment &experiment, std::vector<Error> &errors)
+{
+    const bool generative = experiment.model.method == QLatin1String("tiny-vlm");
+    if (!generative) {
+        for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+            for (std::size_t c = 0; c < experiment.stages[s].size(); ++c) {
+                const TaskSpec *task = findTask(experiment.stages[s][c]);
+                if (task != nullptr && task->isText()) {
+                    errors.push_back(
+                        {QStringLiteral("stages[%1].%2").arg(s).arg(experiment.clients[c].name),
+                         QStringLiteral("task \"%1\" has free-text answers: it needs "
+                                        "model.backbone \"tiny-vlm\" (\"%2\" can only pick "
+                                        "among answer words)")
+                             .arg(task->id, experiment.model.method)});
+                    return;
+                }
+            }
+        }
+    }
+    const QString targets = experiment.model.text(QStringLiteral("lora_targets"));
+    try {
+        std::regex check(targets.toStdString());
+        Q_UNUSED(check);
+    } catch (const std::regex_error &e) {
+        errors.push_back({QStringLiteral("model.lora_targets"),
+                          QStringLiteral("\"%1\" is not a regular expression (%2)")
+                              .arg(targets, QString::fromLatin1(e.what()))});
+    }
+    if (!generative) {
+        return;
+    }
+    const int width = experiment.model.integer(QStringLiteral("width"));
+    const int heads = experiment.model.integer(QStringLiteral("heads"));
+    if (width % heads != 0) {
+        errors.push_back(
+            {QStringLiteral("model.heads"),
+             QStringLiteral("%1 does not divide model.width %2").arg(heads).arg(width)});
+    }
+    const QString base = experiment.model.text(QStringLiteral("base"));
+    if (base == QLatin1String("none")) {
+        return;
+    }
+    const QString dir = baseDirFor(base);
+    QFile file(dir + QStringLiteral("/config.json"));
+    if (!file.open(QIODevice::ReadOnly)) {
+        errors.push_back({QStringLiteral("model.base"),
+                          QStringLiteral("no base model at %1 (%2); use \"builtin\", \"none\" or a "
+                                         "directory written by fcl pretrain")
+                              .arg(dir, file.errorString())});
+        return;
+    }
+    const QJsonObject config = QJsonDocument::fromJson(file.readAll()).object();
+    for (const char *key : {"width", "layers", "heads", "max_text"}) {
+        const int mine = experiment.model.integer(QLatin1String(key));
+        const int theirs = config.value(QLatin1String(key)).toInt(-1);
+        if (mine != theirs) {
+            errors.push_back({QStringLiteral("model.%1").arg(QLatin1String(key)),
+                              QStringLiteral("%1 does not match the base's %2 (%3); set model.base "
+                                             "to \"none\" to train a model of another size from "
+                                             "scratch")
+                                  .arg(mine)
+                                  .arg(theirs)
+                                  .arg(dir)});
+        }
+    }
+}
+
 } // namespace
 
 Result<Experiment> parseExperiment(const QByteArray &json)
@@ -481,6 +552,9 @@ Result<Experiment> parseExperiment(const QByteArray &json)
         }
     }
     readStages(root, experiment, errors);
+    if (errors.empty()) {
+        checkModel(experiment, errors);
+    }
 
     if (!errors.empty()) {
         return errors;

@@ -15,6 +15,15 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
 
     WorkerModel &model = *training.model;
     model.load(*training.layout, training.download->tensors, state.local);
+    // LoRA dropout (if any) draws from the client's own stream: results do not depend on threads.
+    model.network().setDropoutGenerator(at::make_generator<at::CPUGeneratorImpl>(
+        deriveSeed(config.seed, {13, static_cast<std::uint64_t>(training.stage),
+                                 static_cast<std::uint64_t>(training.round),
+                                 static_cast<std::uint64_t>(training.client)})));
+    struct ClearGenerator {
+        Network &network;
+        ~ClearGenerator() { network.setDropoutGenerator(std::nullopt); }
+    } clearGenerator{model.network()};
     std::vector<torch::Tensor> &parameters = model.parameters();
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     if (config.adam) {
@@ -54,15 +63,16 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
                 plugin->augmentBatch(training, batch, current);
             }
             optimizer->zero_grad();
-            const torch::Tensor logits = model.network().forward(batch.images, batch.instructions);
+            const Outputs outputs = model.network().predict(batch);
             // Multi-head (task-incremental) training: the other answers' logits take no part.
             const torch::Tensor taskLoss = torch::nn::functional::cross_entropy(
-                config.taskHeads ? logits.masked_fill(batch.answerMask.logical_not(), -1e9)
-                                 : logits,
-                batch.answers);
+                config.taskHeads && outputs.answerWords
+                    ? outputs.logits.masked_fill(batch.answerMask.logical_not(), -1e9)
+                    : outputs.logits,
+                outputs.targets);
             torch::Tensor loss = taskLoss;
             for (auto &plugin : state.plugins) {
-                const torch::Tensor term = plugin->lossTerm(training, batch, logits, current);
+                const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
                 if (term.defined()) {
                     loss = loss + term;
                 }
@@ -93,7 +103,9 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     {
         torch::NoGradGuard noGrad;
         const TaskData &task = training.data->tasks[static_cast<std::size_t>(training.column)];
-        result.accuracy = evaluateTask(model.network(), task, task.ownAnswers, kClientEvalSamples)
+        result.accuracy = evaluateTask(model.network(), *training.data, task, task.ownAnswers,
+                                       model.network().generative() ? kClientEvalSamplesGenerative
+                                                                    : kClientEvalSamples)
                               .taskIncremental;
     }
     result.upload.tensors = training.layout->select(parameters, ParameterScope::Shared);
@@ -104,8 +116,57 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     return result;
 }
 
-TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::Tensor &seenAnswers,
-                          int maxSamples)
+double tokenF1(const QString &predicted, const QString &expected)
+{
+    const QStringList got = predicted.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+    QStringList want = expected.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+    if (got.isEmpty() || want.isEmpty()) {
+        return got.isEmpty() && want.isEmpty() ? 1.0 : 0.0;
+    }
+    int common = 0;
+    for (const QString &word : got) {
+        const auto at = want.indexOf(word);
+        if (at >= 0) {
+            want.removeAt(at);
+            ++common;
+        }
+    }
+    if (common == 0) {
+        return 0;
+    }
+    const double precision = double(common) / got.size();
+    const double recall = double(common) / (common + want.size());
+    return 2 * precision * recall / (precision + recall);
+}
+
+namespace {
+
+TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const TaskData &task,
+                               std::int64_t total)
+{
+    constexpr std::int64_t kChunk = 128;
+    std::int64_t exact = 0;
+    double f1 = 0;
+    const CharTokenizer &tokenizer = *network.tokenizer();
+    for (std::int64_t start = 0; start < total; start += kChunk) {
+        const std::int64_t size = std::min(kChunk, total - start);
+        const ModelInput prompts = testPrompts(data, task, start, size);
+        const auto answers = network.generate(prompts, task.longestAnswer + 1);
+        for (std::int64_t i = 0; i < size; ++i) {
+            const QString got = tokenizer.decode(answers[static_cast<std::size_t>(i)]);
+            const QString &want = task.testAnswerTexts[static_cast<std::size_t>(start + i)];
+            exact += got == want ? 1 : 0;
+            f1 += tokenF1(got, want);
+        }
+    }
+    const double accuracy = double(exact) / double(total);
+    return {accuracy, accuracy, f1 / double(total)};
+}
+
+} // namespace
+
+TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskData &task,
+                          const torch::Tensor &seenAnswers, int maxSamples)
 {
     torch::NoGradGuard noGrad;
     const std::int64_t total = maxSamples < 0
@@ -113,6 +174,9 @@ TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::T
                                    : std::min<std::int64_t>(maxSamples, task.testImages.size(0));
     if (total == 0) {
         return {};
+    }
+    if (network.generative()) {
+        return evaluateGenerated(network, data, task, total);
     }
     constexpr std::int64_t kChunk = 1000;
     std::int64_t correctTask = 0;
@@ -136,7 +200,8 @@ TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::T
                             .sum()
                             .item<std::int64_t>();
     }
-    return {double(correctTask) / double(total), double(correctClass) / double(total)};
+    const double taskAccuracy = double(correctTask) / double(total);
+    return {taskAccuracy, double(correctClass) / double(total), taskAccuracy};
 }
 
 } // namespace fcl::detail

@@ -7,6 +7,7 @@
 namespace fcl::detail {
 
 constexpr int kClientEvalSamples = 200;
+constexpr int kClientEvalSamplesGenerative = 48; ///< decoding costs more: a smaller check
 
 /// Local mini-batch SGD (or Adam) over the client's samples for local_epochs, with the plugins'
 /// hooks; a straggler (speed < 1) stops after that fraction of its steps. FedAvg's ClientUpdate.
@@ -20,8 +21,14 @@ public:
 struct TaskAccuracy {
     double taskIncremental = 0;
     double classIncremental = 0;
+    double f1 = 0;
 };
-TaskAccuracy evaluateTask(Network &network, const TaskData &task, const torch::Tensor &seenAnswers,
-                          int maxSamples = -1);
+/// Generative backbones are scored by exact match of the greedily decoded answer (both fields
+/// equal; there is no answer mask in generation) and report token-level F1 in `f1`.
+TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskData &task,
+                          const torch::Tensor &seenAnswers, int maxSamples = -1);
+
+/// SQuAD-style token F1 of two answers (whitespace-separated words, as bags).
+double tokenF1(const QString &predicted, const QString &expected);
 
 } // namespace fcl::detail

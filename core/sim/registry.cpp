@@ -40,6 +40,26 @@ const std::vector<MethodDescriptor> &methodRegistry()
                 {intParam("channels", 2, 128, 16,
                           "Filters in the first convolution (doubled in the second)."),
                  intParam("hidden", 8, 4096, 128, "Units in the classifier's hidden layer.")}),
+            method(
+                "model", "tiny-vlm", "Tiny vision-language model",
+                "A small causal transformer that reads image patches and text and writes the "
+                "answer.",
+                "A decoder-only transformer in the LLaVA pattern, shrunk to run on a CPU: the "
+                "image is cut into 16 patches of 7x7 pixels, each projected into the model's "
+                "width; the instruction is read one character at a time; the answer is "
+                "generated character by character (greedy decoding) and scored by exact match. "
+                "It starts from a frozen pretrained base that already reads images and text; "
+                "tune it with LoRA or adapters (model.tuning) so that only a small fraction of "
+                "the weights is trained and sent.",
+                {intParam("width", 16, 1024, 128, "Model width (embedding size)."),
+                 intParam("layers", 1, 16, 4, "Transformer blocks."),
+                 intParam("heads", 1, 16, 4, "Attention heads (must divide width)."),
+                 intParam("max_text", 16, 512, 96,
+                          "Text positions (instruction + answer); longer prompts keep their end."),
+                 textParam("base", "builtin",
+                           "The frozen base: \"builtin\" (shipped, pretrained by fcl pretrain), "
+                           "\"none\" (random weights), or a directory with model.safetensors, "
+                           "config.json and manifest.json.")}),
 
             method(
                 "partition", "iid", "IID", "Every client gets a uniform random share of each task.",
@@ -95,7 +115,23 @@ const std::vector<MethodDescriptor> &methodRegistry()
 const std::vector<SectionDescriptor> &sectionRegistry()
 {
     static const std::vector<SectionDescriptor> sections = {
-        {QStringLiteral("model"), QStringLiteral("backbone"), QStringLiteral("mlp"), {}},
+        {QStringLiteral("model"),
+         QStringLiteral("backbone"),
+         QStringLiteral("mlp"),
+         {choiceParam("tuning",
+                      {QStringLiteral("full"), QStringLiteral("lora"), QStringLiteral("adapter")},
+                      "full: train every weight; lora: freeze the base, train low-rank updates "
+                      "of the targeted linear layers; adapter: freeze the base, train bottleneck "
+                      "adapters (and a classifier's output layer)."),
+          intParam("lora_rank", 1, 256, 8, "LoRA rank r."),
+          doubleParam("lora_alpha", 0, 4096, 16, "LoRA alpha (the update is scaled by alpha/r).",
+                      true),
+          doubleParam("lora_dropout", 0, 0.9, 0.0, "Dropout on the LoRA branch's input."),
+          textParam("lora_targets", "",
+                    "Regular expression searched in layer paths, e.g. attn\\.(q|v)$|mlp\\. "
+                    "(empty: tiny-vlm's attention q, v and MLP layers; every linear layer of "
+                    "mlp and cnn)."),
+          intParam("adapter_width", 1, 1024, 16, "Bottleneck width of each adapter.")}},
         {QStringLiteral("federated"),
          QStringLiteral("method"),
          QStringLiteral("fedavg"),

@@ -3,6 +3,7 @@
 
 #include "core/common/method_descriptor.h"
 #include "core/data/partition.h"
+#include "core/model/base_model_p.h"
 #include "core/sim/registry.h"
 #include "core/sim/timeline.h"
 #include "core/store/run_store.h"
@@ -41,11 +42,11 @@ private:
     int m_previous;
 };
 
-std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment)
+std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment, int outputs)
 {
     NetworkShape shape;
     shape.instructionDim = kInstructionDim;
-    shape.outputs = kAnswerCount;
+    shape.outputs = outputs;
     return makeNetwork(experiment.model.method, experiment.model.params, shape);
 }
 
@@ -118,7 +119,7 @@ void Runner::prepare()
                              m_columns, m_experiment.testSamplesPerTask(), m_experiment.seed);
     partitionStages();
     for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()); ++stage) {
-        torch::Tensor old = torch::zeros({kAnswerCount}, torch::kBool);
+        torch::Tensor old = torch::zeros({m_data.answerCount}, torch::kBool);
         for (std::size_t j = 0; j < m_columns.size(); ++j) {
             if (m_learnedAt[j] < stage) {
                 old.logical_or_(m_data.tasks[j].ownAnswers);
@@ -156,7 +157,18 @@ void Runner::createMethods()
     }
 
     torch::manual_seed(m_experiment.seed);
-    const std::shared_ptr<Network> network = makeExperimentNetwork(m_experiment);
+    const std::shared_ptr<Network> network =
+        makeExperimentNetwork(m_experiment, m_data.answerCount);
+    const QString base = m_experiment.model.text(QStringLiteral("base"));
+    if (network->generative() && !base.isEmpty() && base != QLatin1String("none")) {
+        if (auto loaded = loadBase(*network, baseDirFor(base)); !loaded) {
+            throw EngineFailure{QStringLiteral("model.base: %1").arg(loaded.errorString()), true};
+        }
+    }
+    if (network->generative()) {
+        m_data.format = {network->tokenizer(), network->imagePatches(), network->maxTextTokens()};
+    }
+    m_base = network;
     m_layout = ModelLayout::of(*network, [&](const std::string &name) {
         return m_strategy->scopeOf(name, *network);
     });
@@ -180,7 +192,9 @@ void Runner::createMethods()
 
     for (int w = 0; w < m_executor->workers(); ++w) {
         m_workers.push_back(std::make_unique<WorkerModel>([this] {
-            return makeExperimentNetwork(m_experiment);
+            auto replica = makeExperimentNetwork(m_experiment, m_data.answerCount);
+            shareFrozenBase(*replica, *m_base);
+            return replica;
         }));
     }
     m_clients.resize(static_cast<std::size_t>(clients));
@@ -266,7 +280,7 @@ std::vector<TaskAccuracy> Runner::evaluateGlobal(const MaskStage &maskStage)
                 WorkerModel &model = *m_workers[static_cast<std::size_t>(worker)];
                 model.load(m_layout, m_strategy->modelFor(-1, j), m_initialLocal);
                 results[static_cast<std::size_t>(j)] =
-                    evaluateTask(model.network(), m_data.tasks[static_cast<std::size_t>(j)],
+                    evaluateTask(model.network(), m_data, m_data.tasks[static_cast<std::size_t>(j)],
                                  seenAnswerMask(maskStage(j), j));
             });
     return results;
@@ -285,7 +299,7 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage, const MaskStage &m
             WorkerModel &model = *m_workers[static_cast<std::size_t>(worker)];
             model.load(m_layout, m_strategy->modelFor(static_cast<int>(c), j), m_clients[c].local);
             perClient[static_cast<std::size_t>(job)] =
-                evaluateTask(model.network(), m_data.tasks[static_cast<std::size_t>(j)],
+                evaluateTask(model.network(), m_data, m_data.tasks[static_cast<std::size_t>(j)],
                              seenAnswerMask(maskStage(j), j));
         });
     // A task's score is the mean over the clients that have learned it so far (all clients that

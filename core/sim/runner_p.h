@@ -80,6 +80,7 @@ private:
     /// m_oldAnswers[stage]: the answers of the tasks learned before that stage.
     std::vector<torch::Tensor> m_oldAnswers;
     SharedData m_data;
+    std::shared_ptr<Network> m_base; ///< the frozen base every replica shares (read-only)
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
     std::vector<std::vector<int>> m_columnOf;
     std::vector<std::vector<std::vector<int>>> m_indicesOf;

@@ -81,7 +81,9 @@ private Q_SLOTS:
             torch::Tensor logits =
                 model.network().forward(batch.images, batch.instructions).detach();
             logits.set_requires_grad(true);
-            const torch::Tensor term = plugin->lossTerm(training, batch, logits, 5);
+            Outputs outputs;
+            outputs.logits = logits;
+            const torch::Tensor term = plugin->lossTerm(training, batch, outputs, 5);
             QVERIFY(term.defined());
             const torch::Tensor grad = torch::autograd::grad({term}, {logits})[0];
             const double oldGrad = grad.narrow(1, 0, 2).abs().sum().item<double>();
