@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/presets DESTINATION ${CMAKE_INSTALL_DATADIR}/fcl-workbench)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/base DESTINATION ${CMAKE_INSTALL_DATADIR}/fcl-workbench)
 set(CPACK_PACKAGE_NAME fcl-workbench)
 set(CPACK_PACKAGE_CONTACT "FCL Workbench developers")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Federated continual instruction tuning workbench")

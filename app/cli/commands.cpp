@@ -5,6 +5,7 @@
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
 #include "core/sim/engine.h"
+#include "core/sim/pretrain.h"
 #include "core/sim/registry.h"
 #include "core/store/run_export.h"
 #include "core/store/run_store.h"
@@ -66,6 +67,8 @@ const char *const kUsage =
     "  validate EXP.json                                  check an experiment file, list every "
     "error\n"
     "  tasks                                              list the built-in task catalog\n"
+    "  pretrain -o DIR [--seed N] [--steps N]             train a tiny-vlm base (same seed, same "
+    "bytes)\n"
     "  list [--db FILE]                                   list stored runs\n"
     "  show RUN [--db FILE]                               show a run's config, accuracy matrix and "
     "metrics\n"
@@ -92,6 +95,8 @@ struct Parsed {
     bool csv = false;
     bool json = false;
     QString output;
+    std::uint64_t seed = 1;
+    int steps = 0;
 };
 
 Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
@@ -126,6 +131,23 @@ Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
         } else if (name == QLatin1String("output")) {
             if (!value(parsed.output)) {
                 return Error{arg, QStringLiteral("needs a file name")};
+            }
+        } else if (name == QLatin1String("seed") || name == QLatin1String("steps")) {
+            QString text;
+            bool ok = false;
+            qulonglong number = 0;
+            if (value(text)) {
+                number = text.toULongLong(&ok);
+            }
+            if (!ok || (name == QLatin1String("steps") && (number < 1 || number > 1000000))) {
+                return Error{arg, name == QLatin1String("steps")
+                                      ? QStringLiteral("needs a whole number from 1 to 1000000")
+                                      : QStringLiteral("needs a non-negative whole number")};
+            }
+            if (name == QLatin1String("seed")) {
+                parsed.seed = number;
+            } else {
+                parsed.steps = static_cast<int>(number);
             }
         } else if (name == QLatin1String("threads")) {
             QString text;
@@ -368,12 +390,64 @@ int commandValidate(const QStringList &args)
     return kExitOk;
 }
 
+int commandPretrain(const QStringList &args)
+{
+    auto parsed = parseOptions(
+        args, {QStringLiteral("output"), QStringLiteral("seed"), QStringLiteral("steps")});
+    if (!parsed) {
+        return badInput(parsed.errorString());
+    }
+    if (parsed->output.isEmpty() || !parsed->positional.isEmpty()) {
+        return badInput(QStringLiteral("pretrain needs an output directory: fcl pretrain -o DIR "
+                                       "[--seed N] [--steps N]"));
+    }
+    PretrainOptions options;
+    options.outputDir = parsed->output;
+    options.seed = parsed->seed;
+    if (parsed->steps > 0) {
+        options.steps = parsed->steps;
+    }
+    CancellationToken cancel;
+    g_cancel = &cancel;
+    std::signal(SIGINT, onInterrupt);
+    QElapsedTimer timer;
+    timer.start();
+    auto report = pretrainBase(
+        options,
+        [&](int step, double loss) {
+            err() << QStringLiteral("step %1/%2  loss %3  %4 s\n")
+                         .arg(step)
+                         .arg(options.steps)
+                         .arg(loss, 0, 'f', 3)
+                         .arg(timer.elapsed() / 1000);
+            err().flush();
+        },
+        cancel);
+    g_cancel = nullptr;
+    if (!report) {
+        err() << report.errorString() << Qt::endl;
+        return kExitRunFailed;
+    }
+    out() << QStringLiteral("base written to %1\n  loss %2 -> %3, held-out exact match %4\n  "
+                            "model.safetensors SHA-256 %5\n")
+                 .arg(options.outputDir)
+                 .arg(report->firstLoss, 0, 'f', 3)
+                 .arg(report->lastLoss, 0, 'f', 3)
+                 .arg(report->heldOutExact, 0, 'f', 3)
+                 .arg(report->weightsSha256);
+    out().flush();
+    return kExitOk;
+}
+
 int commandTasks()
 {
     for (const TaskSpec &task : builtinTasks()) {
         QStringList answers;
         for (int a : task.answerSet()) {
             answers << answerVocabulary()[static_cast<std::size_t>(a)];
+        }
+        if (task.isText()) {
+            answers << QStringLiteral("free text (tiny-vlm only)");
         }
         out() << QStringLiteral("%1 %2\n").arg(task.id, -22).arg(task.title);
         out() << QStringLiteral("%1 \"%2\" -> %3\n")
@@ -540,6 +614,9 @@ int dispatch(const QStringList &arguments)
     }
     if (command == QLatin1String("tasks")) {
         return commandTasks();
+    }
+    if (command == QLatin1String("pretrain")) {
+        return commandPretrain(rest);
     }
     if (command == QLatin1String("list")) {
         return commandList(rest);

@@ -163,7 +163,7 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
         }
         if (spec.isText()) {
             // Generated samples: the pool is indices, label skew splits them into ten groups.
-            constexpr int kTextPool = 20000;
+            constexpr int kTextPool = 60000; // as many as an image task with all ten classes
             constexpr std::int64_t kTestOffset = 1000000;
             for (int i = 0; i < kTextPool; ++i) {
                 task.trainIndices.push_back(i);

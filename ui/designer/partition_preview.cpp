@@ -74,8 +74,12 @@ void PartitionPreview::redraw()
         }
         for (std::size_t k = 0; k < members.size(); ++k) {
             for (int position : parts.value()[k]) {
+                // Text tasks have no answer words: their samples count under the group they
+                // were split by (shown as "text").
                 const int answer =
-                    task->answerFor(request.labels[static_cast<std::size_t>(position)]);
+                    task->isText()
+                        ? -1
+                        : task->answerFor(request.labels[static_cast<std::size_t>(position)]);
                 auto &row = counts[answer];
                 row.resize(static_cast<int>(clients));
                 row[static_cast<int>(members[k])] += 1;
@@ -93,7 +97,8 @@ void PartitionPreview::redraw()
     QVector<double> totals(static_cast<int>(clients));
     for (const auto &[answer, row] : counts) {
         auto *bars = new QCPBars(m_plot->xAxis, m_plot->yAxis);
-        bars->setName(answerVocabulary()[static_cast<std::size_t>(answer)]);
+        bars->setName(answer < 0 ? tr("text samples")
+                                 : answerVocabulary()[static_cast<std::size_t>(answer)]);
         const QColor color = seriesColor(answer);
         bars->setPen(QPen(color.darker(130)));
         bars->setBrush(color);

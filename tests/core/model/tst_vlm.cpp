@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+// tiny-vlm, tokenizer, PEFT and the base on disk (issue 8): LoRA math, the causal mask, greedy
+// decoding with its key/value cache against decoding from scratch, safetensors round trips and
+// their errors, the manifest's checks, pretraining determinism, and instruction tuning that
+// learns.
+#include "core/model/base_model_p.h"
+#include "core/model/peft_p.h"
+#include "core/model/safetensors_p.h"
+#include "core/model/tiny_vlm_p.h"
+#include "core/sim/engine.h"
+#include "core/sim/pretrain.h"
+#include "tests/support/test_support.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace fcl;
+using namespace fcl::detail;
+
+namespace {
+
+TinyVlmConfig smallConfig()
+{
+    TinyVlmConfig config;
+    config.width = 32;
+    config.layers = 2;
+    config.heads = 4;
+    config.maxText = 40;
+    return config;
+}
+
+ModelInput trainingInput(const Network &network, const std::vector<SequenceSample> &samples)
+{
+    ModelInput input;
+    input.images = torch::rand({static_cast<std::int64_t>(samples.size()), 784});
+    encodeSequences(input, samples, network.imagePatches(), network.maxTextTokens(), true);
+    return input;
+}
+
+std::vector<SequenceSample> someSamples(const CharTokenizer &tokenizer)
+{
+    return {{true, tokenizer.encode(QStringLiteral("What item is this?")),
+             tokenizer.encode(QStringLiteral("sneaker"))},
+            {false, tokenizer.encode(QStringLiteral("Reverse: abc")),
+             tokenizer.encode(QStringLiteral("cba"))},
+            {true, tokenizer.encode(QStringLiteral("Is it dark?")),
+             tokenizer.encode(QStringLiteral("no"))}};
+}
+
+/// Decoding without a cache: re-run the whole sequence for every new token.
+std::vector<int> naiveGreedy(Network &network, const SequenceSample &prompt,
+                             const torch::Tensor &image, int maxTokens)
+{
+    std::vector<int> answer;
+    for (int step = 0; step < maxTokens; ++step) {
+        SequenceSample sample = prompt;
+        sample.answer = answer;
+        ModelInput input;
+        input.images = image;
+        encodeSequences(input, {sample}, network.imagePatches(), network.maxTextTokens(), true);
+        const Outputs out = network.predict(input);
+        const int next = static_cast<int>(out.logits[step].argmax().item<std::int64_t>());
+        if (next == CharTokenizer::kEnd) {
+            break;
+        }
+        answer.push_back(next);
+    }
+    return answer;
+}
+
+std::int64_t countTrainable(const Network &network)
+{
+    std::int64_t n = 0;
+    for (const auto &p : network.parameters()) {
+        n += p.requires_grad() ? p.numel() : 0;
+    }
+    return n;
+}
+
+} // namespace
+
+class TestVlm : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void tokenizerRoundTrip()
+    {
+        const CharTokenizer tokenizer;
+        QCOMPARE(tokenizer.vocabularySize(), 99);
+        const QString text = QStringLiteral("What item is this? a dark sneaker, 23+45=68 ~!");
+        const std::vector<int> tokens = tokenizer.encode(text);
+        QCOMPARE(tokens.size(), static_cast<std::size_t>(text.size()));
+        QCOMPARE(tokenizer.decode(tokens), text);
+        // Unknown characters map to one token and decode as U+FFFD; decoding stops at the end.
+        std::vector<int> odd = tokenizer.encode(QStringLiteral("caf\u00e9\tx"));
+        QCOMPARE(odd[3], CharTokenizer::kUnknown);
+        QCOMPARE(odd[4], CharTokenizer::kUnknown);
+        odd.push_back(CharTokenizer::kEnd);
+        odd.push_back(tokenizer.encode(QStringLiteral("z"))[0]);
+        QCOMPARE(tokenizer.decode(odd), QStringLiteral("caf\ufffd\ufffdx"));
+    }
+
+    void sequenceLayout()
+    {
+        const CharTokenizer tokenizer;
+        ModelInput input;
+        input.images = torch::zeros({2, 784});
+        encodeSequences(
+            input,
+            {{true, tokenizer.encode(QStringLiteral("ab")), tokenizer.encode(QStringLiteral("c"))},
+             {false, tokenizer.encode(QStringLiteral("abcd")),
+              tokenizer.encode(QStringLiteral("xy"))}},
+            16, 40, true);
+        // Row 0: 16 image slots + "ab" + separator + "c" = 20; row 1: "abcd" + sep + "xy" = 7,
+        // left-padded to 20.
+        QCOMPARE(input.tokens.size(1), 20);
+        QCOMPARE(input.valid[1].sum().item<std::int64_t>(), 7);
+        QCOMPARE(input.imageSlot[0][15].item<std::int64_t>(), 15);
+        QCOMPARE(input.imageSlot[1][15].item<std::int64_t>(), -1);
+        // Targets: the separator predicts the first answer token, the last predicts the end.
+        QCOMPARE(input.targets[0][18].item<std::int64_t>(),
+                 tokenizer.encode(QStringLiteral("c"))[0]);
+        QCOMPARE(input.targets[0][19].item<std::int64_t>(), CharTokenizer::kEnd);
+        QCOMPARE(input.targets.ge(0).sum().item<std::int64_t>(), 2 + 3);
+        QCOMPARE(input.textPos[1][13].item<std::int64_t>(), 0);
+    }
+
+    void causalMask()
+    {
+        torch::manual_seed(1);
+        auto network = makeTinyVlm(smallConfig());
+        const CharTokenizer &tokenizer = *network->tokenizer();
+        SequenceSample a{true, tokenizer.encode(QStringLiteral("Name it.")),
+                         tokenizer.encode(QStringLiteral("coat"))};
+        SequenceSample b = a;
+        b.answer = tokenizer.encode(QStringLiteral("cozy")); // differs from the 3rd token on
+        const torch::Tensor image = torch::rand({1, 784});
+        ModelInput ia;
+        ia.images = image;
+        encodeSequences(ia, {a}, network->imagePatches(), network->maxTextTokens(), true);
+        ModelInput ib;
+        ib.images = image;
+        encodeSequences(ib, {b}, network->imagePatches(), network->maxTextTokens(), true);
+        torch::NoGradGuard noGrad;
+        const torch::Tensor la = network->predict(ia).logits;
+        const torch::Tensor lb = network->predict(ib).logits;
+        // Predictions at the separator, 'c' and 'o' see only identical prefixes.
+        QVERIFY(torch::equal(la.narrow(0, 0, 3), lb.narrow(0, 0, 3)));
+        QVERIFY(!torch::allclose(la.narrow(0, 3, 2), lb.narrow(0, 3, 2)));
+    }
+
+    void greedyDecodingMatchesDecodingFromScratch()
+    {
+        torch::manual_seed(2);
+        auto network = makeTinyVlm(smallConfig());
+        const CharTokenizer &tokenizer = *network->tokenizer();
+        {
+            // Make the untrained model end answers sometimes: favour the end token a little.
+            torch::NoGradGuard noGrad;
+            network->named_parameters()["token_embedding.weight"][CharTokenizer::kEnd].mul_(3);
+        }
+        const std::vector<SequenceSample> prompts = {
+            {true, tokenizer.encode(QStringLiteral("What item is this?")), {}},
+            {false, tokenizer.encode(QStringLiteral("Reverse: abcdef")), {}},
+            {true, tokenizer.encode(QStringLiteral("Hi")), {}}};
+        const torch::Tensor images = torch::rand({3, 784});
+        ModelInput input;
+        input.images = images;
+        encodeSequences(input, prompts, network->imagePatches(), network->maxTextTokens(), false);
+        const auto batched = network->generate(input, 6);
+        QCOMPARE(batched.size(), std::size_t(3));
+        for (std::size_t i = 0; i < prompts.size(); ++i) {
+            QVERIFY(batched[i].size() <= 6);
+            const auto alone = naiveGreedy(*network, prompts[i],
+                                           images.narrow(0, static_cast<std::int64_t>(i), 1), 6);
+            QCOMPARE(batched[i], alone);
+        }
+        // A hand-set model that always prefers the end token answers with nothing.
+        {
+            torch::NoGradGuard noGrad;
+            auto params = network->named_parameters();
+            params["norm.weight"].zero_();
+            params["norm.bias"].zero_();
+            params["norm.bias"][0] = 1; // every hidden state becomes e_0
+            params["token_embedding.weight"].zero_();
+            params["token_embedding.weight"][CharTokenizer::kEnd][0] = 5;
+        }
+        for (const auto &answer : network->generate(input, 6)) {
+            QVERIFY(answer.empty());
+        }
+    }
+
+    void loraMath()
+    {
+        TinyVlmConfig config; // the default size: width 128, 4 layers, 4 heads
+        torch::manual_seed(3);
+        auto full = makeTinyVlm(config);
+        const std::int64_t fullCount = countTrainable(*full);
+        // Embeddings 99x128 + 96x128 text positions, projector 49x128+128, 16x128 patch
+        // positions, 4 blocks of (4 attention 128x128+128, 128x512+512, 512x128+128, 2 norms),
+        // the final norm.
+        const std::int64_t expectedFull =
+            99 * 128 + 96 * 128 + (49 * 128 + 128) + 16 * 128 +
+            4 * (4 * (128 * 128 + 128) + (128 * 512 + 512) + (512 * 128 + 128) + 4 * 128) + 2 * 128;
+        QCOMPARE(fullCount, expectedFull);
+
+        torch::manual_seed(3);
+        auto lora = makeTinyVlm(config);
+        PeftConfig peft;
+        peft.mode = PeftConfig::Mode::Lora;
+        applyTinyVlmPeft(*lora, peft);
+        // r = 8 on attn.q, attn.v (128 -> 128), mlp.up (128 -> 512), mlp.down (512 -> 128).
+        const std::int64_t expectedLora =
+            4 * (2 * 8 * (128 + 128) + 8 * (128 + 512) + 8 * (512 + 128));
+        QCOMPARE(countTrainable(*lora), expectedLora);
+        qDebug("trainable: full %lld, LoRA r=8 %lld (%.2f%%)", static_cast<long long>(fullCount),
+               static_cast<long long>(expectedLora), 100.0 * expectedLora / fullCount);
+
+        // B = 0: the LoRA model computes exactly what the base computes.
+        const CharTokenizer &tokenizer = *full->tokenizer();
+        const ModelInput input = trainingInput(*full, someSamples(tokenizer));
+        torch::NoGradGuard noGrad;
+        const torch::Tensor base = full->predict(input).logits;
+        QVERIFY(torch::equal(base, lora->predict(input).logits));
+
+        // Random B: merged weights give the unmerged outputs within float rounding.
+        for (auto &item : lora->named_parameters()) {
+            if (item.key().find("lora_B") != std::string::npos) {
+                item.value().normal_(0, 0.05);
+            }
+        }
+        const torch::Tensor unmerged = lora->predict(input).logits;
+        QVERIFY(!torch::allclose(unmerged, base, 1e-3, 1e-3));
+        lora->mergeLora();
+        const torch::Tensor merged = lora->predict(input).logits;
+        const double gap = (merged - unmerged).abs().max().item<double>();
+        qDebug("merge: max |merged - unmerged| = %.3g (tolerance 1e-4)", gap);
+        QVERIFY(gap < 1e-4);
+    }
+
+    void peftOnClassifiers()
+    {
+        NetworkShape shape;
+        for (const char *backbone : {"mlp", "cnn"}) {
+            torch::manual_seed(4);
+            auto plain = makeNetwork(QString::fromLatin1(backbone), {}, shape);
+            torch::manual_seed(4);
+            auto lora = makeNetwork(QString::fromLatin1(backbone),
+                                    {{QStringLiteral("tuning"), QStringLiteral("lora")},
+                                     {QStringLiteral("lora_rank"), 4}},
+                                    shape);
+            torch::manual_seed(4);
+            auto adapter =
+                makeNetwork(QString::fromLatin1(backbone),
+                            {{QStringLiteral("tuning"), QStringLiteral("adapter")}}, shape);
+            const torch::Tensor images = torch::rand({5, 784});
+            const torch::Tensor instructions = torch::rand({5, 16});
+            torch::NoGradGuard noGrad;
+            const torch::Tensor reference = plain->forward(images, instructions);
+            QVERIFY(torch::equal(reference, lora->forward(images, instructions)));
+            QVERIFY(torch::equal(reference, adapter->forward(images, instructions)));
+            QVERIFY(countTrainable(*lora) < countTrainable(*plain) / 5);
+            for (const auto &item : adapter->named_parameters()) {
+                const bool trainable = item.key().find("adapter") != std::string::npos ||
+                                       item.key().rfind("output.", 0) == 0;
+                QCOMPARE(item.value().requires_grad(), trainable);
+            }
+        }
+    }
+
+    void safetensorsRoundTripAndErrors()
+    {
+        QTemporaryDir dir;
+        const TensorList tensors = {{"a.weight", torch::rand({3, 4})},
+                                    {"b", torch::rand({7})},
+                                    {"empty", torch::zeros({0, 2})}};
+        const QString path = dir.filePath(QStringLiteral("x.safetensors"));
+        QVERIFY(writeSafetensorsFile(path, tensors));
+        auto read = readSafetensorsFile(path);
+        QVERIFY2(read, qPrintable(read.errorString()));
+        QCOMPARE(read->size(), std::size_t(3));
+        for (const NamedTensor &t : read.value()) {
+            const auto original =
+                std::find_if(tensors.begin(), tensors.end(), [&](const NamedTensor &o) {
+                    return o.name == t.name;
+                });
+            QVERIFY(torch::equal(original->value, t.value));
+        }
+        // The header is 8-byte aligned JSON and the data follow: 12 + 7 floats.
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray bytes = file.readAll();
+        const auto headerLength = static_cast<qsizetype>(static_cast<quint8>(bytes[0]) |
+                                                         (static_cast<quint8>(bytes[1]) << 8));
+        QCOMPARE(headerLength % 8, 0);
+        QCOMPARE(bytes.size(), 8 + headerLength + (12 + 7) * 4);
+
+        auto truncated = decodeSafetensors(bytes.left(bytes.size() - 5), QStringLiteral("t"));
+        QVERIFY(!truncated);
+        QVERIFY2(truncated.errorString().contains(QStringLiteral("truncated")),
+                 qPrintable(truncated.errorString()));
+        auto foreign = decodeSafetensors(QByteArray("\x89PNG\r\n\x1a\n0000000000000000", 24),
+                                         QStringLiteral("picture.png"));
+        QVERIFY(!foreign);
+        QVERIFY2(foreign.errorString().contains(QStringLiteral("picture.png: not a safetensors")),
+                 qPrintable(foreign.errorString()));
+        QByteArray half = bytes;
+        half.replace("\"F32\"", "\"F16\"");
+        auto wrongType = decodeSafetensors(half, QStringLiteral("h"));
+        QVERIFY(!wrongType);
+        QVERIFY2(wrongType.errorString().contains(QStringLiteral("dtype \"F16\" is not supported")),
+                 qPrintable(wrongType.errorString()));
+    }
+
+    void baseManifestChecks()
+    {
+        QTemporaryDir dir;
+        const QString base = dir.filePath(QStringLiteral("base"));
+        torch::manual_seed(5);
+        auto network = makeTinyVlm(smallConfig());
+        QVERIFY(saveBase(*network, smallConfig(), base, 5, {}));
+        torch::manual_seed(6);
+        auto other = makeTinyVlm(smallConfig());
+        auto loaded = loadBase(*other, base);
+        QVERIFY2(loaded, qPrintable(loaded.errorString()));
+        QVERIFY(torch::equal(other->named_parameters()["block1.mlp.up.weight"],
+                             network->named_parameters()["block1.mlp.up.weight"]));
+
+        // A model of another size: the shapes are named.
+        TinyVlmConfig wider = smallConfig();
+        wider.width = 64;
+        auto wide = makeTinyVlm(wider);
+        auto mismatch = loadBase(*wide, base);
+        QVERIFY(!mismatch);
+        QVERIFY2(mismatch.errorString().contains(QStringLiteral(
+                     "tensor \"text_pos\" has shape [40, 32], the model needs [40, 64]")),
+                 qPrintable(mismatch.errorString()));
+
+        // config.json edited by hand: the field and both values are named.
+        QFile config(base + QStringLiteral("/config.json"));
+        QVERIFY(config.open(QIODevice::ReadOnly));
+        QByteArray text = config.readAll();
+        config.close();
+        text.replace("\"layers\": 2", "\"layers\": 3");
+        QVERIFY(config.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        config.write(text);
+        config.close();
+        auto edited = readBaseConfig(base);
+        QVERIFY(!edited);
+        QVERIFY2(edited.errorString().contains(
+                     QStringLiteral("config.json: layers: is 3 but the manifest says 2")),
+                 qPrintable(edited.errorString()));
+        QVERIFY2(edited.errorString().contains(QStringLiteral("config.json: SHA-256")),
+                 qPrintable(edited.errorString()));
+    }
+
+    void pretrainIsDeterministic()
+    {
+        QTemporaryDir dir;
+        PretrainOptions options;
+        options.steps = 3;
+        options.batchSize = 8;
+        options.width = 32;
+        options.layers = 1;
+        options.heads = 2;
+        options.seed = 11;
+        QString hashes[3];
+        for (int k = 0; k < 3; ++k) {
+            options.outputDir = dir.filePath(QStringLiteral("b%1").arg(k));
+            options.seed = k < 2 ? 11 : 12;
+            CancellationToken cancel;
+            auto report = pretrainBase(options, {}, cancel);
+            QVERIFY2(report, qPrintable(report.errorString()));
+            hashes[k] = report->weightsSha256;
+            QCOMPARE(hashes[k],
+                     fileSha256(options.outputDir + QStringLiteral("/model.safetensors")));
+            QVERIFY(readBaseConfig(options.outputDir));
+        }
+        QCOMPARE(hashes[0], hashes[1]);
+        QVERIFY(hashes[0] != hashes[2]);
+    }
+
+    void instructionTuningLearns()
+    {
+        // LoRA on the shipped base: exact match on a yes/no instruction task rises well above
+        // the base's (which has never seen the question).
+        auto experiment = parseExperiment(R"({
+            "name": "lora learns", "seed": 5,
+            "model": {"backbone": "tiny-vlm", "tuning": "lora"},
+            "federated": {"method": "fedavg", "rounds_per_stage": 2, "lr": 0.003,
+                          "optimizer": "adam", "batch_size": 32},
+            "clients": [{"name": "a", "samples_per_task": 600}, {"name": "b", "samples_per_task": 600}],
+            "stages": ["vl-feet"],
+            "evaluation": {"every_rounds": 2, "test_samples_per_task": 200}})");
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        test::RecordingObserver observer;
+        const RunOutcome outcome = test::runToCompletion(experiment.value(), observer);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        const double before = outcome.summary.matrix.baseline(0);
+        const double after = outcome.summary.matrix.at(0, 0);
+        qDebug("vl-feet exact match: base %.3f, after LoRA %.3f", before, after);
+        QVERIFY(after > before + 0.4);
+        QVERIFY(after > 0.75);
+        // Only the LoRA parameters travel: 2 clients x 2 rounds x the LoRA bytes, each way.
+        const std::int64_t loraBytes =
+            4 * (2 * 8 * (128 + 128) + 8 * (128 + 512) + 8 * (512 + 128)) * 4;
+        QCOMPARE(observer.rounds.front().bytesUp, 2 * loraBytes);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestVlm)
+#include "tst_vlm.moc"
