@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "app/cli/commands.h"
 
+#include "app/cli/data_commands.h"
+
 #include "app/cli/text_output.h"
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
@@ -24,7 +26,6 @@
 #include <unistd.h>
 
 namespace fcl::cli {
-namespace {
 
 QTextStream &out()
 {
@@ -43,6 +44,8 @@ int badInput(const QString &message)
     err() << "fcl: " << message << Qt::endl;
     return kExitBadInput;
 }
+
+namespace {
 
 CancellationToken *g_cancel = nullptr;
 
@@ -67,6 +70,11 @@ const char *const kUsage =
     "  validate EXP.json                                  check an experiment file, list every "
     "error\n"
     "  tasks                                              list the built-in task catalog\n"
+    "  import FILE [--id ID] [--labels F] [--images F] [--instruction T] [--classes a,b,...]\n"
+    "         [--test-fraction X] [--seed N]              check a user data file (JSONL, CSV, IDX) "
+    "as a task\n"
+    "  ask RUN \"INSTRUCTION\" [--image test:N|train:N|F.png] [--sample TASK:N] [--stage S]\n"
+    "         [--client C] [--no-untrained] [--db FILE]   ask a run's model after each stage\n"
     "  pretrain -o DIR [--seed N] [--steps N]             train a tiny-vlm base (same seed, same "
     "bytes)\n"
     "  list [--db FILE]                                   list stored runs\n"
@@ -626,6 +634,12 @@ int dispatch(const QStringList &arguments)
     }
     if (command == QLatin1String("export")) {
         return commandExport(rest);
+    }
+    if (command == QLatin1String("import")) {
+        return commandImport(rest);
+    }
+    if (command == QLatin1String("ask")) {
+        return commandAsk(rest);
     }
     return badInput(QStringLiteral("unknown command \"%1\"; see fcl --help").arg(command));
 }

@@ -8,20 +8,29 @@
 
 namespace fcl {
 
+/// The splitmix64 finalizer: a well-mixed 64-bit hash of `z`.
+inline std::uint64_t splitMix64(std::uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/// A deterministic hash of a sample index, salted by `offset` (each use its own salt, so that
+/// unrelated per-sample choices do not correlate).
+inline std::uint64_t mixIndex(std::int64_t index, std::uint64_t offset)
+{
+    return splitMix64(static_cast<std::uint64_t>(index) + offset);
+}
+
 /// Derives independent, reproducible seeds from a root seed and a path of integers (stage, round,
 /// client, ...), so that every client gets its own RNG stream whatever thread runs it.
 inline std::uint64_t deriveSeed(std::uint64_t root, std::initializer_list<std::uint64_t> path)
 {
     // splitmix64 finalizer applied along the path.
-    std::uint64_t state = root ^ 0x9E3779B97F4A7C15ULL;
-    auto mix = [](std::uint64_t z) {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    };
-    state = mix(state);
+    std::uint64_t state = splitMix64(root ^ 0x9E3779B97F4A7C15ULL);
     for (std::uint64_t step : path) {
-        state = mix(state + 0x9E3779B97F4A7C15ULL + step);
+        state = splitMix64(state + 0x9E3779B97F4A7C15ULL + step);
     }
     return state;
 }

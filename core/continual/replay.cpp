@@ -52,6 +52,9 @@ public:
             if (task.spec->isText()) {
                 return ref.index % 10;
             }
+            if (task.spec->isUser()) {
+                return task.trainSourceLabels[static_cast<std::size_t>(ref.index)];
+            }
             const int label = data.fashionMnist->train.labels[static_cast<std::size_t>(ref.index)];
             const int answer = task.answerOfLabel[static_cast<std::size_t>(label)];
             return answer >= 0 ? answer : label;

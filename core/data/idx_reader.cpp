@@ -97,6 +97,13 @@ Result<IdxHeader> parseHeader(const QString &path, const std::vector<std::uint8_
                          QStringLiteral("implausible dimension %1").arg(dim)};
         }
         header.dims.push_back(dim);
+        // Checked before multiplying: a product that wraps around would pass the size check.
+        constexpr std::size_t kMaxPayload = std::size_t(1) << 32;
+        if (payload > kMaxPayload / dim) {
+            return Error{byteWhere(path, 4 + 4 * d),
+                         QStringLiteral("implausible dimensions: the header promises more than "
+                                        "4 GiB of data")};
+        }
         payload *= dim;
     }
     const std::size_t expected = header.headerBytes + payload;
@@ -120,25 +127,49 @@ QString pickExisting(const QString &dir, const QString &name)
 
 } // namespace
 
-Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &labelsPath)
+Result<ImageSet> readIdxImages(const QString &imagesPath)
 {
     auto imageBytes = readAll(imagesPath);
     if (!imageBytes) {
         return imageBytes.errors();
     }
-    auto labelBytes = readAll(labelsPath);
-    if (!labelBytes) {
-        return labelBytes.errors();
-    }
     auto imageHeader = parseHeader(imagesPath, imageBytes.value(), kImageMagic, 3);
     if (!imageHeader) {
         return imageHeader.errors();
+    }
+    ImageSet set;
+    set.count = static_cast<int>(imageHeader->dims[0]);
+    set.rows = static_cast<int>(imageHeader->dims[1]);
+    set.cols = static_cast<int>(imageHeader->dims[2]);
+    if (set.rows != 28 || set.cols != 28) {
+        return Error{QFileInfo(imagesPath).fileName(),
+                     QStringLiteral("images must be 28x28, %1 has %2x%3")
+                         .arg(QFileInfo(imagesPath).fileName())
+                         .arg(set.rows)
+                         .arg(set.cols)};
+    }
+    const auto &images = imageBytes.value();
+    set.pixels.assign(images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes),
+                      images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes) +
+                          static_cast<std::ptrdiff_t>(set.count) * set.rows * set.cols);
+    return set;
+}
+
+Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &labelsPath, int maxLabel)
+{
+    auto set = readIdxImages(imagesPath);
+    if (!set) {
+        return set.errors();
+    }
+    auto labelBytes = readAll(labelsPath);
+    if (!labelBytes) {
+        return labelBytes.errors();
     }
     auto labelHeader = parseHeader(labelsPath, labelBytes.value(), kLabelMagic, 1);
     if (!labelHeader) {
         return labelHeader.errors();
     }
-    const std::uint32_t count = imageHeader->dims[0];
+    const auto count = static_cast<std::uint32_t>(set->count);
     if (labelHeader->dims[0] != count) {
         return Error{QFileInfo(labelsPath).fileName(),
                      QStringLiteral("holds %1 labels but %2 holds %3 images")
@@ -146,25 +177,18 @@ Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &label
                          .arg(QFileInfo(imagesPath).fileName())
                          .arg(count)};
     }
-    ImageSet set;
-    set.count = static_cast<int>(count);
-    set.rows = static_cast<int>(imageHeader->dims[1]);
-    set.cols = static_cast<int>(imageHeader->dims[2]);
-    const auto &images = imageBytes.value();
     const auto &labels = labelBytes.value();
-    set.pixels.assign(images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes),
-                      images.begin() + static_cast<std::ptrdiff_t>(imageHeader->headerBytes) +
-                          static_cast<std::ptrdiff_t>(count) * set.rows * set.cols);
-    set.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes),
-                      labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes) +
-                          count);
-    for (std::size_t i = 0; i < set.labels.size(); ++i) {
-        if (set.labels[i] > 9) {
-            return Error{byteWhere(labelsPath, static_cast<qint64>(labelHeader->headerBytes + i)),
-                         QStringLiteral("label %1 is outside 0..9").arg(set.labels[i])};
+    set->labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes),
+                       labels.begin() + static_cast<std::ptrdiff_t>(labelHeader->headerBytes) +
+                           count);
+    for (std::size_t i = 0; i < set->labels.size(); ++i) {
+        if (set->labels[i] > maxLabel) {
+            return Error{
+                byteWhere(labelsPath, static_cast<qint64>(labelHeader->headerBytes + i)),
+                QStringLiteral("label %1 is outside 0..%2").arg(set->labels[i]).arg(maxLabel)};
         }
     }
-    return set;
+    return std::move(set.value());
 }
 
 QString defaultFashionMnistDir()

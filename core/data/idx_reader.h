@@ -31,7 +31,11 @@ struct FashionMnist {
 /// Reads an IDX image file (magic 0x00000803) and its label file (0x00000801), gzip-compressed or
 /// plain (zlib reads both). Errors name the file and the byte offset: a truncated or corrupt file
 /// is an Error, never a crash. Thread-safe (no shared state).
-Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &labelsPath);
+Result<ImageSet> readIdxImageSet(const QString &imagesPath, const QString &labelsPath,
+                                 int maxLabel = 9);
+/// Reads an IDX image file alone (no labels). Images must be 28x28 ("images must be 28x28, FILE
+/// has 14x14" otherwise), as for readIdxImageSet.
+Result<ImageSet> readIdxImages(const QString &imagesPath);
 
 /// The directory used when none is given: $FCL_FASHION_MNIST_DIR, else Debian's
 /// /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist).

@@ -24,18 +24,12 @@ torch::Tensor applyTransform(torch::Tensor images, ImageTransform transform,
     return images;
 }
 
-std::uint64_t mixIndex(std::int64_t index)
-{
-    auto z = static_cast<std::uint64_t>(index) + 0x632be59bd9b4e019ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+constexpr std::uint64_t kPartnerSalt = 0x632be59bd9b4e019ull;
 
 /// The right-hand item shown with `index` by a pair task: drawn from the same pool.
 int partnerOf(const std::vector<int> &pool, std::int64_t index)
 {
-    return pool[static_cast<std::size_t>(mixIndex(index) % pool.size())];
+    return pool[static_cast<std::size_t>(mixIndex(index, kPartnerSalt) % pool.size())];
 }
 
 torch::Tensor gatherImages(const SharedData &data, const TaskData &task, const torch::Tensor &index)
@@ -98,11 +92,100 @@ torch::Tensor composePair(const torch::Tensor &left, const torch::Tensor &right)
     return canvas.view({n, 784});
 }
 
+torch::Tensor instructionCode(const QString &instruction)
+{
+    std::vector<float> code(kInstructionDim);
+    Rng codeRng(stableHash(instruction));
+    for (float &value : code) {
+        value = static_cast<float>(2.0 * uniform01(codeRng) - 1.0);
+    }
+    return torch::tensor(code);
+}
+
+torch::Tensor imageRow(const std::vector<std::uint8_t> &pixels)
+{
+    if (pixels.empty()) {
+        return torch::zeros({1, 784});
+    }
+    return torch::from_blob(const_cast<std::uint8_t *>(pixels.data()), {1, 784}, torch::kUInt8)
+        .to(torch::kFloat32)
+        .div_(255.0);
+}
+
+namespace {
+
+/// The word index of `answer`, appended to the experiment's words when new.
+int answerWord(SharedData &data, const QString &answer)
+{
+    const auto found = std::find(data.answerWords.begin(), data.answerWords.end(), answer);
+    if (found != data.answerWords.end()) {
+        return static_cast<int>(found - data.answerWords.begin());
+    }
+    data.answerWords.push_back(answer);
+    return static_cast<int>(data.answerWords.size()) - 1;
+}
+
+torch::Tensor userImages(const std::vector<UserSample> &samples, const std::vector<int> &indices)
+{
+    torch::Tensor images = torch::zeros({static_cast<std::int64_t>(indices.size()), 784});
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+        const UserSample &sample = samples[static_cast<std::size_t>(indices[i])];
+        if (sample.hasImage()) {
+            images[static_cast<std::int64_t>(i)].copy_(imageRow(sample.image)[0]);
+        }
+    }
+    return images;
+}
+
+/// A user task's column: its train pool, its (capped) test split and its answer words.
+void buildUserTask(SharedData &data, TaskData &task, std::shared_ptr<const UserTaskData> user,
+                   int testSamplesPerTask, std::vector<int> &answers)
+{
+    auto spec = std::make_shared<TaskSpec>();
+    spec->id = user->id;
+    spec->title = QStringLiteral("%1 (user data, %2 samples)").arg(user->id).arg(user->size());
+    spec->instruction = user->instruction;
+    spec->family = TaskFamily::User;
+    task.ownedSpec = spec;
+    task.spec = spec.get();
+    task.user = user;
+    task.answerOfLabel.fill(-1);
+    for (const QString &answer : user->answers) {
+        task.userAnswerWord.push_back(answerWord(data, answer));
+    }
+    answers = task.userAnswerWord;
+    auto localAnswer = [&](const QString &answer) {
+        return static_cast<int>(user->answers.indexOf(answer));
+    };
+    for (std::size_t i = 0; i < user->train.size(); ++i) {
+        task.trainIndices.push_back(static_cast<int>(i));
+        task.trainSourceLabels.push_back(localAnswer(user->train[i].answer));
+    }
+    const auto count = std::min<std::size_t>(
+        user->test.size(), static_cast<std::size_t>(std::max(1, testSamplesPerTask)));
+    std::vector<int> rows;
+    std::vector<std::int64_t> words;
+    for (std::size_t i = 0; i < count; ++i) {
+        const UserSample &sample = user->test[i];
+        rows.push_back(static_cast<int>(i));
+        words.push_back(task.userAnswerWord[static_cast<std::size_t>(localAnswer(sample.answer))]);
+        task.testPrompts.push_back(sample.prompt);
+        task.testAnswerTexts.push_back(sample.answer);
+        task.testHasImage.push_back(sample.hasImage() ? 1 : 0);
+    }
+    task.testImages = userImages(user->test, rows);
+    task.testAnswers = torch::tensor(words, torch::kInt64);
+}
+
+} // namespace
+
 SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
                            const std::vector<QString> &columns, int testSamplesPerTask,
-                           std::uint64_t seed)
+                           std::uint64_t seed,
+                           const std::vector<std::shared_ptr<const UserTaskData>> &userTasks)
 {
     SharedData data;
+    data.answerWords = answerVocabulary();
     data.fashionMnist = fashionMnist;
     data.seed = seed;
     const ImageSet &train = fashionMnist->train;
@@ -141,8 +224,21 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
         torch::from_blob(const_cast<std::uint8_t *>(test.pixels.data()),
                          {test.count, test.pixelsPerImage()}, torch::kUInt8);
     const std::vector<float> testBrightness = meanIntensities(test);
+    std::vector<std::vector<int>> answersOf(columns.size());
     for (std::size_t j = 0; j < columns.size(); ++j) {
         TaskData task;
+        const auto user = std::find_if(userTasks.begin(), userTasks.end(), [&](const auto &u) {
+            return u->id == columns[j];
+        });
+        if (user != userTasks.end()) {
+            buildUserTask(data, task, *user, testSamplesPerTask, answersOf[j]);
+            task.instruction = instructionCode(task.spec->instruction);
+            for (const QString &answer : task.testAnswerTexts) {
+                task.longestAnswer = std::max(task.longestAnswer, static_cast<int>(answer.size()));
+            }
+            data.tasks.push_back(std::move(task));
+            continue;
+        }
         task.spec = findTask(columns[j]);
         Q_ASSERT(task.spec != nullptr);
         const TaskSpec &spec = *task.spec;
@@ -150,17 +246,8 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
             task.answerOfLabel[static_cast<std::size_t>(label)] =
                 spec.needsImageStatistics() ? -1 : spec.answerFor(label);
         }
-        std::vector<float> code(kInstructionDim);
-        Rng codeRng(stableHash(spec.instruction));
-        for (float &value : code) {
-            value = static_cast<float>(2.0 * uniform01(codeRng) - 1.0);
-        }
-        task.instruction = torch::tensor(code);
-        task.ownAnswers = torch::zeros({kAnswerWordCount}, torch::kBool);
-        for (int answer : spec.answerSet()) {
-            task.ownAnswers[answer] = true;
-            data.answerCount = std::max(data.answerCount, answer + 1);
-        }
+        task.instruction = instructionCode(spec.instruction);
+        answersOf[j] = spec.answerSet();
         if (spec.isText()) {
             // Generated samples: the pool is indices, label skew splits them into ten groups.
             constexpr int kTextPool = 60000; // as many as an image task with all ten classes
@@ -176,6 +263,7 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
                 const TextSample sample = textSample(spec, seed, kTestOffset + i);
                 task.testPrompts.push_back(sample.prompt);
                 task.testAnswerTexts.push_back(sample.answer);
+                task.testHasImage.push_back(0);
             }
         } else {
             const TaskSamples trainSamples = selectTaskSamples(spec, train);
@@ -216,6 +304,7 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
                 }
                 answers.push_back(answer);
                 task.testPrompts.push_back(spec.phrasingFor(index));
+                task.testHasImage.push_back(1);
                 task.testAnswerTexts.push_back(
                     answerVocabulary()[static_cast<std::size_t>(answer)]);
             }
@@ -239,8 +328,17 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
         }
         data.tasks.push_back(std::move(task));
     }
-    for (TaskData &task : data.tasks) {
-        task.ownAnswers = task.ownAnswers.narrow(0, 0, data.answerCount).contiguous();
+    for (const auto &answers : answersOf) {
+        for (int answer : answers) {
+            data.answerCount = std::max(data.answerCount, answer + 1);
+        }
+    }
+    for (std::size_t j = 0; j < data.tasks.size(); ++j) {
+        TaskData &task = data.tasks[j];
+        task.ownAnswers = torch::zeros({data.answerCount}, torch::kBool);
+        for (int answer : answersOf[j]) {
+            task.ownAnswers[answer] = true;
+        }
     }
     return data;
 }
@@ -283,7 +381,19 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
         const torch::Tensor index = torch::tensor(indices, torch::kInt64);
         std::vector<std::int64_t> taskAnswers;
         taskAnswers.reserve(indices.size());
-        if (spec.isText()) {
+        if (spec.isUser()) {
+            const std::vector<int> rows(indices.begin(), indices.end());
+            images.push_back(userImages(task.user->train, rows));
+            for (std::int64_t i : indices) {
+                const UserSample &sample = task.user->train[static_cast<std::size_t>(i)];
+                taskAnswers.push_back(task.userAnswerWord[static_cast<std::size_t>(
+                    task.trainSourceLabels[static_cast<std::size_t>(i)])]);
+                if (generative) {
+                    batch.sequences.push_back(
+                        sequenceOf(data, sample.hasImage(), sample.prompt, sample.answer));
+                }
+            }
+        } else if (spec.isText()) {
             images.push_back(torch::zeros({count, 784}));
             for (std::int64_t i : indices) {
                 taskAnswers.push_back(0);
@@ -314,7 +424,7 @@ Batch makeBatch(const SharedData &data, const std::vector<SampleRef> &refs)
                 if (generative) {
                     batch.sequences.push_back(
                         sequenceOf(data, true, spec.phrasingFor(i),
-                                   answerVocabulary()[static_cast<std::size_t>(answer)]));
+                                   data.answerWords[static_cast<std::size_t>(answer)]));
                 }
             }
         }
@@ -355,7 +465,7 @@ ModelInput testPrompts(const SharedData &data, const TaskData &task, std::int64_
     std::vector<SequenceSample> samples;
     for (std::int64_t i = start; i < start + count; ++i) {
         samples.push_back(
-            {!task.spec->isText(),
+            {task.testHasImage[static_cast<std::size_t>(i)] != 0,
              data.format.tokenizer->encode(task.testPrompts[static_cast<std::size_t>(i)]),
              {}});
     }

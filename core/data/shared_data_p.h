@@ -4,6 +4,7 @@
 
 #include "core/continual/replay_buffer.h"
 #include "core/data/task_catalog.h"
+#include "core/data/user_task.h"
 #include "core/model/model_p.h"
 
 #include <torch/torch.h>
@@ -21,16 +22,21 @@ constexpr double kNoiseStd = 0.35;
 /// One column of the accuracy matrix: a task with its training pool and its held-out test tensors.
 struct TaskData {
     const TaskSpec *spec = nullptr;
-    std::vector<int> trainIndices;       ///< into FashionMnist::train
-    std::vector<int> trainSourceLabels;  ///< Fashion-MNIST class of each pool sample
+    std::shared_ptr<const TaskSpec> ownedSpec; ///< user tasks: the spec `spec` points at
+    std::shared_ptr<const UserTaskData> user;  ///< user tasks: their samples
+    std::vector<int> userAnswerWord;     ///< user tasks: the answer word of each of user->answers
+    std::vector<int> trainIndices;       ///< into FashionMnist::train (user tasks: user->train)
+    std::vector<int> trainSourceLabels;  ///< Fashion-MNIST class of each pool sample (user
+                                         ///< tasks: the index of its answer in user->answers)
     std::array<int, 10> answerOfLabel{}; ///< for tasks whose answer is the class's (else -1)
     torch::Tensor testImages;            ///< [N, 784] float, transformed (zeros for text tasks)
     torch::Tensor testAnswers;           ///< [N] int64 answer-word index (0 for text tasks)
     torch::Tensor instruction;           ///< [kInstructionDim]
     torch::Tensor ownAnswers;            ///< [outputs] bool mask of the task's answers
     std::vector<QString> testPrompts;    ///< the phrasing (or full text prompt) of each test sample
-    std::vector<QString> testAnswerTexts; ///< the expected answer text of each test sample
-    int longestAnswer = 1;                ///< characters of the longest test answer
+    std::vector<QString> testAnswerTexts;   ///< the expected answer text of each test sample
+    std::vector<std::uint8_t> testHasImage; ///< whether each test sample shows its image
+    int longestAnswer = 1;                  ///< characters of the longest test answer
 };
 
 /// How samples become token sequences for a generative backbone.
@@ -49,15 +55,23 @@ struct SharedData {
     std::uint64_t seed = 1;
     /// Outputs of a classifier head: one past the highest answer word the tasks use.
     int answerCount = kAnswerCount;
+    /// The answer words: answerVocabulary(), then the user tasks' answers it lacks.
+    std::vector<QString> answerWords;
     std::vector<float> trainBrightness;       ///< mean intensity of every training image
     std::array<float, 10> brightnessMedian{}; ///< per class, over the training images
     SequenceFormat format; ///< set for generative backbones: batches then carry tokens
 };
 
-/// Builds the shared data for `columns` (task ids), deterministic in `seed`.
+/// Builds the shared data for `columns` (task ids: built-in, or the id of one of `userTasks`),
+/// deterministic in `seed`.
 SharedData buildSharedData(std::shared_ptr<const FashionMnist> data,
                            const std::vector<QString> &columns, int testSamplesPerTask,
-                           std::uint64_t seed);
+                           std::uint64_t seed,
+                           const std::vector<std::shared_ptr<const UserTaskData>> &userTasks = {});
+/// The fixed code a classifier receives for an instruction text.
+torch::Tensor instructionCode(const QString &instruction);
+/// Pixels (0-255) as one [1, 784] float row in [0, 1].
+torch::Tensor imageRow(const std::vector<std::uint8_t> &pixels);
 
 /// A batch of samples from possibly several tasks, ready for Network::predict(). With a
 /// sequence format the token fields are filled too.

@@ -14,13 +14,7 @@ constexpr int kCategoryOf[10] = {kAnswerTop, kAnswerLegwear,  kAnswerTop, 3,
                                  kAnswerTop, kAnswerFootwear, kAnswerTop, kAnswerFootwear,
                                  8,          kAnswerFootwear};
 
-std::uint64_t mixIndex(std::int64_t index)
-{
-    auto z = static_cast<std::uint64_t>(index) + 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+constexpr std::uint64_t kPhrasingSalt = 0x9e3779b97f4a7c15ull;
 
 } // namespace
 
@@ -54,6 +48,7 @@ int TaskSpec::answerForImages(int label, bool light, int rightLabel, bool rightL
     case TaskFamily::PairBrighter:
         return leftBrighter ? kAnswerLeft : kAnswerRight;
     case TaskFamily::Text:
+    case TaskFamily::User:
         return -1;
     }
     Q_UNUSED(rightLight);
@@ -72,7 +67,7 @@ QString TaskSpec::phrasingFor(std::int64_t index) const
     if (phrasings.empty()) {
         return instruction;
     }
-    const auto k = mixIndex(index) % (phrasings.size() + 1);
+    const auto k = mixIndex(index, kPhrasingSalt) % (phrasings.size() + 1);
     return k == 0 ? instruction : phrasings[k - 1];
 }
 
@@ -81,6 +76,7 @@ std::vector<int> TaskSpec::answerSet() const
     std::vector<int> answers;
     switch (family) {
     case TaskFamily::Text:
+    case TaskFamily::User:
         return answers;
     case TaskFamily::Caption:
         for (int label : sourceClasses) {

@@ -28,7 +28,8 @@ enum class TaskFamily {
     PairCount,
     PairLeft,
     PairBrighter,
-    Text
+    Text,
+    User ///< from a user's file (see user_task.h): samples and answers come from the file
 };
 
 /// The text-only tasks' operations.
@@ -60,6 +61,7 @@ struct TaskSpec {
     /// The distinct answers this task can produce, ascending (empty for text tasks).
     std::vector<int> answerSet() const;
     bool isText() const { return family == TaskFamily::Text; }
+    bool isUser() const { return family == TaskFamily::User; }
     bool isPair() const
     {
         return family == TaskFamily::PairCount || family == TaskFamily::PairLeft ||

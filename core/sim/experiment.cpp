@@ -6,6 +6,7 @@
 #include "core/sim/registry.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
@@ -255,6 +256,13 @@ QJsonObject Experiment::toJson() const
     }
     root.insert(QStringLiteral("stages"), stageArray);
     root.insert(QStringLiteral("evaluation"), paramsToJson(evaluation));
+    if (!datasets.empty()) {
+        QJsonArray array;
+        for (const UserTaskSource &source : datasets) {
+            array.append(source.toJson());
+        }
+        root.insert(QStringLiteral("datasets"), array);
+    }
     if (!fashionMnistDir.isEmpty()) {
         root.insert(QStringLiteral("data"),
                     QJsonObject{{QStringLiteral("fashion_mnist_dir"), fashionMnistDir}});
@@ -279,7 +287,7 @@ void readIdentity(const QJsonObject &root, Experiment &experiment, std::vector<E
         QStringLiteral("name"),       QStringLiteral("description"), QStringLiteral("seed"),
         QStringLiteral("model"),      QStringLiteral("federated"),   QStringLiteral("continual"),
         QStringLiteral("partition"),  QStringLiteral("clients"),     QStringLiteral("stages"),
-        QStringLiteral("evaluation"), QStringLiteral("data")};
+        QStringLiteral("evaluation"), QStringLiteral("data"),        QStringLiteral("datasets")};
     for (auto it = root.begin(); it != root.end(); ++it) {
         if (!topLevel.contains(it.key())) {
             errors.push_back({it.key(), QStringLiteral("unknown field")});
@@ -374,6 +382,48 @@ void readClients(const QJsonObject &root, Experiment &experiment, std::vector<Er
     }
 }
 
+/// "datasets": user files as tasks. Each is read and checked now, so that `fcl validate` and the
+/// designer report a broken line before a run starts.
+void readDatasets(const QJsonObject &root, const QString &baseDir, Experiment &experiment,
+                  std::vector<Error> &errors)
+{
+    if (!root.contains(QStringLiteral("datasets"))) {
+        return;
+    }
+    const QJsonValue value = root.value(QStringLiteral("datasets"));
+    if (!value.isArray()) {
+        errors.push_back({QStringLiteral("datasets"),
+                          QStringLiteral("expected an array of {\"id\", \"file\", ...}")});
+        return;
+    }
+    const QJsonArray array = value.toArray();
+    for (int i = 0; i < array.size(); ++i) {
+        const QString path = QStringLiteral("datasets[%1]").arg(i);
+        if (!array.at(i).isObject()) {
+            errors.push_back({path, QStringLiteral("expected an object {\"id\", \"file\", ...}")});
+            continue;
+        }
+        auto source = parseUserTaskSource(array.at(i).toObject(), path, baseDir);
+        if (!source) {
+            errors.insert(errors.end(), source.errors().begin(), source.errors().end());
+            continue;
+        }
+        if (findTask(source->id) != nullptr || experiment.dataset(source->id) != nullptr) {
+            errors.push_back({path + QStringLiteral(".id"),
+                              QStringLiteral("\"%1\" is already a task's id").arg(source->id)});
+            continue;
+        }
+        auto loaded = loadUserTask(source.value(), experiment.seed);
+        if (!loaded) {
+            for (const Error &error : loaded.errors()) {
+                errors.push_back(
+                    {path + QStringLiteral(" (") + error.where + QLatin1Char(')'), error.message});
+            }
+        }
+        experiment.datasets.push_back(source.value());
+    }
+}
+
 void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Error> &errors)
 {
     // Stages: an object {client name: task id}, or a task id string for "every client".
@@ -387,7 +437,7 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
             const QString path = QStringLiteral("stages[%1]").arg(s);
             std::vector<QString> row(experiment.clients.size());
             auto checkTask = [&](const QString &where, const QString &task) {
-                if (findTask(task) == nullptr) {
+                if (!experiment.hasTask(task)) {
                     errors.push_back(
                         {where,
                          QStringLiteral("unknown task \"%1\" (fcl tasks lists them)").arg(task)});
@@ -442,6 +492,9 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
     }
 }
 
+/// A classifier head's outputs for one user task's answers, at most.
+constexpr int kMaxClassifierAnswers = 64;
+
 /// The backbone against the tasks and the base: text tasks need a generative backbone; a
 /// tiny-vlm's sizes must be its base's; LoRA targets must be a regular expression.
 void checkModel(const Experiment &experiment, std::vector<Error> &errors)
@@ -461,6 +514,33 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
                     return;
                 }
             }
+        }
+    }
+    for (std::size_t i = 0; i < experiment.datasets.size(); ++i) {
+        auto loaded = loadUserTask(experiment.datasets[i], experiment.seed);
+        if (!loaded) {
+            continue; // reported by readDatasets
+        }
+        const UserTaskData &data = *loaded.value();
+        const QString where = QStringLiteral("datasets[%1]").arg(i);
+        if (!generative && data.answers.size() > kMaxClassifierAnswers) {
+            errors.push_back(
+                {where, QStringLiteral("\"%1\" has %2 distinct answers: free-text answers need "
+                                       "model.backbone \"tiny-vlm\" (a classifier picks among "
+                                       "at most %3 answer words)")
+                            .arg(data.id)
+                            .arg(data.answers.size())
+                            .arg(kMaxClassifierAnswers)});
+        }
+        const int maxText = experiment.model.integer(QStringLiteral("max_text"));
+        if (generative && data.longestAnswer + 2 > maxText) {
+            errors.push_back({where, QStringLiteral("\"%1\" has answers of up to %2 characters; "
+                                                    "model.max_text %3 fits answers of at most "
+                                                    "%4")
+                                         .arg(data.id)
+                                         .arg(data.longestAnswer)
+                                         .arg(maxText)
+                                         .arg(maxText - 2)});
         }
     }
     const QString targets = experiment.model.text(QStringLiteral("lora_targets"));
@@ -513,7 +593,22 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
 
 } // namespace
 
-Result<Experiment> parseExperiment(const QByteArray &json)
+const UserTaskSource *Experiment::dataset(const QString &id) const
+{
+    for (const UserTaskSource &source : datasets) {
+        if (source.id == id) {
+            return &source;
+        }
+    }
+    return nullptr;
+}
+
+bool Experiment::hasTask(const QString &id) const
+{
+    return findTask(id) != nullptr || dataset(id) != nullptr;
+}
+
+Result<Experiment> parseExperiment(const QByteArray &json, const QString &baseDir)
 {
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
@@ -541,6 +636,7 @@ Result<Experiment> parseExperiment(const QByteArray &json)
     experiment.partition = readSection(root, *findSection(QStringLiteral("partition")), errors);
 
     readEvaluationAndData(root, experiment, errors);
+    readDatasets(root, baseDir, experiment, errors);
     readClients(root, experiment, errors);
     for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
         if (experiment.clients[c].hasOwnAlpha() &&
@@ -568,7 +664,7 @@ Result<Experiment> loadExperimentFile(const QString &path)
     if (!file.open(QIODevice::ReadOnly)) {
         return Error{path, QStringLiteral("cannot read: %1").arg(file.errorString())};
     }
-    auto result = parseExperiment(file.readAll());
+    auto result = parseExperiment(file.readAll(), QFileInfo(path).absolutePath());
     if (!result) {
         std::vector<Error> errors = result.errors();
         for (Error &error : errors) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/common/error.h"
+#include "core/data/user_task.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -51,6 +52,8 @@ struct Experiment {
     std::vector<std::vector<QString>> stages;
     QVariantMap evaluation;  ///< every_rounds, test_samples_per_task, mode
     QString fashionMnistDir; ///< empty: defaultFashionMnistDir()
+    /// Tasks made from the user's files ("datasets"), usable in stages by their id.
+    std::vector<UserTaskSource> datasets;
 
     int roundsPerStage() const { return federated.integer(QStringLiteral("rounds_per_stage")); }
     int evaluateEveryRounds() const
@@ -79,6 +82,11 @@ struct Experiment {
     /// For each column, the first stage that trains it.
     std::vector<int> learnedAtStage() const;
 
+    /// The dataset named `id`, or nullptr.
+    const UserTaskSource *dataset(const QString &id) const;
+    /// True when `id` is a built-in task or one of the datasets.
+    bool hasTask(const QString &id) const;
+
     /// The full document with every default written out (what a run stores as its config).
     QJsonObject toJson() const;
 };
@@ -89,7 +97,9 @@ QString sectionMethod(const QJsonObject &config, const QString &section);
 
 /// Parses and validates an experiment document. Collects every error, each naming its field
 /// ("federated.lr", "clients[2].dirichlet_alpha", "stages[1].clinic-z") and why.
-Result<Experiment> parseExperiment(const QByteArray &json);
+/// Relative dataset paths are resolved against `baseDir` (empty: the current directory); every
+/// dataset file is read and checked (cached, see loadUserTask).
+Result<Experiment> parseExperiment(const QByteArray &json, const QString &baseDir = {});
 /// Reads the file, then parseExperiment(); I/O errors name the path.
 Result<Experiment> loadExperimentFile(const QString &path);
 

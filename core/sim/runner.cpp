@@ -10,37 +10,17 @@
 
 #include <QCryptographicHash>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 
 #include <cmath>
 #include <limits>
 #include <thread>
 
-// OpenBLAS's own thread pool would fight our client workers; pin it to one thread when present.
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
-
 namespace fcl::detail {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// Sets torch and OpenBLAS to one thread for the run's lifetime; parallelism is across clients.
-class SingleThreadedKernels {
-public:
-    SingleThreadedKernels() : m_previous(at::get_num_threads())
-    {
-        at::set_num_threads(1);
-        if (openblas_set_num_threads != nullptr) {
-            openblas_set_num_threads(1);
-        }
-    }
-    ~SingleThreadedKernels() { at::set_num_threads(m_previous); }
-    SingleThreadedKernels(const SingleThreadedKernels &) = delete;
-    SingleThreadedKernels &operator=(const SingleThreadedKernels &) = delete;
-
-private:
-    int m_previous;
-};
 
 std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment, int outputs)
 {
@@ -63,8 +43,19 @@ std::unique_ptr<MethodParts> createMethod(const QString &category, const MethodC
 
 QString configHash(const Experiment &experiment)
 {
+    QJsonObject config = experiment.toJson();
+    // A dataset's recorded hash is added when the run is stored: not part of the identity.
+    QJsonArray datasets = config.value(QStringLiteral("datasets")).toArray();
+    for (int i = 0; i < datasets.size(); ++i) {
+        QJsonObject entry = datasets.at(i).toObject();
+        entry.remove(QStringLiteral("sha256"));
+        datasets[i] = entry;
+    }
+    if (!datasets.isEmpty()) {
+        config.insert(QStringLiteral("datasets"), datasets);
+    }
     return QString::fromLatin1(
-        QCryptographicHash::hash(QJsonDocument(experiment.toJson()).toJson(QJsonDocument::Compact),
+        QCryptographicHash::hash(QJsonDocument(config).toJson(QJsonDocument::Compact),
                                  QCryptographicHash::Sha256)
             .toHex()
             .left(16));
@@ -115,8 +106,17 @@ void Runner::prepare()
                 .arg(dir, loaded.errorString()),
             true};
     }
-    m_data = buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()),
-                             m_columns, m_experiment.testSamplesPerTask(), m_experiment.seed);
+    for (std::size_t i = 0; i < m_experiment.datasets.size(); ++i) {
+        auto user = loadUserTask(m_experiment.datasets[i], m_experiment.seed);
+        if (!user) {
+            throw EngineFailure{QStringLiteral("datasets[%1]: %2").arg(i).arg(user.errorString()),
+                                true};
+        }
+        m_userTasks.push_back(user.value());
+    }
+    m_data =
+        buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()), m_columns,
+                        m_experiment.testSamplesPerTask(), m_experiment.seed, m_userTasks);
     partitionStages();
     for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()); ++stage) {
         torch::Tensor old = torch::zeros({m_data.answerCount}, torch::kBool);
@@ -498,6 +498,23 @@ void Runner::finishStage(int stage, RoundMetrics &metrics)
         stage, fullModel(m_strategy->modelFor(-1, -1), m_initialLocal), uploads, weights);
 }
 
+QJsonObject Runner::storedConfig() const
+{
+    QJsonObject config = m_experiment.toJson();
+    if (!m_userTasks.empty()) {
+        // The run records which bytes it trained on: resuming or asking later checks them.
+        QJsonArray datasets = config.value(QStringLiteral("datasets")).toArray();
+        for (int i = 0; i < datasets.size(); ++i) {
+            QJsonObject entry = datasets.at(i).toObject();
+            entry.insert(QStringLiteral("sha256"),
+                         m_userTasks[static_cast<std::size_t>(i)]->sha256);
+            datasets[i] = entry;
+        }
+        config.insert(QStringLiteral("datasets"), datasets);
+    }
+    return config;
+}
+
 QByteArray Runner::checkpoint(int stage, int round) const
 {
     TensorArchive archive;
@@ -552,6 +569,15 @@ void Runner::restore(qint64 runId)
         return;
     }
     const CheckpointRecord &record = *latest.value();
+    loadState(record, runId);
+    auto reopened = m_store->reopenRun(runId, record.stage, record.round);
+    if (!reopened) {
+        throw EngineFailure{reopened.errorString()};
+    }
+}
+
+void Runner::loadState(const CheckpointRecord &record, qint64 runId)
+{
     auto parsed =
         TensorArchive::deserialize(record.data, QStringLiteral("checkpoint of run %1").arg(runId));
     if (!parsed) {
@@ -609,10 +635,6 @@ void Runner::restore(qint64 runId)
     m_stagesCompleted = header.value(QStringLiteral("stages_completed")).toInt();
     m_bytesUp = header.value(QStringLiteral("bytes_up")).toString().toLongLong();
     m_bytesDown = header.value(QStringLiteral("bytes_down")).toString().toLongLong();
-    auto reopened = m_store->reopenRun(runId, record.stage, record.round);
-    if (!reopened) {
-        throw EngineFailure{reopened.errorString()};
-    }
 }
 
 void Runner::runStage(int stage, int firstRound)
@@ -770,8 +792,8 @@ RunOutcome Runner::execute(qint64 resumeRunId)
         if (resumeRunId != 0) {
             restore(resumeRunId);
         } else if (m_store != nullptr) {
-            auto created = m_store->createRun(m_experiment.name, m_experiment.toJson(),
-                                              m_experiment.seed, m_executor->workers(), m_columns);
+            auto created = m_store->createRun(m_experiment.name, storedConfig(), m_experiment.seed,
+                                              m_executor->workers(), m_columns);
             if (!created) {
                 throw EngineFailure{QStringLiteral("could not save to the run database: %1")
                                         .arg(created.errorString())};

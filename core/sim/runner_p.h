@@ -4,6 +4,7 @@
 
 #include "core/metrics/accuracy_matrix.h"
 #include "core/model/method_api_p.h"
+#include "core/sim/ask.h"
 #include "core/sim/client_executor_p.h"
 #include "core/sim/engine.h"
 #include "core/sim/local_sgd_p.h"
@@ -14,9 +15,31 @@
 
 namespace fcl {
 class RunStore;
-}
+struct CheckpointRecord;
+} // namespace fcl
+
+// OpenBLAS's own thread pool would fight our client workers; pin it to one thread when present.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace fcl::detail {
+
+/// Sets torch and OpenBLAS to one thread for the run's lifetime; parallelism is across clients.
+class SingleThreadedKernels {
+public:
+    SingleThreadedKernels() : m_previous(at::get_num_threads())
+    {
+        at::set_num_threads(1);
+        if (openblas_set_num_threads != nullptr) {
+            openblas_set_num_threads(1);
+        }
+    }
+    ~SingleThreadedKernels() { at::set_num_threads(m_previous); }
+    SingleThreadedKernels(const SingleThreadedKernels &) = delete;
+    SingleThreadedKernels &operator=(const SingleThreadedKernels &) = delete;
+
+private:
+    int m_previous;
+};
 
 /// Thrown inside the engine only, caught at its boundary (Runner::execute).
 struct EngineFailure {
@@ -39,6 +62,9 @@ public:
     RunOutcome run();
     /// Continues stored run `runId` from its latest checkpoint (or from the start if it has none).
     RunOutcome resume(qint64 runId);
+    /// Answers a question with the models saved at the ends of run `runId`'s stages (see
+    /// askRun). Throws EngineFailure.
+    AskResult ask(qint64 runId, const AskQuery &query);
 
 private:
     RunOutcome execute(qint64 resumeRunId);
@@ -46,6 +72,8 @@ private:
     void partitionStages();
     void createMethods();
     void restore(qint64 runId);
+    /// Loads a checkpoint's state (model, methods, clients, matrix, counters) into the runner.
+    void loadState(const CheckpointRecord &record, qint64 runId);
     void runStage(int stage, int firstRound);
     RoundPlan planRound(int stage, int round) const;
     /// Trains the returning clients; `downloads` holds the payload of each sampled client.
@@ -65,6 +93,8 @@ private:
     torch::Tensor seenAnswerMask(int stage, int column) const;
     void runJobs(const QString &what, int jobs, const std::function<void(int, int)> &job);
     QByteArray checkpoint(int stage, int round) const;
+    /// The experiment as the run stores it (with the datasets' SHA-256).
+    QJsonObject storedConfig() const;
     RunSummary summary() const;
 
     const Experiment &m_experiment;
@@ -79,6 +109,7 @@ private:
     std::vector<QString> m_clientNames;
     /// m_oldAnswers[stage]: the answers of the tasks learned before that stage.
     std::vector<torch::Tensor> m_oldAnswers;
+    std::vector<std::shared_ptr<const UserTaskData>> m_userTasks;
     SharedData m_data;
     std::shared_ptr<Network> m_base; ///< the frozen base every replica shares (read-only)
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.

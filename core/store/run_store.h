@@ -114,6 +114,8 @@ public:
     Result<std::optional<CheckpointRecord>> latestCheckpoint(qint64 runId);
     /// Every checkpoint of a run, oldest first, without data.
     Result<std::vector<CheckpointRecord>> checkpoints(qint64 runId);
+    /// The checkpoint saved at the end of stage `stage` (0-based) with its data, or none.
+    Result<std::optional<CheckpointRecord>> stageCheckpoint(qint64 runId, int stage);
     /// Prepares a stopped run to continue after (stage, round): deletes its metric rows,
     /// observations and checkpoints from later rounds, and marks it running in this process. With
     /// stage -1 every row goes (the run starts again). One transaction.

@@ -227,6 +227,25 @@ Result<std::optional<CheckpointRecord>> RunStore::latestCheckpoint(qint64 runId)
     return std::optional<CheckpointRecord>(checkpointFrom(query, true));
 }
 
+Result<std::optional<CheckpointRecord>> RunStore::stageCheckpoint(qint64 runId, int stage)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName));
+    query.prepare(QStringLiteral("SELECT stage, round, stage_end, bytes, data FROM checkpoints "
+                                 "WHERE run_id = ? AND stage = ? AND stage_end = 1 "
+                                 "ORDER BY round DESC LIMIT 1"));
+    query.addBindValue(runId);
+    query.addBindValue(stage);
+    if (!query.exec()) {
+        return databaseError(
+            QStringLiteral("reading the checkpoint of run %1, stage %2").arg(runId).arg(stage + 1),
+            query.lastError().text());
+    }
+    if (!query.next()) {
+        return std::optional<CheckpointRecord>();
+    }
+    return std::optional<CheckpointRecord>(checkpointFrom(query, true));
+}
+
 Result<std::vector<CheckpointRecord>> RunStore::checkpoints(qint64 runId)
 {
     QSqlQuery query(QSqlDatabase::database(m_connectionName));

@@ -3,6 +3,7 @@
 // a finished comparison, plus a report. Run under xvfb-run (or the offscreen platform):
 //   xvfb-run -s "-screen 0 1600x1000x24" ./build/tests/ui/make_screenshots OUT_DIR
 #include "ui/designer/designer_panel.h"
+#include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
 #include "ui/main/main_window.h"
 #include "ui/plots/plots_panel.h"
@@ -39,6 +40,21 @@ int main(int argc, char *argv[])
     QApplication::setOrganizationName(QStringLiteral("fcl-workbench-screenshots"));
     const QString out = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QStringLiteral("screenshots");
     QDir().mkpath(out);
+    if (argc == 6 && QString::fromLocal8Bit(argv[2]) == QLatin1String("--ask")) {
+        // make_screenshots OUT --ask DB RUN TASK: the "Ask the model" dialog on a stored run,
+        // asking the task's first test sample.
+        fcl::AskDialog ask(QString::fromLocal8Bit(argv[3]),
+                           QString::fromLocal8Bit(argv[4]).toLongLong());
+        ask.show();
+        QEventLoop answered;
+        QObject::connect(&ask, &fcl::AskDialog::answered, &answered, &QEventLoop::quit);
+        ask.setQuestion(QString::fromLocal8Bit(argv[5]), QStringLiteral("0"), QString());
+        ask.ask();
+        answered.exec();
+        waitMs(200);
+        save(&ask, out + QStringLiteral("/ask.png"));
+        return 0;
+    }
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.sqlite"));
 
@@ -83,8 +99,8 @@ int main(int argc, char *argv[])
     window.startRun();
     done.exec();
     window.history()->selectRuns({3});
-    if (QCustomPlot *norms = window.plots()->observationPlot(
-            QStringLiteral("scaffold.control_variate_norm"))) {
+    if (QCustomPlot *norms =
+            window.plots()->observationPlot(QStringLiteral("scaffold.control_variate_norm"))) {
         window.plots()->setCurrentWidget(norms);
     }
     waitMs(400);

@@ -6,6 +6,7 @@
 #include "ui/designer/designer_panel.h"
 #include "ui/designer/method_panel.h"
 #include "ui/designer/timeline_grid.h"
+#include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
 #include "ui/main/main_window.h"
 #include "ui/models/experiment_document.h"
@@ -18,6 +19,7 @@
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLabel>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -67,6 +69,47 @@ private Q_SLOTS:
     }
 
     void init() { m_dir = std::make_unique<QTemporaryDir>(); }
+
+    void askDialogShowsEveryStagesAnswer()
+    {
+        auto experiment = parseExperiment(test::tinyExperimentJson({}, 2, 2, 1, 200));
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        const QString db = m_dir->filePath(QStringLiteral("ask.sqlite"));
+        qint64 runId = 0;
+        {
+            auto store = RunStore::open(db);
+            QVERIFY(store);
+            RunObserver observer;
+            CancellationToken cancel;
+            runId = runExperiment(experiment.value(), store.value().get(), observer, cancel).runId;
+        }
+        AskDialog dialog(db, runId);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        QSignalSpy answered(&dialog, &AskDialog::answered);
+        dialog.setQuestion(QStringLiteral("fmnist-split-2"), QStringLiteral("3"), QString());
+        dialog.ask();
+        QVERIFY(answered.wait(60000));
+        QCOMPARE(answered.takeFirst().at(0).toBool(), true);
+        auto *table = dialog.findChild<QTableWidget *>();
+        QCOMPARE(table->rowCount(), 3); // untrained, after stage 1, after stage 2
+        QVERIFY(
+            table->item(2, 0)->text().startsWith(QStringLiteral("after stage 2 (fmnist-split-2")));
+        QVERIFY(!table->item(2, 1)->text().isEmpty());
+        QVERIFY(table->item(2, 1)->text().contains(QStringLiteral("p = ")));
+
+        // A bad image is a message in the dialog, not a crash.
+        dialog.setQuestion(QStringLiteral("png"), m_dir->filePath(QStringLiteral("nope.png")),
+                           QStringLiteral("What item is this?"));
+        dialog.ask();
+        QVERIFY(answered.wait(60000));
+        QCOMPARE(answered.takeFirst().at(0).toBool(), false);
+        bool shown = false;
+        for (QLabel *label : dialog.findChildren<QLabel *>()) {
+            shown = shown || label->text().contains(QStringLiteral("nope.png: cannot open"));
+        }
+        QVERIFY(shown);
+    }
 
     void designerEditsChangeTheDocumentAndUndoRestoresIt()
     {
@@ -261,7 +304,9 @@ private Q_SLOTS:
         // first), whichever round that is under load.
         RunController controller;
         int rounds = 0;
-        connect(controller.bridge(), &RunBridge::roundFinished, this, [&] { ++rounds; });
+        connect(controller.bridge(), &RunBridge::roundFinished, this, [&] {
+            ++rounds;
+        });
         QSignalSpy held(controller.bridge(), &RunBridge::engineHeld);
         QSignalSpy finished(controller.bridge(), &RunBridge::runFinished);
         controller.start(test::tinyExperiment(), m_dir->filePath(QStringLiteral("runs.sqlite")), 1);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ui/history/history_panel.h"
 
+#include "ui/history/ask_dialog.h"
+
 #include "ui/plots/plot_style.h"
 #include "ui/report/report_writer.h"
 
@@ -69,6 +71,10 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     m_resume->setToolTip(tr("Continue the selected interrupted, cancelled or failed run from its "
                             "last checkpoint; its metrics end up as if it had never stopped"));
     m_resume->setEnabled(false);
+    m_ask = new QPushButton(tr("Ask…"), this);
+    m_ask->setToolTip(tr("Ask the selected run's model a question, after every stage side by "
+                         "side"));
+    m_ask->setEnabled(false);
     auto *refresh = new QPushButton(tr("Refresh"), this);
     bar->addWidget(m_search, 1);
     bar->addWidget(m_status);
@@ -76,6 +82,7 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     bar->addWidget(remove);
     bar->addWidget(report);
     bar->addWidget(m_resume);
+    bar->addWidget(m_ask);
     bar->addWidget(refresh);
     layout->addLayout(bar);
 
@@ -123,6 +130,14 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
             Q_EMIT resumeRequested(ids.front());
         }
     });
+    connect(m_ask, &QPushButton::clicked, this, [this] {
+        const std::vector<qint64> ids = selectedRunIds();
+        if (ids.size() == 1 && m_store) {
+            auto *dialog = new AskDialog(m_store->path(), ids.front(), this);
+            dialog->setAttribute(Qt::WA_DeleteOnClose);
+            dialog->show();
+        }
+    });
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
         Q_EMIT runActivated(m_model.run(m_filter.mapToSource(index).row()).id);
     });
@@ -148,6 +163,7 @@ void HistoryPanel::updateButtons()
         }
     }
     m_resume->setEnabled(resumable);
+    m_ask->setEnabled(ids.size() == 1);
 }
 
 bool HistoryPanel::openDatabase(const QString &path, QString *error)

@@ -72,6 +72,7 @@ private:
     QCustomPlot *m_comparePlot;
     QTableWidget *m_compareTable;
     QPushButton *m_resume;
+    QPushButton *m_ask;
 };
 
 } // namespace fcl::ui

@@ -45,16 +45,25 @@ private Q_SLOTS:
         QFETCH(QString, suffix);
         const std::vector<std::uint8_t> labels = {3, 1, 4, 1, 5};
         test::writeIdxFile(path(QStringLiteral("img") + suffix),
-                           path(QStringLiteral("lbl") + suffix), 5, 4, 3, labels);
+                           path(QStringLiteral("lbl") + suffix), 5, 28, 28, labels);
         auto set = readIdxImageSet(path(QStringLiteral("img") + suffix),
                                    path(QStringLiteral("lbl") + suffix));
         QVERIFY2(set.isOk(), qPrintable(set.errorString()));
         QCOMPARE(set->count, 5);
-        QCOMPARE(set->rows, 4);
-        QCOMPARE(set->cols, 3);
-        QCOMPARE(set->pixels.size(), std::size_t(60));
-        QCOMPARE(int(set->pixels[59]), 59 % 251);
+        QCOMPARE(set->rows, 28);
+        QCOMPARE(set->cols, 28);
+        QCOMPARE(set->pixels.size(), std::size_t(3920));
+        QCOMPARE(int(set->pixels[3919]), 3919 % 251);
         QVERIFY(set->labels == labels);
+        // Every backbone sees 28x28: other sizes are refused when read, naming both.
+        test::writeIdxFile(path(QStringLiteral("small") + suffix),
+                           path(QStringLiteral("small-lbl") + suffix), 5, 14, 14, labels);
+        auto small = readIdxImageSet(path(QStringLiteral("small") + suffix),
+                                     path(QStringLiteral("small-lbl") + suffix));
+        QVERIFY(!small.isOk());
+        QCOMPARE(small.errorString(), QStringLiteral("small%1: images must be 28x28, small%1 has "
+                                                     "14x14")
+                                          .arg(suffix));
     }
 
     void truncatedIdxNamesFileAndOffset_data()
@@ -64,7 +73,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("expected");
         QTest::newRow("payload cut, plain")
             << QString() << 40
-            << QStringLiteral("img: byte 40: file truncated: the header promises 76 bytes");
+            << QStringLiteral("img: byte 40: file truncated: the header promises 3");
         QTest::newRow("header cut, plain")
             << QString() << 10 << QStringLiteral("img: byte 10: file ends inside the IDX header");
         QTest::newRow("payload cut, gzip")
@@ -78,7 +87,7 @@ private Q_SLOTS:
         QFETCH(QString, expected);
         const QString images = path(QStringLiteral("img") + suffix);
         const QString labels = path(QStringLiteral("lbl") + suffix);
-        test::writeIdxFile(images, labels, 5, 4, 3, {0, 1, 2, 3, 4});
+        test::writeIdxFile(images, labels, 5, 28, 28, {0, 1, 2, 3, 4});
         if (suffix.isEmpty()) {
             QFile file(images);
             QVERIFY(file.open(QIODevice::ReadWrite));
@@ -88,9 +97,9 @@ private Q_SLOTS:
             auto whole = readIdxImageSet(images, labels);
             QVERIFY(whole.isOk());
             QByteArray content;
-            const char header[] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0, 3};
+            const char header[] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28};
             content.append(header, sizeof header);
-            content.append(reinterpret_cast<const char *>(whole->pixels.data()), 60);
+            content.append(reinterpret_cast<const char *>(whole->pixels.data()), 3920);
             content.truncate(keepBytes);
             gzFile file = gzopen(QFile::encodeName(images).constData(), "wb");
             gzwrite(file, content.constData(), static_cast<unsigned>(content.size()));
@@ -120,7 +129,7 @@ private Q_SLOTS:
 
     void wrongMagicAndMismatchedCountsAreNamed()
     {
-        test::writeIdxFile(path(QStringLiteral("a")), path(QStringLiteral("b")), 5, 2, 2,
+        test::writeIdxFile(path(QStringLiteral("a")), path(QStringLiteral("b")), 5, 28, 28,
                            {0, 1, 2});
         auto mismatched = readIdxImageSet(path(QStringLiteral("a")), path(QStringLiteral("b")));
         QVERIFY(!mismatched.isOk());
