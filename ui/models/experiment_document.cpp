@@ -4,6 +4,7 @@
 #include "core/sim/registry.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSaveFile>
@@ -352,7 +353,9 @@ void ExperimentDocument::removeStage(int stage)
 
 Result<Experiment> ExperimentDocument::validate() const
 {
-    auto parsed = parseExperiment(QJsonDocument(m_json).toJson());
+    // Relative dataset paths are relative to the experiment file, as for `fcl run`.
+    auto parsed = parseExperiment(QJsonDocument(m_json).toJson(),
+                                  m_path.isEmpty() ? QString() : QFileInfo(m_path).absolutePath());
     if (!parsed) {
         return parsed;
     }
