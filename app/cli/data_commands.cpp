@@ -231,7 +231,6 @@ int commandAsk(const QStringList &args)
     if (!result) {
         return badInput(result.errorString());
     }
-    const QJsonArray stages = run->config.value(QStringLiteral("stages")).toArray();
     out() << QStringLiteral("run %1 (%2), %3, %4 model\n")
                  .arg(runId)
                  .arg(run->name, result->backbone,
@@ -252,16 +251,9 @@ int commandAsk(const QStringList &args)
     for (const AskAnswer &answer : result->answers) {
         QString label = QStringLiteral("untrained");
         if (answer.stage >= 0) {
-            QStringList tasks;
-            const QJsonObject row = stages.at(answer.stage).toObject();
-            for (auto it = row.begin(); it != row.end(); ++it) {
-                if (!tasks.contains(it.value().toString())) {
-                    tasks << it.value().toString();
-                }
-            }
             label = QStringLiteral("after stage %1 (%2)")
                         .arg(answer.stage + 1)
-                        .arg(tasks.join(QStringLiteral(", ")));
+                        .arg(result->stageTasks[static_cast<std::size_t>(answer.stage)]);
         }
         out() << QStringLiteral("  %1  %2").arg(label, -36).arg(quoted(answer.answer));
         if (answer.probability >= 0) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/data/shared_data_p.h"
 
+#include <QHash>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -114,15 +116,18 @@ torch::Tensor imageRow(const std::vector<std::uint8_t> &pixels)
 
 namespace {
 
-/// The word index of `answer`, appended to the experiment's words when new.
-int answerWord(SharedData &data, const QString &answer)
+/// The word index of `answer`, appended to the experiment's words when new; `index` maps every
+/// word of data.answerWords to its position.
+int answerWord(SharedData &data, QHash<QString, int> &index, const QString &answer)
 {
-    const auto found = std::find(data.answerWords.begin(), data.answerWords.end(), answer);
-    if (found != data.answerWords.end()) {
-        return static_cast<int>(found - data.answerWords.begin());
+    const auto found = index.constFind(answer);
+    if (found != index.constEnd()) {
+        return found.value();
     }
     data.answerWords.push_back(answer);
-    return static_cast<int>(data.answerWords.size()) - 1;
+    const int word = static_cast<int>(data.answerWords.size()) - 1;
+    index.insert(answer, word);
+    return word;
 }
 
 torch::Tensor userImages(const std::vector<UserSample> &samples, const std::vector<int> &indices)
@@ -138,8 +143,9 @@ torch::Tensor userImages(const std::vector<UserSample> &samples, const std::vect
 }
 
 /// A user task's column: its train pool, its (capped) test split and its answer words.
-void buildUserTask(SharedData &data, TaskData &task, std::shared_ptr<const UserTaskData> user,
-                   int testSamplesPerTask, std::vector<int> &answers)
+void buildUserTask(SharedData &data, QHash<QString, int> &wordIndex, TaskData &task,
+                   std::shared_ptr<const UserTaskData> user, int testSamplesPerTask,
+                   std::vector<int> &answers)
 {
     auto spec = std::make_shared<TaskSpec>();
     spec->id = user->id;
@@ -151,15 +157,12 @@ void buildUserTask(SharedData &data, TaskData &task, std::shared_ptr<const UserT
     task.user = user;
     task.answerOfLabel.fill(-1);
     for (const QString &answer : user->answers) {
-        task.userAnswerWord.push_back(answerWord(data, answer));
+        task.userAnswerWord.push_back(answerWord(data, wordIndex, answer));
     }
     answers = task.userAnswerWord;
-    auto localAnswer = [&](const QString &answer) {
-        return static_cast<int>(user->answers.indexOf(answer));
-    };
     for (std::size_t i = 0; i < user->train.size(); ++i) {
         task.trainIndices.push_back(static_cast<int>(i));
-        task.trainSourceLabels.push_back(localAnswer(user->train[i].answer));
+        task.trainSourceLabels.push_back(user->train[i].answerIndex);
     }
     const auto count = std::min<std::size_t>(
         user->test.size(), static_cast<std::size_t>(std::max(1, testSamplesPerTask)));
@@ -168,7 +171,7 @@ void buildUserTask(SharedData &data, TaskData &task, std::shared_ptr<const UserT
     for (std::size_t i = 0; i < count; ++i) {
         const UserSample &sample = user->test[i];
         rows.push_back(static_cast<int>(i));
-        words.push_back(task.userAnswerWord[static_cast<std::size_t>(localAnswer(sample.answer))]);
+        words.push_back(task.userAnswerWord[static_cast<std::size_t>(sample.answerIndex)]);
         task.testPrompts.push_back(sample.prompt);
         task.testAnswerTexts.push_back(sample.answer);
         task.testHasImage.push_back(sample.hasImage() ? 1 : 0);
@@ -186,6 +189,12 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
 {
     SharedData data;
     data.answerWords = answerVocabulary();
+    QHash<QString, int> wordIndex;
+    for (std::size_t w = 0; w < data.answerWords.size(); ++w) {
+        if (!wordIndex.contains(data.answerWords[w])) {
+            wordIndex.insert(data.answerWords[w], static_cast<int>(w)); // the first, as a search
+        }
+    }
     data.fashionMnist = fashionMnist;
     data.seed = seed;
     const ImageSet &train = fashionMnist->train;
@@ -231,7 +240,7 @@ SharedData buildSharedData(std::shared_ptr<const FashionMnist> fashionMnist,
             return u->id == columns[j];
         });
         if (user != userTasks.end()) {
-            buildUserTask(data, task, *user, testSamplesPerTask, answersOf[j]);
+            buildUserTask(data, wordIndex, task, *user, testSamplesPerTask, answersOf[j]);
             task.instruction = instructionCode(task.spec->instruction);
             for (const QString &answer : task.testAnswerTexts) {
                 task.longestAnswer = std::max(task.longestAnswer, static_cast<int>(answer.size()));

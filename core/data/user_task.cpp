@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -330,9 +331,15 @@ Result<std::shared_ptr<const UserTaskData>> loadUncached(const UserTaskSource &s
     }
     data->instruction =
         format == QLatin1String("instructions") ? all.front().prompt : source.instruction;
-    for (const UserSample &sample : all) {
-        if (!data->answers.contains(sample.answer)) {
+    QHash<QString, int> answerIndex;
+    for (UserSample &sample : all) {
+        const auto found = answerIndex.constFind(sample.answer);
+        if (found == answerIndex.constEnd()) {
+            sample.answerIndex = static_cast<int>(data->answers.size());
+            answerIndex.insert(sample.answer, sample.answerIndex);
             data->answers << sample.answer;
+        } else {
+            sample.answerIndex = found.value();
         }
         data->withImages += sample.hasImage() ? 1 : 0;
         data->longestPrompt = std::max(data->longestPrompt, static_cast<int>(sample.prompt.size()));

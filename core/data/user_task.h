@@ -43,6 +43,7 @@ struct UserTaskSource {
 struct UserSample {
     QString prompt;
     QString answer;
+    int answerIndex = 0; ///< the position of `answer` in UserTaskData::answers
     std::vector<std::uint8_t> image;
 
     bool hasImage() const { return !image.empty(); }

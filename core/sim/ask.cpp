@@ -50,6 +50,15 @@ AskResult Runner::ask(qint64 runId, const AskQuery &query)
     prepare();
     AskResult result;
     result.backbone = m_experiment.model.method;
+    for (const auto &stage : m_experiment.stages) {
+        QStringList tasks;
+        for (const QString &task : stage) {
+            if (!task.isEmpty() && !tasks.contains(task)) {
+                tasks << task;
+            }
+        }
+        result.stageTasks.push_back(tasks.join(QStringLiteral(", ")));
+    }
     result.instruction = query.instruction;
     result.image = resolveImage(m_data, query.image);
     bool hasImage = !result.image.empty();
@@ -104,6 +113,10 @@ AskResult Runner::ask(qint64 runId, const AskQuery &query)
     }
 
     Network &network = m_workers.front()->network();
+    int longest = 24; // decoding cap: the longest answer any of the run's tasks expects
+    for (const TaskData &task : m_data.tasks) {
+        longest = std::max(longest, task.longestAnswer + 1);
+    }
     auto answerNow = [&](int stage) {
         WorkerModel &model = *m_workers.front();
         const TensorList &local = query.client >= 0
@@ -119,10 +132,6 @@ AskResult Runner::ask(qint64 runId, const AskQuery &query)
             encodeSequences(input,
                             {{hasImage, network.tokenizer()->encode(result.instruction), {}}},
                             network.imagePatches(), network.maxTextTokens(), false);
-            int longest = 24;
-            for (const TaskData &task : m_data.tasks) {
-                longest = std::max(longest, task.longestAnswer + 1);
-            }
             const auto tokens = network.generate(input, longest);
             answer.answer = network.tokenizer()->decode(tokens.front());
         } else {

@@ -45,6 +45,8 @@ struct AskResult {
     QString expected;                ///< the sample's expected answer, or empty
     std::vector<std::uint8_t> image; ///< the 784 gray pixels shown to the model, or empty
     QString backbone;
+    /// stageTasks[s]: the distinct tasks stage s trained, joined by ", " (for labelling answers).
+    std::vector<QString> stageTasks;
     std::vector<AskAnswer> answers; ///< in stage order, the untrained model first
 };
 

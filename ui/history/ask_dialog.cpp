@@ -44,17 +44,6 @@ AskDialog::AskDialog(const QString &databasePath, qint64 runId, QWidget *parent)
                  run->config.value(QStringLiteral("clients")).toArray()) {
                 clients << client.toObject().value(QStringLiteral("name")).toString();
             }
-            const QJsonArray stages = run->config.value(QStringLiteral("stages")).toArray();
-            for (int s = 0; s < stages.size(); ++s) {
-                QStringList names;
-                const QJsonObject row = stages.at(s).toObject();
-                for (auto it = row.begin(); it != row.end(); ++it) {
-                    if (!names.contains(it.value().toString())) {
-                        names << it.value().toString();
-                    }
-                }
-                m_stageTitles << tr("after stage %1 (%2)").arg(s + 1).arg(names.join(", "));
-            }
         }
     }
 
@@ -247,10 +236,11 @@ void AskDialog::showResult(const Result<AskResult> &result)
     for (const AskAnswer &row : answer.answers) {
         const int r = m_answers->rowCount();
         m_answers->insertRow(r);
-        const QString model = row.stage < 0 ? tr("untrained")
-                              : row.stage < m_stageTitles.size()
-                                  ? m_stageTitles.at(row.stage)
-                                  : tr("after stage %1").arg(row.stage + 1);
+        const QString model =
+            row.stage < 0 ? tr("untrained")
+                          : tr("after stage %1 (%2)")
+                                .arg(row.stage + 1)
+                                .arg(answer.stageTasks[static_cast<std::size_t>(row.stage)]);
         m_answers->setItem(r, 0, new QTableWidgetItem(model));
         QString text = row.answer;
         if (row.probability >= 0) {

@@ -47,7 +47,6 @@ private:
 
     QString m_databasePath;
     qint64 m_runId;
-    QStringList m_stageTitles;
     QString m_pngPath;
     QLineEdit *m_instruction;
     QComboBox *m_source;
