@@ -471,6 +471,31 @@ QString metricText(double value)
     return std::isnan(value) ? QStringLiteral("-") : QString::number(value, 'f', 3);
 }
 
+/// Generative runs: each task's token F1 at the last evaluated round ("" for classifier runs).
+QString formatLastTokenF1(const std::vector<MetricRow> &rows, const std::vector<QString> &taskIds)
+{
+    std::pair<int, int> last{-1, -1};
+    for (const MetricRow &row : rows) {
+        if (row.kind == QLatin1String("f1")) {
+            last = std::max(last, std::make_pair(row.stage, row.round));
+        }
+    }
+    if (last.first < 0) {
+        return {};
+    }
+    QString text = QStringLiteral("Token F1 after stage %1 round %2:")
+                       .arg(last.first + 1)
+                       .arg(last.second + 1);
+    for (const MetricRow &row : rows) {
+        if (row.kind == QLatin1String("f1") && std::make_pair(row.stage, row.round) == last &&
+            row.task >= 0 && row.task < static_cast<int>(taskIds.size())) {
+            text += QStringLiteral("  %1 %2").arg(taskIds[static_cast<std::size_t>(row.task)],
+                                                  metricText(row.value));
+        }
+    }
+    return text + QStringLiteral("\n\n");
+}
+
 int commandList(const QStringList &args)
 {
     auto parsed = parseOptions(args, {QStringLiteral("db")});
@@ -544,6 +569,9 @@ int commandShow(const QStringList &args)
     }
     out() << "\n\n";
     out() << "Accuracy matrix:\n" << formatMatrix(matrix.value(), run->taskIds) << '\n';
+    if (auto rows = store.value()->metrics(id.value()); rows) {
+        out() << formatLastTokenF1(rows.value(), run->taskIds);
+    }
     int finished = 0;
     for (int s = 0; s < matrix->stages(); ++s) {
         finished += std::isnan(matrix->at(s, 0)) ? 0 : 1;

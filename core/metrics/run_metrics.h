@@ -20,6 +20,9 @@ struct RoundMetrics {
     std::vector<double> accuracyPerTask; ///< in the experiment's evaluation mode
     std::vector<double> taskIncrementalAccuracy;  ///< masked to each task's own answers
     std::vector<double> classIncrementalAccuracy; ///< masked to every answer seen so far
+    /// Token-level F1 of the decoded answers per task; empty for classifier backbones (their
+    /// answer is one word: F1 equals exact match, so nothing is stored twice).
+    std::vector<double> tokenF1PerTask;
     std::vector<double> clientAccuracy; ///< per client (NaN when it did not train this round)
     double averageAccuracy = 0;         ///< mean over tasks seen so far
     double averageForgetting = 0;       ///< vs the best earlier stage-end score of each older task

@@ -338,10 +338,12 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage, const MaskStage &m
                     ++owners;
                     sum.taskIncremental += perClient[c * tasks + j].taskIncremental;
                     sum.classIncremental += perClient[c * tasks + j].classIncremental;
+                    sum.f1 += perClient[c * tasks + j].f1;
                 }
             }
             if (owners > 0) {
-                results[j] = {sum.taskIncremental / owners, sum.classIncremental / owners};
+                results[j] = {sum.taskIncremental / owners, sum.classIncremental / owners,
+                              sum.f1 / owners};
                 break;
             }
         }
@@ -365,6 +367,9 @@ void Runner::evaluate(int stage, RoundMetrics &metrics, std::vector<Observation>
         metrics.accuracyPerTask.push_back(primary);
         metrics.taskIncrementalAccuracy.push_back(accuracy[j].taskIncremental);
         metrics.classIncrementalAccuracy.push_back(accuracy[j].classIncremental);
+        if (m_base->generative()) {
+            metrics.tokenF1PerTask.push_back(accuracy[j].f1);
+        }
         withThisRound.set(stage, static_cast<int>(j), primary);
     }
     metrics.averageAccuracy = withThisRound.averageAccuracy(stage);

@@ -357,6 +357,7 @@ std::vector<MetricRow> roundRows(const RoundMetrics &round)
         perTask("acc", round.accuracyPerTask);
         perTask("acc_ti", round.taskIncrementalAccuracy);
         perTask("acc_ci", round.classIncrementalAccuracy);
+        perTask("f1", round.tokenF1PerTask);
         rows.push_back({s, r, QStringLiteral("avg_acc"), -1, -1, round.averageAccuracy});
         rows.push_back({s, r, QStringLiteral("avg_forgetting"), -1, -1, round.averageForgetting});
     }

@@ -43,7 +43,7 @@ struct RunRecord {
 struct MetricRow {
     int stage = 0;
     int round = 0; ///< -1 for stage-level rows (the accuracy-matrix row), -1/-1 for the baseline
-    QString kind;  ///< acc, acc_ti, acc_ci, client_acc, loss, avg_acc, avg_forgetting,
+    QString kind;  ///< acc, acc_ti, acc_ci, f1 (generative), client_acc, loss, avg_acc, avg_forgetting,
                    ///< bytes_up, bytes_down, wall_ms, matrix, baseline
     int task = -1;
     int client = -1;

@@ -17,6 +17,7 @@
 #include <QTest>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace fcl;
@@ -67,6 +68,49 @@ private:
 
 private Q_SLOTS:
     void init() { m_dir = std::make_unique<QTemporaryDir>(); }
+
+    void tokenF1TabOnlyForGenerativeRuns()
+    {
+        // Stored rows of a generative run: acc and f1 per task at two evaluated rounds; task 2
+        // is learned in stage 2, so its curve starts there.
+        RunRecord run;
+        run.name = QStringLiteral("vlm");
+        run.taskIds = {QStringLiteral("t1"), QStringLiteral("t2")};
+        run.config = QJsonObject{
+            {QStringLiteral("federated"), QJsonObject{{QStringLiteral("rounds_per_stage"), 1}}}};
+        AccuracyMatrix matrix(2, {0, 1});
+        std::vector<MetricRow> rows{
+            {0, 0, QStringLiteral("acc"), 0, -1, 0.5},  {0, 0, QStringLiteral("acc"), 1, -1, 0.0},
+            {0, 0, QStringLiteral("f1"), 0, -1, 0.6},   {0, 0, QStringLiteral("f1"), 1, -1, 0.1},
+            {1, 0, QStringLiteral("acc"), 0, -1, 0.25}, {1, 0, QStringLiteral("acc"), 1, -1, 0.75},
+            {1, 0, QStringLiteral("f1"), 0, -1, 0.4},   {1, 0, QStringLiteral("f1"), 1, -1, 0.8}};
+        const RunSeries generative = RunSeries::fromStore(run, rows, matrix);
+        QCOMPARE(generative.taskF1.size(), std::size_t(2));
+        QCOMPARE(generative.taskF1[0], (QVector<double>{0.6, 0.4}));
+        QVERIFY(std::isnan(generative.taskF1[1][0])); // not yet learned in stage 1
+        QCOMPARE(generative.taskF1[1][1], 0.8);
+
+        PlotsPanel panel;
+        panel.resize(700, 500);
+        panel.setSeries(generative, true);
+        QCOMPARE(panel.count(), 6);
+        QCOMPARE(panel.tabText(1), QStringLiteral("Token F1 per task"));
+        QVERIFY(panel.tokenF1Plot() != nullptr);
+        QCOMPARE(panel.tokenF1Plot()->graphCount(), 2);
+        QCOMPARE(panel.tokenF1Plot()->graph(0)->data()->at(1)->value, 0.4);
+        QCOMPARE(panel.plots().size(), 6);
+
+        // A classifier run's rows have no f1: the tab goes away.
+        rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                  [](const MetricRow &row) {
+                                      return row.kind == QLatin1String("f1");
+                                  }),
+                   rows.end());
+        panel.setSeries(RunSeries::fromStore(run, rows, matrix), true);
+        QVERIFY(RunSeries::fromStore(run, rows, matrix).taskF1.empty());
+        QCOMPARE(panel.count(), 5);
+        QVERIFY(panel.tokenF1Plot() == nullptr);
+    }
 
     void everyShapeIsDrawnWithoutMethodCode()
     {

@@ -27,6 +27,8 @@ struct RunSeries {
     QVector<double> evaluatedRounds; ///< x (1-based global round) of evaluated rounds
     std::vector<QVector<double>>
         taskAccuracy; ///< [task] y aligned with evaluatedRounds (NaN = not yet seen)
+    /// [task] token F1 aligned with evaluatedRounds; empty for classifier runs (no F1 stored)
+    std::vector<QVector<double>> taskF1;
     QVector<double> averageAccuracy;
     QVector<double> averageForgetting;
     std::vector<QVector<double>> clientRounds;   ///< [client] x

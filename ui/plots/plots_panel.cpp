@@ -29,15 +29,18 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     : QTabWidget(parent), m_tasks(addPlotTab(tr("Accuracy per task"))),
       m_average(addPlotTab(tr("Average / forgetting"))),
       m_matrix(addPlotTab(tr("Accuracy matrix"))), m_clients(addPlotTab(tr("Per client"))),
-      m_communication(addPlotTab(tr("Communication")))
+      m_communication(addPlotTab(tr("Communication"))), m_f1(makeMenuPlot())
 {
+    m_f1->hide();
     stylePlot(m_tasks, tr("round"), tr("accuracy"));
+    stylePlot(m_f1, tr("round"), tr("token F1"));
     stylePlot(m_average, tr("round"), tr("value"));
     stylePlot(m_clients, tr("round"), tr("local accuracy"));
     stylePlot(m_communication, tr("round"), tr("MB (cumulative)"));
     stylePlot(m_matrix, tr("task"), tr("after stage"));
     m_matrix->legend->setVisible(false);
     placeLegendBelow(m_tasks, 3);
+    placeLegendBelow(m_f1, 3);
     placeLegendBelow(m_clients, 4);
     placeLegendBelow(m_average, 2);
     // Method observations add tabs: scroll rather than elide the fixed ones to "Ac…".
@@ -60,11 +63,9 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     redrawNow(); // empty axes with their final ranges, not QCustomPlot's 0..5 defaults
 }
 
-QCustomPlot *PlotsPanel::addPlotTab(const QString &title)
+QCustomPlot *PlotsPanel::makeMenuPlot()
 {
     QCustomPlot *plot = makePlot(this);
-    const int index = addTab(plot, title);
-    setTabToolTip(index, title);
     connect(plot, &QWidget::customContextMenuRequested, this, [this, plot](const QPoint &pos) {
         QMenu menu;
         menu.addAction(tr("Save plot as PNG or PDF…"), this, &PlotsPanel::saveCurrent);
@@ -73,9 +74,39 @@ QCustomPlot *PlotsPanel::addPlotTab(const QString &title)
     return plot;
 }
 
+QCustomPlot *PlotsPanel::addPlotTab(const QString &title)
+{
+    QCustomPlot *plot = makeMenuPlot();
+    const int index = addTab(plot, title);
+    setTabToolTip(index, title);
+    return plot;
+}
+
+QCustomPlot *PlotsPanel::tokenF1Plot() const
+{
+    return indexOf(m_f1) >= 0 ? m_f1 : nullptr;
+}
+
+void PlotsPanel::syncTokenF1Tab()
+{
+    const bool shown = indexOf(m_f1) >= 0;
+    if (!m_series.taskF1.empty() && !shown) {
+        const int index = insertTab(1, m_f1, tr("Token F1 per task"));
+        setTabToolTip(index, tr("Token-level F1 of the generated answers (partial credit for "
+                                "free-text answers; exact match is the accuracy)"));
+    } else if (m_series.taskF1.empty() && shown) {
+        m_stale.remove(m_f1);
+        removeTab(indexOf(m_f1));
+        m_f1->hide();
+    }
+}
+
 QList<QCustomPlot *> PlotsPanel::plots() const
 {
     QList<QCustomPlot *> list{m_tasks, m_average, m_matrix, m_clients, m_communication};
+    if (indexOf(m_f1) >= 0) {
+        list.insert(1, m_f1);
+    }
     for (const auto &[kind, plot] : m_observationPlots) {
         list << plot;
     }
@@ -133,6 +164,7 @@ void PlotsPanel::markDirty()
 void PlotsPanel::redrawNow()
 {
     m_dirty = false;
+    syncTokenF1Tab();
     syncObservationTabs();
     // Only the visible tab is rebuilt and painted now; the others when they are shown. Hidden
     // panels (reports) rebuild everything, since each plot may be rendered.
@@ -208,7 +240,9 @@ QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<doubl
 void PlotsPanel::rebuild(QCustomPlot *plot)
 {
     if (plot == m_tasks) {
-        drawTasks();
+        drawPerTask(m_tasks, m_series.taskAccuracy);
+    } else if (plot == m_f1) {
+        drawPerTask(m_f1, m_series.taskF1);
     } else if (plot == m_average) {
         drawAverage();
     } else if (plot == m_clients) {
@@ -227,15 +261,15 @@ void PlotsPanel::rebuild(QCustomPlot *plot)
     }
 }
 
-void PlotsPanel::drawTasks()
+void PlotsPanel::drawPerTask(QCustomPlot *plot, const std::vector<QVector<double>> &values)
 {
     const RunSeries &s = m_series;
-    const QSet<QString> hidden = resetPlot(m_tasks);
-    for (std::size_t j = 0; j < s.taskAccuracy.size(); ++j) {
-        addGraph(m_tasks, s.taskIds[j], s.evaluatedRounds, s.taskAccuracy[j],
-                 seriesColor(static_cast<int>(j)), hidden);
+    const QSet<QString> hidden = resetPlot(plot);
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        addGraph(plot, s.taskIds[j], s.evaluatedRounds, values[j], seriesColor(static_cast<int>(j)),
+                 hidden);
     }
-    finishRoundAxes(m_tasks, -0.02, 1.02);
+    finishRoundAxes(plot, -0.02, 1.02);
 }
 
 void PlotsPanel::drawAverage()

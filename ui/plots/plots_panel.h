@@ -33,7 +33,9 @@ public:
     QCustomPlot *matrixPlot() const { return m_matrix; }
     QCustomPlot *clientPlot() const { return m_clients; }
     QCustomPlot *communicationPlot() const { return m_communication; }
-    /// The five fixed plots, then one per observation kind of the series.
+    /// Token F1 per task: a tab only while the series is a generative run's (null otherwise).
+    QCustomPlot *tokenF1Plot() const;
+    /// The five fixed plots (and token F1 when shown), then one per observation kind.
     QList<QCustomPlot *> plots() const;
     /// The plot of an observation kind, or null while the series has none of that kind.
     QCustomPlot *observationPlot(const QString &kind) const;
@@ -43,7 +45,10 @@ public:
 
 private:
     void rebuild(QCustomPlot *plot);
-    void drawTasks();
+    /// One curve per task over the evaluated rounds (accuracy or token F1).
+    void drawPerTask(QCustomPlot *plot, const std::vector<QVector<double>> &values);
+    /// Shows the token F1 tab (second) while the series has F1 curves, hides it otherwise.
+    void syncTokenF1Tab();
     void drawAverage();
     void drawClients();
     void drawCommunication();
@@ -51,6 +56,8 @@ private:
     /// Adds a tab for every observation kind the series has and drops the others.
     void syncObservationTabs();
     QCustomPlot *addPlotTab(const QString &title);
+    /// A plot with the panel's context menu, not yet in a tab.
+    QCustomPlot *makeMenuPlot();
     void saveCurrent();
     void drawStageLines(QCustomPlot *plot);
     /// Stage lines, the x range of every round and the given y range.
@@ -62,6 +69,7 @@ private:
     QCustomPlot *m_matrix;
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
+    QCustomPlot *m_f1; ///< owned by the panel; a tab only for generative runs
     std::map<QString, QCustomPlot *> m_observationPlots; ///< by observation kind
     QTimer m_redrawTimer;
     QSet<QCustomPlot *> m_stale; ///< hidden tabs whose data changed since they were drawn

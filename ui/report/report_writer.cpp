@@ -232,6 +232,12 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
         panel.setSeries(run.series, true);
         html += QStringLiteral("<h3>Accuracy per task</h3>") +
                 imageTag(images, render(panel.taskPlot()), 640);
+        if (panel.tokenF1Plot() != nullptr) {
+            html += QStringLiteral("<h3>Token F1 per task</h3><p><small>Partial credit for "
+                                   "generated answers: the share of answer words right, as "
+                                   "SQuAD scores it.</small></p>") +
+                    imageTag(images, render(panel.tokenF1Plot()), 640);
+        }
         html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") +
                 imageTag(images, render(panel.averagePlot()), 640);
         html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") +

@@ -8,6 +8,7 @@
 #include "core/model/safetensors_p.h"
 #include "core/model/tiny_vlm_p.h"
 #include "core/sim/engine.h"
+#include "core/sim/local_sgd_p.h"
 #include "core/sim/pretrain.h"
 #include "tests/support/test_support.h"
 
@@ -84,6 +85,21 @@ class TestVlm : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void tokenF1ByHand()
+    {
+        // SQuAD-style: words as bags. "a dark sneaker" vs "a sneaker": 2 common, precision 2/3,
+        // recall 2/2, F1 = 2 * (2/3) / (2/3 + 1) = 0.8.
+        QCOMPARE(tokenF1(QStringLiteral("a dark sneaker"), QStringLiteral("a sneaker")), 0.8);
+        QCOMPARE(tokenF1(QStringLiteral("sneaker"), QStringLiteral("sneaker")), 1.0);
+        QCOMPARE(tokenF1(QStringLiteral("boot"), QStringLiteral("sneaker")), 0.0);
+        QCOMPARE(tokenF1(QString(), QStringLiteral("sneaker")), 0.0);
+        QCOMPARE(tokenF1(QString(), QString()), 1.0);
+        // Repeated words count once each: "a a" vs "a b": 1 common, P = R = 1/2.
+        QCOMPARE(tokenF1(QStringLiteral("a a"), QStringLiteral("a b")), 0.5);
+        // Extra spaces do not make words.
+        QCOMPARE(tokenF1(QStringLiteral(" a  b "), QStringLiteral("b a")), 1.0);
+    }
+
     void tokenizerRoundTrip()
     {
         const CharTokenizer tokenizer;
@@ -402,6 +418,20 @@ private Q_SLOTS:
         qDebug("vl-feet exact match: base %.3f, after LoRA %.3f", before, after);
         QVERIFY(after > before + 0.4);
         QVERIFY(after > 0.75);
+        // Generative runs store token F1 per task each evaluated round; an exact match scores
+        // F1 = 1, so F1 is never below exact match.
+        int scored = 0;
+        for (const RoundMetrics &round : observer.rounds) {
+            if (!round.evaluated) {
+                QVERIFY(round.tokenF1PerTask.empty());
+                continue;
+            }
+            QCOMPARE(round.tokenF1PerTask.size(), round.accuracyPerTask.size());
+            QVERIFY(round.tokenF1PerTask[0] >= round.accuracyPerTask[0]);
+            QVERIFY(round.tokenF1PerTask[0] <= 1.0);
+            ++scored;
+        }
+        QCOMPARE(scored, 1);
         // Only the LoRA parameters travel: 2 clients x 2 rounds x the LoRA bytes, each way.
         const std::int64_t loraBytes =
             4 * (2 * 8 * (128 + 128) + 8 * (128 + 512) + 8 * (512 + 128)) * 4;

@@ -242,6 +242,7 @@ private Q_SLOTS:
         QCOMPARE(observer.info.parameterBytes, parameterBytes);
         for (const RoundMetrics &round : observer.rounds) {
             QCOMPARE(round.bytesDown, 3 * parameterBytes); // three clients, full participation
+            QVERIFY(round.tokenF1PerTask.empty()); // a classifier's answer is one word: no F1
             QCOMPARE(round.bytesUp, 3 * parameterBytes);
         }
         QCOMPARE(outcome.summary.totalBytesUp, 4 * 3 * parameterBytes);

@@ -122,6 +122,32 @@ private Q_SLOTS:
         QVERIFY(test::fuzzyCompare(matrix->finalAverageForgetting(), 0.6 - 0.3));
     }
 
+    void tokenF1RowsOnlyWhenMeasured()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        const QJsonObject config{{QStringLiteral("name"), QStringLiteral("exp")}};
+        auto id = store->createRun(QStringLiteral("exp"), config, 1, 1,
+                                   {QStringLiteral("t1"), QStringLiteral("t2")});
+        QVERIFY(id.isOk());
+        RoundMetrics generative = round(0, 0);
+        generative.tokenF1PerTask = {0.75, std::nan("")};
+        QVERIFY(store->appendRound(id.value(), generative).isOk());
+        QVERIFY(store->appendRound(id.value(), round(0, 1)).isOk());
+        auto rows = store->metrics(id.value());
+        QVERIFY(rows.isOk());
+        int f1Rows = 0;
+        for (const MetricRow &row : rows.value()) {
+            if (row.kind == QLatin1String("f1")) {
+                ++f1Rows;
+                QCOMPARE(row.round, 0);
+                QCOMPARE(row.task, 0);
+                QCOMPARE(row.value, 0.75);
+            }
+        }
+        QCOMPARE(f1Rows, 1); // NaN skipped; the classifier-like round stores none
+    }
+
     void interruptedRunIsMarkedOnReopen()
     {
         auto store = openStore();
