@@ -19,18 +19,23 @@ PeftLinearImpl::PeftLinearImpl(std::int64_t in, std::int64_t out, bool bias)
 torch::Tensor PeftLinearImpl::forward(const torch::Tensor &x,
                                       const std::optional<at::Generator> &dropoutGenerator)
 {
-    torch::Tensor y = torch::nn::functional::linear(x, m_weight, m_bias);
-    if (m_loraA.defined()) {
-        torch::Tensor in = x;
-        if (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled()) {
-            const torch::Tensor keep =
-                at::bernoulli(torch::full_like(x, 1.0 - m_dropout), *dropoutGenerator);
-            in = x * keep / (1.0 - m_dropout);
-        }
-        y = y + torch::nn::functional::linear(torch::nn::functional::linear(in, m_loraA), m_loraB) *
-                    m_scale;
+    if (!m_loraA.defined()) {
+        return torch::nn::functional::linear(x, m_weight, m_bias);
     }
-    return y;
+    if (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled()) {
+        // Dropout acts on the LoRA branch's input only: the branch is computed on its own.
+        const torch::Tensor keep =
+            at::bernoulli(torch::full_like(x, 1.0 - m_dropout), *dropoutGenerator);
+        const torch::Tensor in = x * keep / (1.0 - m_dropout);
+        return torch::nn::functional::linear(x, m_weight, m_bias) +
+               torch::nn::functional::linear(torch::nn::functional::linear(in, m_loraA), m_loraB) *
+                   m_scale;
+    }
+    // x (W + s B A)^T: the same function as the separate branch x W^T + s (x A^T) B^T, but one
+    // full-size product instead of four rank-r ones per token, which BLAS runs at a fraction of
+    // its speed (measured on tiny-vlm: the separate branch trained slower than full tuning).
+    return torch::nn::functional::linear(x, torch::addmm(m_weight, m_loraB, m_loraA, 1.0, m_scale),
+                                         m_bias);
 }
 
 void PeftLinearImpl::addLora(int rank, double alpha, double dropout)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// fcl_bench: GEMM rate, training throughput against it, the default preset's time, and resident
-// memory per simulated client. Prints a table; asserts nothing.
+// fcl_bench: GEMM rate, training throughput against it (mlp, cnn, tiny-vlm with LoRA and with full
+// tuning), tiny-vlm decoding, the default preset's time, and resident memory per simulated client.
+// Prints a table; asserts nothing. The shipped presets' wall times: tests/bench/readme_figures.sh.
 #include "core/model/model_p.h"
+#include "core/model/tiny_vlm_p.h"
 #include "core/sim/engine.h"
 
 #include <QCoreApplication>
@@ -66,6 +68,7 @@ Throughput trainThroughput(const QString &backbone, QVariantMap params, int inst
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) {
         threads.emplace_back([&, w] {
+            setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
             torch::manual_seed(w);
             auto net = fcl::detail::makeNetwork(backbone, params, shape);
             macs = net->forwardMacsPerSample();
@@ -104,6 +107,132 @@ Throughput trainThroughput(const QString &backbone, QVariantMap params, int inst
     return result;
 }
 
+/// A tiny-vlm batch shaped like the CoIN-like tasks: 16 image slots, a 20-character instruction,
+/// an 8-character answer (plus the end token).
+fcl::detail::ModelInput vlmBatch(const fcl::detail::Network &net, int batch, bool withAnswers)
+{
+    using fcl::detail::SequenceSample;
+    const CharTokenizer &tokenizer = *net.tokenizer();
+    std::vector<SequenceSample> samples;
+    for (int i = 0; i < batch; ++i) {
+        samples.push_back({true, tokenizer.encode(QStringLiteral("What item is this? ")),
+                           tokenizer.encode(QStringLiteral("sneaker%1").arg(i % 10))});
+    }
+    fcl::detail::ModelInput input;
+    input.images = torch::rand({batch, 784});
+    fcl::detail::encodeSequences(input, samples, net.imagePatches(), net.maxTextTokens(),
+                                 withAnswers);
+    return input;
+}
+
+/// Multiply-adds of one tiny-vlm forward pass over `input`, counted from the layer shapes: the
+/// patch projector, every block's q/k/v/o and MLP linears on every padded position, attention
+/// (scores and mixing, L x L per head), and the output logits on the positions that predict.
+double vlmForwardMacs(const fcl::detail::TinyVlmConfig &c, const fcl::detail::ModelInput &input,
+                      int vocabulary)
+{
+    const double b = static_cast<double>(input.tokens.size(0));
+    const double l = static_cast<double>(input.tokens.size(1));
+    const double d = c.width;
+    const double patchPixels = static_cast<double>(c.patchSide) * c.patchSide;
+    const double imageSlots = static_cast<double>(input.imageSlot.ge(0).sum().item<std::int64_t>());
+    const double predicted = static_cast<double>(input.targets.ge(0).sum().item<std::int64_t>());
+    const double linears = b * l * (4 * d * d + 2 * d * d * c.mlpRatio);
+    const double attention = 2 * b * l * l * d;
+    return imageSlots * patchPixels * d + c.layers * (linears + attention) +
+           predicted * d * vocabulary;
+}
+
+/// Trains `workers` tiny-vlm replicas in parallel (one per thread, batch 32, Adam as the presets).
+/// FLOPs per step: full tuning 6 x MACs (forward, input and weight gradients); LoRA and adapters
+/// 4 x MACs (the frozen weights need no weight gradient; the adapters' own work is < 2% and not
+/// counted).
+Throughput vlmTrainThroughput(const QString &tuning, int workers)
+{
+    setThreads(1);
+    const QVariantMap params{{QStringLiteral("tuning"), tuning}};
+    const fcl::detail::TinyVlmConfig config = fcl::detail::TinyVlmConfig::fromParams(params);
+    double macsPerSample = 0;
+    std::vector<double> rates(static_cast<std::size_t>(workers));
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+        threads.emplace_back([&, w] {
+            setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
+            torch::manual_seed(w);
+            auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), params, {});
+            const int batch = 32;
+            const fcl::detail::ModelInput input = vlmBatch(*net, batch, true);
+            macsPerSample =
+                vlmForwardMacs(config, input, net->tokenizer()->vocabularySize()) / batch;
+            torch::optim::Adam optimizer(net->trainableParameters(),
+                                         torch::optim::AdamOptions(0.001));
+            auto step = [&] {
+                optimizer.zero_grad();
+                const fcl::detail::Outputs out = net->predict(input);
+                torch::nn::functional::cross_entropy(out.logits, out.targets).backward();
+                optimizer.step();
+            };
+            for (int i = 0; i < 5; ++i) {
+                step();
+            }
+            int steps = 0;
+            QElapsedTimer timer;
+            timer.start();
+            while (seconds(timer) < 3.0) {
+                step();
+                ++steps;
+            }
+            rates[static_cast<std::size_t>(w)] = steps * batch / seconds(timer);
+        });
+    }
+    for (auto &t : threads) {
+        t.join();
+    }
+    Throughput result;
+    for (double r : rates) {
+        result.samplesPerSecond += r;
+    }
+    const double flopsPerMac = tuning == QLatin1String("full") ? 6.0 : 4.0;
+    result.gflops = result.samplesPerSecond * flopsPerMac * macsPerSample / 1e9;
+    return result;
+}
+
+/// Greedy decoding throughput (batched, key/value cache) on one thread per worker.
+double vlmDecodeTokensPerSecond(int workers)
+{
+    setThreads(1);
+    std::vector<double> rates(static_cast<std::size_t>(workers));
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+        threads.emplace_back([&, w] {
+            setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
+            torch::manual_seed(w);
+            auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), {}, {});
+            const fcl::detail::ModelInput prompts = vlmBatch(*net, 128, false);
+            // A random model rarely emits the end token: every row decodes all 12 tokens.
+            constexpr int kTokens = 12;
+            net->generate(prompts, kTokens);
+            std::int64_t tokens = 0;
+            QElapsedTimer timer;
+            timer.start();
+            while (seconds(timer) < 3.0) {
+                for (const auto &answer : net->generate(prompts, kTokens)) {
+                    tokens += static_cast<std::int64_t>(answer.size()) + 1;
+                }
+            }
+            rates[static_cast<std::size_t>(w)] = static_cast<double>(tokens) / seconds(timer);
+        });
+    }
+    for (auto &t : threads) {
+        t.join();
+    }
+    double total = 0;
+    for (double r : rates) {
+        total += r;
+    }
+    return total;
+}
+
 double residentMiB()
 {
     QFile status(QStringLiteral("/proc/self/status"));
@@ -125,24 +254,40 @@ public:
     double residentAtStart = 0;
 };
 
-double residentWithClients(int clients)
+int samplesPerClient(bool vlm)
 {
-    QString json = QStringLiteral(R"({"name": "memory", "seed": 1,
+    return vlm ? 30 : 50;
+}
+
+/// `vlm`: the CoIN-like setting (tiny-vlm on the shipped base, LoRA, a vision-language task).
+double residentWithClients(int clients, bool vlm)
+{
+    QString json = QStringLiteral(R"({"name": "memory", "seed": 1, %3
         "federated": {"rounds_per_stage": 1, "participation": %1},
-        "clients": [%2], "stages": ["fmnist-all"], "evaluation": {"test_samples_per_task": 100}})");
+        "clients": [%2], "stages": ["%4"], "evaluation": {"test_samples_per_task": 100}})");
     QStringList list;
     for (int c = 0; c < clients; ++c) {
-        list << QStringLiteral(R"({"name": "c%1", "samples_per_task": 50})").arg(c);
+        // vl-feet has 36,000 training samples: 30 per client for 1,000 clients.
+        list << QStringLiteral(R"({"name": "c%1", "samples_per_task": %2})")
+                    .arg(c)
+                    .arg(samplesPerClient(vlm));
     }
-    auto experiment =
-        parseExperiment(json.arg(10.0 / clients).arg(list.join(QLatin1Char(','))).toUtf8());
+    json = json.arg(10.0 / clients)
+               .arg(list.join(QLatin1Char(',')))
+               .arg(vlm ? QStringLiteral(R"("model": {"backbone": "tiny-vlm", "tuning": "lora"},)")
+                        : QString())
+               .arg(vlm ? QStringLiteral("vl-feet") : QStringLiteral("fmnist-all"));
+    auto experiment = parseExperiment(json.toUtf8());
     if (!experiment) {
         std::fprintf(stderr, "%s\n", qPrintable(experiment.errorString()));
         return 0;
     }
     MemoryProbe probe;
     CancellationToken cancel;
-    runExperiment(experiment.value(), nullptr, probe, cancel, {});
+    const RunOutcome outcome = runExperiment(experiment.value(), nullptr, probe, cancel, {});
+    if (probe.residentAtStart == 0) {
+        std::fprintf(stderr, "%s\n", qPrintable(outcome.error));
+    }
     return probe.residentAtStart;
 }
 
@@ -150,11 +295,12 @@ double residentWithClients(int clients)
 
 /// Each client count is measured in a fresh process, so freed memory of one run cannot hide the
 /// next.
-double residentInChild(int clients)
+double residentInChild(int clients, bool vlm)
 {
     QProcess child;
     child.start(QCoreApplication::applicationFilePath(),
-                {QStringLiteral("--memory"), QString::number(clients)});
+                {vlm ? QStringLiteral("--memory-vlm") : QStringLiteral("--memory"),
+                 QString::number(clients)});
     child.waitForFinished(600000);
     return child.readAllStandardOutput().trimmed().toDouble();
 }
@@ -162,10 +308,13 @@ double residentInChild(int clients)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    if (argc == 3 && QByteArray(argv[1]) == "--memory") {
-        std::printf("%.3f\n", residentWithClients(QByteArray(argv[2]).toInt()));
+    if (argc == 3 && QByteArray(argv[1]).startsWith("--memory")) {
+        std::printf("%.3f\n", residentWithClients(QByteArray(argv[2]).toInt(),
+                                                  QByteArray(argv[1]) == "--memory-vlm"));
         return 0;
     }
+    // --vlm: only the GEMM rate and the tiny-vlm figures (a minute instead of five).
+    const bool vlmOnly = argc == 2 && QByteArray(argv[1]) == "--vlm";
     const int cores = static_cast<int>(std::thread::hardware_concurrency());
     std::printf("fcl_bench on %d cores (torch %s)\n\n", cores, TORCH_VERSION);
 
@@ -176,35 +325,62 @@ int main(int argc, char *argv[])
                 QStringLiteral("GEMM 1024^3 fp32, %1 threads").arg(cores).toLatin1().constData(),
                 gemmAll);
 
-    struct Case {
-        const char *label;
-        QString backbone;
-        QVariantMap params;
-        int instructionDim;
-        int outputs;
-        int workers;
-        double gemm;
-    };
-    const QVariantMap mlpParams{{QStringLiteral("hidden"), 256}, {QStringLiteral("layers"), 2}};
-    const QVariantMap cnnParams{{QStringLiteral("channels"), 16}, {QStringLiteral("hidden"), 128}};
-    const std::vector<Case> cases = {
-        {"mlp 784-256-256-10, batch 32, 1 worker", QStringLiteral("mlp"), mlpParams, 0, 10, 1,
-         gemm1},
-        {"mlp 784-256-256-10, batch 32, 1 worker per core", QStringLiteral("mlp"), mlpParams, 0, 10,
-         cores, gemmAll},
-        {"mlp as in the engine (800-256-256-12), 1 worker per core", QStringLiteral("mlp"),
-         mlpParams, 16, 12, cores, gemmAll},
-        {"cnn 16/32 channels, batch 32, 1 worker per core", QStringLiteral("cnn"), cnnParams, 16,
-         12, cores, gemmAll},
-    };
-    std::printf("%-58s %12s %10s %9s\n", "training throughput", "samples/s", "GFLOP/s", "of GEMM");
-    for (const Case &c : cases) {
-        const Throughput t =
-            trainThroughput(c.backbone, c.params, c.instructionDim, c.outputs, 32, c.workers);
-        std::printf("%-58s %12.0f %10.1f %8.0f%%\n", c.label, t.samplesPerSecond, t.gflops,
-                    100.0 * t.gflops / c.gemm);
+    if (!vlmOnly) {
+        struct Case {
+            const char *label;
+            QString backbone;
+            QVariantMap params;
+            int instructionDim;
+            int outputs;
+            int workers;
+            double gemm;
+        };
+        const QVariantMap mlpParams{{QStringLiteral("hidden"), 256}, {QStringLiteral("layers"), 2}};
+        const QVariantMap cnnParams{{QStringLiteral("channels"), 16},
+                                    {QStringLiteral("hidden"), 128}};
+        const std::vector<Case> cases = {
+            {"mlp 784-256-256-10, batch 32, 1 worker", QStringLiteral("mlp"), mlpParams, 0, 10, 1,
+             gemm1},
+            {"mlp 784-256-256-10, batch 32, 1 worker per core", QStringLiteral("mlp"), mlpParams, 0,
+             10, cores, gemmAll},
+            {"mlp as in the engine (800-256-256-12), 1 worker per core", QStringLiteral("mlp"),
+             mlpParams, 16, 12, cores, gemmAll},
+            {"cnn 16/32 channels, batch 32, 1 worker per core", QStringLiteral("cnn"), cnnParams,
+             16, 12, cores, gemmAll},
+        };
+        std::printf("%-58s %12s %10s %9s\n", "training throughput", "samples/s", "GFLOP/s",
+                    "of GEMM");
+        for (const Case &c : cases) {
+            const Throughput t =
+                trainThroughput(c.backbone, c.params, c.instructionDim, c.outputs, 32, c.workers);
+            std::printf("%-58s %12.0f %10.1f %8.0f%%\n", c.label, t.samplesPerSecond, t.gflops,
+                        100.0 * t.gflops / c.gemm);
+        }
+    }
+    std::printf("\n%-58s %12s %10s %9s\n", "tiny-vlm (d128, 4 layers), batch 32, Adam", "samples/s",
+                "GFLOP/s", "of GEMM");
+    for (const char *tuning : {"lora", "adapter", "full"}) {
+        for (int workers : {1, cores}) {
+            const Throughput t = vlmTrainThroughput(QString::fromLatin1(tuning), workers);
+            const QString label = QStringLiteral("  %1, %2 worker%3")
+                                      .arg(QString::fromLatin1(tuning))
+                                      .arg(workers)
+                                      .arg(workers == 1 ? "" : "s");
+            std::printf("%-58s %12.0f %10.1f %8.0f%%\n", qPrintable(label), t.samplesPerSecond,
+                        t.gflops, 100.0 * t.gflops / (workers == 1 ? gemm1 : gemmAll));
+        }
+    }
+    for (int workers : {1, cores}) {
+        std::printf("%-58s %10.0f tokens/s\n",
+                    qPrintable(QStringLiteral("tiny-vlm greedy decoding, batch 128, %1 worker%2")
+                                   .arg(workers)
+                                   .arg(workers == 1 ? "" : "s")),
+                    vlmDecodeTokensPerSecond(workers));
     }
 
+    if (vlmOnly) {
+        return 0;
+    }
     auto preset =
         loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
     if (preset) {
@@ -219,14 +395,20 @@ int main(int argc, char *argv[])
                     outcome.summary.finalAverageAccuracy);
     }
 
-    const double with100 = residentInChild(100);
-    const double with1000 = residentInChild(1000);
-    const double perClientKiB = (with1000 - with100) / 900.0 * 1024.0;
-    std::printf("\n%-58s %10.1f MiB\n", "resident with 100 clients set up (fresh process)",
-                with100);
-    std::printf("%-58s %10.1f MiB\n", "resident with 1,000 clients set up (fresh process)",
-                with1000);
-    std::printf("%-58s %10.2f KiB (of which 0.20 KiB sample indices)\n",
-                "resident per simulated client", perClientKiB);
+    for (bool vlm : {false, true}) {
+        const double with100 = residentInChild(100, vlm);
+        const double with1000 = residentInChild(1000, vlm);
+        const double perClientKiB = (with1000 - with100) / 900.0 * 1024.0;
+        const char *what = vlm ? "tiny-vlm LoRA" : "mlp";
+        std::printf("\n%-58s %10.1f MiB\n",
+                    qPrintable(QStringLiteral("%1: resident with 100 clients set up").arg(what)),
+                    with100);
+        std::printf("%-58s %10.1f MiB\n",
+                    qPrintable(QStringLiteral("%1: resident with 1,000 clients set up").arg(what)),
+                    with1000);
+        std::printf("%-58s %10.2f KiB (of which %.2f KiB sample indices)\n",
+                    qPrintable(QStringLiteral("%1: resident per simulated client").arg(what)),
+                    perClientKiB, samplesPerClient(vlm) * 4 / 1024.0);
+    }
     return 0;
 }
