@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/model/base_model_p.h"
+#include "core/model/peft_p.h"
 
 #include "core/model/safetensors_p.h"
 
@@ -46,7 +47,7 @@ QString jsonText(const QJsonValue &value)
 
 bool isBaseParameter(const std::string &name)
 {
-    return name.find("lora_") == std::string::npos && name.find("adapter") == std::string::npos;
+    return !isPeftParameter(name);
 }
 
 Result<Unit> writeJson(const QString &path, const QJsonObject &object)

@@ -113,12 +113,14 @@ PeftConfig PeftConfig::fromParams(const QVariantMap &params)
     const QString tuning = params.value(QStringLiteral("tuning")).toString();
     peft.mode = tuning == QLatin1String("lora")      ? Mode::Lora
                 : tuning == QLatin1String("adapter") ? Mode::Adapter
+                : tuning == QLatin1String("prompt")  ? Mode::Prompt
                                                      : Mode::Full;
     peft.loraRank = params.value(QStringLiteral("lora_rank"), peft.loraRank).toInt();
     peft.loraAlpha = params.value(QStringLiteral("lora_alpha"), peft.loraAlpha).toDouble();
     peft.loraDropout = params.value(QStringLiteral("lora_dropout"), peft.loraDropout).toDouble();
     peft.loraTargets = params.value(QStringLiteral("lora_targets")).toString();
     peft.adapterWidth = params.value(QStringLiteral("adapter_width"), peft.adapterWidth).toInt();
+    peft.promptTokens = params.value(QStringLiteral("prompt_tokens"), peft.promptTokens).toInt();
     return peft;
 }
 
@@ -147,6 +149,8 @@ template <typename Classifier> void applyClassifierPeft(Classifier &network, con
             }
         }
         return;
+    case PeftConfig::Mode::Prompt: // refused by the experiment's validation
+        throw std::invalid_argument("prompt tuning needs a token sequence: tiny-vlm only");
     }
 }
 

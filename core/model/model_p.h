@@ -64,13 +64,14 @@ void encodeSequences(ModelInput &input, const std::vector<SequenceSample> &sampl
 
 /// Parameter-efficient tuning of a backbone: what is trained besides (or instead of) the base.
 struct PeftConfig {
-    enum class Mode { Full, Lora, Adapter };
+    enum class Mode { Full, Lora, Adapter, Prompt };
     Mode mode = Mode::Full;
     int loraRank = 8;
     double loraAlpha = 16;
     double loraDropout = 0;
     QString loraTargets; ///< regular expression searched in module paths; empty: backbone default
     int adapterWidth = 16;
+    int promptTokens = 8; ///< soft prompt length (tiny-vlm only)
 
     static PeftConfig fromParams(const QVariantMap &params);
 };

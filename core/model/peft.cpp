@@ -72,13 +72,16 @@ torch::Tensor AdapterImpl::forward(const torch::Tensor &h)
     return h + m_up->forward(torch::gelu(m_down->forward(h)));
 }
 
+bool isPeftParameter(const std::string &name)
+{
+    return name.find("lora_") != std::string::npos || name.find("adapter") != std::string::npos ||
+           name.find("soft_prompt") != std::string::npos;
+}
+
 void freezeBase(torch::nn::Module &module)
 {
     for (auto &item : module.named_parameters()) {
-        const std::string &name = item.key();
-        const bool peft =
-            name.find("lora_") != std::string::npos || name.find("adapter") != std::string::npos;
-        item.value().set_requires_grad(peft);
+        item.value().set_requires_grad(isPeftParameter(item.key()));
     }
 }
 

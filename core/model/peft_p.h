@@ -52,8 +52,11 @@ private:
 };
 TORCH_MODULE(Adapter);
 
-/// For the Lora and Adapter modes: freezes every parameter of `module` except those whose name
-/// contains "lora_" or "adapter".
+/// True for the parameters parameter-efficient tuning adds (names containing "lora_", "adapter"
+/// or "soft_prompt"); everything else belongs to the base.
+bool isPeftParameter(const std::string &name);
+
+/// For the PEFT modes: freezes every parameter of `module` except the PEFT ones.
 void freezeBase(torch::nn::Module &module);
 
 /// Adds LoRA to every PeftLinear of `module` whose path matches `pattern` (a regular expression

@@ -146,18 +146,20 @@ public:
 
     Outputs predict(const ModelInput &input) override
     {
-        const torch::Tensor bias = trainingBias(input.valid);
         torch::Tensor x = embed(input);
+        torch::Tensor valid = input.valid;
+        torch::Tensor selected = input.targets.ge(0);
+        withSoftPrompt(x, valid, selected);
+        const torch::Tensor bias = trainingBias(valid);
         for (auto &block : m_blocks) {
             x = block->forward(x, bias, nullptr, dropoutGenerator());
         }
-        const torch::Tensor selected = input.targets.ge(0);
         const torch::Tensor where = selected.nonzero();
         Outputs out;
         out.rows = where.select(1, 0);
         const torch::Tensor hidden = m_norm->forward(x.index({selected}));
         out.logits = torch::matmul(hidden, m_tokenEmbedding->weight.t());
-        out.targets = input.targets.index({selected});
+        out.targets = input.targets.index({input.targets.ge(0)});
         out.answerWords = false;
         return out;
     }
@@ -178,6 +180,8 @@ public:
         std::vector<LayerCache> caches(m_blocks.size());
         torch::Tensor keyValid = prompts.valid;
         torch::Tensor x = embed(prompts);
+        torch::Tensor noTargets = torch::zeros_like(keyValid);
+        withSoftPrompt(x, keyValid, noTargets);
         torch::Tensor bias = trainingBias(keyValid);
         torch::Tensor textPos = prompts.textPos.select(1, -1) + 1;
         std::vector<bool> done(static_cast<std::size_t>(b), false);
@@ -235,7 +239,8 @@ public:
         // ~20 instruction characters, ~12 answer characters), plus the answer logits.
         const double d = m_config.width;
         const double perToken = m_config.layers * (4 * d * d + 2 * d * d * m_config.mlpRatio);
-        return 48 * perToken + 12 * d * m_tokenizer.vocabularySize();
+        const double prompt = m_softPrompt.defined() ? double(m_softPrompt.size(0)) : 0.0;
+        return (48 + prompt) * perToken + 12 * d * m_tokenizer.vocabularySize();
     }
 
     void addAdapters(int bottleneck)
@@ -243,6 +248,14 @@ public:
         for (auto &block : m_blocks) {
             block->addAdapter(m_config.width, bottleneck);
         }
+    }
+
+    /// Prompt tuning (Lester et al. 2021): `tokens` learned vectors before every sequence, with
+    /// no position embedding of their own; initialised like the token embeddings, N(0, 0.02).
+    void addSoftPrompt(int tokens)
+    {
+        m_softPrompt =
+            register_parameter("soft_prompt", torch::randn({tokens, m_config.width}) * 0.02);
     }
 
 private:
@@ -255,6 +268,20 @@ private:
         torch::Tensor allowed = causal.unsqueeze(0).logical_and(valid.unsqueeze(1));
         allowed = allowed.logical_or(torch::eye(len, torch::kBool).unsqueeze(0));
         return torch::zeros({b, 1, len, len}).masked_fill(allowed.logical_not().unsqueeze(1), -1e9);
+    }
+
+    /// Prompt tuning: puts the soft prompt before every row of x [B, L, d] and extends the row
+    /// masks (valid: true, selected: false) to match. Nothing without a soft prompt.
+    void withSoftPrompt(torch::Tensor &x, torch::Tensor &valid, torch::Tensor &selected) const
+    {
+        if (!m_softPrompt.defined()) {
+            return;
+        }
+        const auto b = x.size(0);
+        const auto tokens = m_softPrompt.size(0);
+        x = torch::cat({m_softPrompt.unsqueeze(0).expand({b, tokens, m_config.width}), x}, 1);
+        valid = torch::cat({torch::ones({b, tokens}, torch::kBool), valid}, 1);
+        selected = torch::cat({torch::zeros({b, tokens}, torch::kBool), selected}, 1);
     }
 
     torch::Tensor embed(const ModelInput &input)
@@ -286,6 +313,7 @@ private:
     torch::Tensor m_textPos;
     PeftLinear m_patchProj{nullptr};
     torch::Tensor m_patchPos;
+    torch::Tensor m_softPrompt; ///< [tokens, width] with prompt tuning, else undefined
     std::vector<Block> m_blocks;
     torch::nn::LayerNorm m_norm{nullptr};
 };
@@ -394,6 +422,9 @@ void applyTinyVlmPeft(Network &network, const PeftConfig &peft)
         break;
     case PeftConfig::Mode::Adapter:
         vlm.addAdapters(peft.adapterWidth);
+        break;
+    case PeftConfig::Mode::Prompt:
+        vlm.addSoftPrompt(peft.promptTokens);
         break;
     }
     freezeBase(vlm);

@@ -500,6 +500,12 @@ constexpr int kMaxClassifierAnswers = 64;
 void checkModel(const Experiment &experiment, std::vector<Error> &errors)
 {
     const bool generative = experiment.model.method == QLatin1String("tiny-vlm");
+    if (!generative && experiment.model.text(QStringLiteral("tuning")) == QLatin1String("prompt")) {
+        errors.push_back({QStringLiteral("model.tuning"),
+                          QStringLiteral("prompt tuning needs model.backbone \"tiny-vlm\" (\"%1\" "
+                                         "reads no token sequence to put a prompt before)")
+                              .arg(experiment.model.method)});
+    }
     if (!generative) {
         for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
             for (std::size_t c = 0; c < experiment.stages[s].size(); ++c) {

@@ -119,10 +119,12 @@ const std::vector<SectionDescriptor> &sectionRegistry()
          QStringLiteral("backbone"),
          QStringLiteral("mlp"),
          {choiceParam("tuning",
-                      {QStringLiteral("full"), QStringLiteral("lora"), QStringLiteral("adapter")},
+                      {QStringLiteral("full"), QStringLiteral("lora"), QStringLiteral("adapter"),
+                       QStringLiteral("prompt")},
                       "full: train every weight; lora: freeze the base, train low-rank updates "
                       "of the targeted linear layers; adapter: freeze the base, train bottleneck "
-                      "adapters (and a classifier's output layer)."),
+                      "adapters (and a classifier's output layer); prompt (tiny-vlm): freeze "
+                      "the base, train soft prompt vectors put before every sequence."),
           intParam("lora_rank", 1, 256, 8, "LoRA rank r."),
           doubleParam("lora_alpha", 0, 4096, 16, "LoRA alpha (the update is scaled by alpha/r).",
                       true),
@@ -131,7 +133,10 @@ const std::vector<SectionDescriptor> &sectionRegistry()
                     "Regular expression searched in layer paths, e.g. attn\\.(q|v)$|mlp\\. "
                     "(empty: tiny-vlm's attention q, v and MLP layers; every linear layer of "
                     "mlp and cnn)."),
-          intParam("adapter_width", 1, 1024, 16, "Bottleneck width of each adapter.")}},
+          intParam("adapter_width", 1, 1024, 16, "Bottleneck width of each adapter."),
+          intParam("prompt_tokens", 1, 64, 8,
+                   "Soft prompt length for tuning prompt (learned vectors before every "
+                   "sequence).")}},
         {QStringLiteral("federated"),
          QStringLiteral("method"),
          QStringLiteral("fedavg"),
