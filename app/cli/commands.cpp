@@ -551,8 +551,7 @@ int commandShow(const QStringList &args)
     }
     auto matrix = store.value()->accuracyMatrix(id.value());
     if (!matrix) {
-        err() << "fcl: " << matrix.errorString() << Qt::endl;
-        return kExitRunFailed;
+        return badInput(matrix.errorString()); // "run N is corrupt: ..." names the row
     }
     out() << "Run " << run->id << ": " << run->name << "\n";
     out() << "  status    " << runStatusName(run->status)

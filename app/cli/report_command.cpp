@@ -2,6 +2,7 @@
 #include "app/cli/report_command.h"
 
 #include "app/cli/commands.h"
+#include "core/store/run_export.h"
 #include "core/store/run_store.h"
 #include "ui/report/report_writer.h"
 
@@ -41,13 +42,11 @@ int commandReport(const QStringList &args)
         err << "fcl: " << store.errorString() << Qt::endl;
         return kExitBadInput;
     }
-    // A missing run is bad input (exit 2); a file that cannot be written is a failure (exit 1).
-    for (qint64 id : ids) {
-        auto run = store.value()->run(id);
-        if (!run) {
-            err << "fcl: " << run.errorString() << Qt::endl;
-            return kExitBadInput;
-        }
+    // A missing or corrupt run is bad input (exit 2); a file that cannot be written is a failure
+    // (exit 1). Every stored value is checked before anything is drawn.
+    if (auto runs = loadRunExports(*store.value(), ids); !runs) {
+        err << "fcl: " << runs.errorString() << Qt::endl;
+        return kExitBadInput;
     }
     QString error;
     if (!ui::exportRuns(*store.value(), ids, output, &error)) {

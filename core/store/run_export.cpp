@@ -107,6 +107,9 @@ Result<std::vector<RunExport>> loadRunExports(RunStore &store, const std::vector
         if (!rows) {
             return rows.errors();
         }
+        if (auto checked = RunStore::checkRows(record.value(), rows.value()); !checked) {
+            return checked.errors();
+        }
         auto observations = store.observations(id);
         if (!observations) {
             return observations.errors();

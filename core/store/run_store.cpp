@@ -25,6 +25,7 @@
 namespace fcl {
 
 using detail::commitRows;
+using detail::corruptRun;
 using detail::nowText;
 using detail::nullable;
 
@@ -70,10 +71,20 @@ bool processIsAlive(qint64 pid)
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
-std::vector<QString> parseTaskIds(const QString &json)
+/// The task ids of a run; `problem` says why the text is not a non-empty array of ids.
+std::vector<QString> parseTaskIds(const QString &json, QString &problem)
 {
     std::vector<QString> ids;
-    for (const QJsonValue &v : QJsonDocument::fromJson(json.toUtf8()).array()) {
+    const QJsonDocument doc = QJsonDocument::fromJson(json.toUtf8());
+    if (!doc.isArray() || doc.array().isEmpty()) {
+        problem = QStringLiteral("task_ids is not a non-empty JSON array of task ids");
+        return ids;
+    }
+    for (const QJsonValue &v : doc.array()) {
+        if (!v.isString() || v.toString().isEmpty()) {
+            problem = QStringLiteral("task_ids holds something other than task ids");
+            return {};
+        }
         ids.push_back(v.toString());
     }
     return ids;
@@ -377,6 +388,60 @@ std::vector<MetricRow> roundRows(const RoundMetrics &round)
     return rows;
 }
 
+Error corruptRun(qint64 runId, const QString &what)
+{
+    return Error{QString(), QStringLiteral("run %1 is corrupt: %2").arg(runId).arg(what)};
+}
+
+QString observationProblem(const Observation &o)
+{
+    const auto n = static_cast<qsizetype>(o.values.size());
+    const qsizetype labels = o.labels.size();
+    const qsizetype columns = o.columnLabels.size();
+    auto index = [](double v, qsizetype size) {
+        return std::isfinite(v) && v >= 0 && v < static_cast<double>(size) && v == std::floor(v);
+    };
+    switch (o.shape) {
+    case ObservationShape::Series:
+        return n == labels ? QString()
+                           : QStringLiteral("%1 values for %2 labels").arg(n).arg(labels);
+    case ObservationShape::Matrix:
+        return n == labels * columns ? QString()
+                                     : QStringLiteral("%1 values for a %2 x %3 matrix")
+                                           .arg(n)
+                                           .arg(labels)
+                                           .arg(columns);
+    case ObservationShape::Assignment:
+        if (n != labels) {
+            return QStringLiteral("%1 values for %2 items").arg(n).arg(labels);
+        }
+        for (double v : o.values) {
+            if (!index(v, columns)) {
+                return QStringLiteral("group %1 outside %2 groups").arg(v).arg(columns);
+            }
+        }
+        return {};
+    case ObservationShape::Points:
+    case ObservationShape::Graph:
+        if (n % 3 != 0) {
+            return QStringLiteral("%1 values are not triples").arg(n);
+        }
+        for (qsizetype i = 0; i < n; i += 3) {
+            const auto at = static_cast<std::size_t>(i);
+            const bool ok = o.shape == ObservationShape::Points
+                                ? index(o.values[at + 2], labels)
+                                : index(o.values[at], labels) && index(o.values[at + 1], labels);
+            if (!ok) {
+                return QStringLiteral("triple %1 names an index outside %2 labels")
+                    .arg(i / 3 + 1)
+                    .arg(labels);
+            }
+        }
+        return {};
+    }
+    return {};
+}
+
 std::vector<MetricRow> stageRows(const StageMetrics &stage)
 {
     std::vector<MetricRow> rows;
@@ -496,8 +561,11 @@ const char *const kRunColumns =
     "r.finished_at, r.error, r.config, r.task_ids, r.final_acc, r.final_forgetting, r.bwt, r.fwt, "
     "r.bytes_up, r.bytes_down FROM runs r JOIN experiments e ON e.id = r.experiment_id";
 
-RunRecord readRun(const QSqlQuery &q)
+/// A run row as stored. `problem` (if given) is set when the row cannot be read safely: config
+/// not a JSON object with stages and clients, task ids not a list of ids.
+RunRecord readRun(const QSqlQuery &q, QString *problem = nullptr)
 {
+    QString why;
     RunRecord r;
     r.id = q.value(0).toLongLong();
     r.name = q.value(1).toString();
@@ -509,8 +577,20 @@ RunRecord readRun(const QSqlQuery &q)
     r.startedAt = QDateTime::fromString(q.value(7).toString(), Qt::ISODateWithMs);
     r.finishedAt = QDateTime::fromString(q.value(8).toString(), Qt::ISODateWithMs);
     r.error = q.value(9).toString();
-    r.config = QJsonDocument::fromJson(q.value(10).toString().toUtf8()).object();
-    r.taskIds = parseTaskIds(q.value(11).toString());
+    const QJsonDocument config = QJsonDocument::fromJson(q.value(10).toString().toUtf8());
+    r.config = config.object();
+    r.taskIds = parseTaskIds(q.value(11).toString(), why);
+    if (!config.isObject()) {
+        why = QStringLiteral("config is not a JSON object");
+    } else if (!r.config.value(QStringLiteral("stages")).isArray() ||
+               r.config.value(QStringLiteral("stages")).toArray().isEmpty()) {
+        why = QStringLiteral("config has no stages");
+    } else if (!r.config.value(QStringLiteral("clients")).isArray()) {
+        why = QStringLiteral("config has no clients");
+    }
+    if (problem != nullptr) {
+        *problem = why;
+    }
     const double nan = std::nan("");
     r.finalAverageAccuracy = q.value(12).isNull() ? nan : q.value(12).toDouble();
     r.finalAverageForgetting = q.value(13).isNull() ? nan : q.value(13).toDouble();
@@ -547,7 +627,45 @@ Result<RunRecord> RunStore::run(qint64 runId)
         return Error{QStringLiteral("run %1").arg(runId),
                      QStringLiteral("no such run in %1").arg(m_path)};
     }
-    return readRun(query);
+    QString problem;
+    RunRecord record = readRun(query, &problem);
+    if (!problem.isEmpty()) {
+        return corruptRun(runId, problem);
+    }
+    return record;
+}
+
+Result<Unit> RunStore::checkRows(const RunRecord &run, const std::vector<MetricRow> &rows)
+{
+    const auto tasks = static_cast<int>(run.taskIds.size());
+    const int stages = run.config.value(QStringLiteral("stages")).toArray().size();
+    const int clients = run.config.value(QStringLiteral("clients")).toArray().size();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const MetricRow &row = rows[i];
+        const bool baseline = row.kind == QLatin1String("baseline");
+        const bool stageOk = baseline ? row.stage == -1 : row.stage >= 0 && row.stage < stages;
+        const bool roundOk =
+            baseline || row.kind == QLatin1String("matrix") ? row.round == -1 : row.round >= 0;
+        const bool needsTask = baseline || row.kind == QLatin1String("matrix");
+        const bool taskOk =
+            needsTask ? row.task >= 0 && row.task < tasks : row.task >= -1 && row.task < tasks;
+        const bool clientOk = row.client >= -1 && row.client < clients;
+        if (!stageOk || !roundOk || !taskOk || !clientOk) {
+            return corruptRun(
+                run.id, QStringLiteral("metric row %1 (%2, stage %3, round %4, task %5, client %6) "
+                                       "lies outside its %7 stages, %8 tasks and %9 clients")
+                            .arg(i + 1)
+                            .arg(row.kind)
+                            .arg(row.stage)
+                            .arg(row.round)
+                            .arg(row.task)
+                            .arg(row.client)
+                            .arg(stages)
+                            .arg(tasks)
+                            .arg(clients));
+        }
+    }
+    return Unit{};
 }
 
 Result<std::vector<MetricRow>> RunStore::metrics(qint64 runId)
@@ -580,6 +698,9 @@ Result<AccuracyMatrix> RunStore::accuracyMatrix(qint64 runId)
     if (!rows) {
         return rows.errors();
     }
+    if (auto checked = checkRows(record.value(), rows.value()); !checked) {
+        return checked.errors();
+    }
     return matrixFromRows(record.value(), rows.value());
 }
 
@@ -599,8 +720,13 @@ AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<
         }
     }
     AccuracyMatrix matrix(static_cast<int>(stages.size()), learnedAt);
+    const auto tasks = static_cast<int>(run.taskIds.size());
     for (const MetricRow &row : rows) {
-        if (row.kind == QLatin1String("matrix")) {
+        // checkRows() reports such rows; a caller that skipped it still must not index outside.
+        if (row.task < 0 || row.task >= tasks) {
+            continue;
+        }
+        if (row.kind == QLatin1String("matrix") && row.stage >= 0 && row.stage < stages.size()) {
             matrix.set(row.stage, row.task, row.value);
         } else if (row.kind == QLatin1String("baseline")) {
             matrix.setBaseline(row.task, row.value);

@@ -43,8 +43,8 @@ struct RunRecord {
 struct MetricRow {
     int stage = 0;
     int round = 0; ///< -1 for stage-level rows (the accuracy-matrix row), -1/-1 for the baseline
-    QString kind;  ///< acc, acc_ti, acc_ci, f1 (generative), client_acc, loss, avg_acc, avg_forgetting,
-                   ///< bytes_up, bytes_down, wall_ms, matrix, baseline
+    QString kind;  ///< acc, acc_ti, acc_ci, f1 (generative), client_acc, loss, avg_acc,
+                  ///< avg_forgetting, bytes_up, bytes_down, wall_ms, matrix, baseline
     int task = -1;
     int client = -1;
     double value = 0;
@@ -103,12 +103,17 @@ public:
     Result<Unit> deleteRun(qint64 runId);
 
     Result<std::vector<RunRecord>> listRuns();
+    /// One run; a row that cannot be read safely (config or task ids not what the program wrote)
+    /// is an error "run N is corrupt: <what>".
     Result<RunRecord> run(qint64 runId);
     Result<std::vector<MetricRow>> metrics(qint64 runId);
     /// The stored accuracy matrix (stage rows + baseline) of a run.
     Result<AccuracyMatrix> accuracyMatrix(qint64 runId);
-    /// The same from a run and its rows already read (no database access).
+    /// The same from a run and its rows already read (no database access); rows outside the run's
+    /// shape are ignored (checkRows() reports them).
     static AccuracyMatrix matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows);
+    /// Every metric row within the run's stages, tasks and clients, or "run N is corrupt: ...".
+    static Result<Unit> checkRows(const RunRecord &run, const std::vector<MetricRow> &rows);
     Result<std::vector<Observation>> observations(qint64 runId);
     /// The newest checkpoint of a run with its data, or none.
     Result<std::optional<CheckpointRecord>> latestCheckpoint(qint64 runId);

@@ -26,6 +26,10 @@ Result<Unit> inTransaction(QSqlDatabase db, const std::function<bool(QString &er
 Result<Unit> commitRows(QSqlDatabase db, qint64 runId, const std::vector<MetricRow> &rows,
                         const std::function<Error(const QString &)> &makeError);
 std::vector<MetricRow> roundRows(const RoundMetrics &round);
+/// "run N is corrupt: <what>": a stored value the program did not write that way.
+Error corruptRun(qint64 runId, const QString &what);
+/// Why an observation's values do not fit its shape and labels (empty when they do).
+QString observationProblem(const Observation &o);
 std::vector<MetricRow> stageRows(const StageMetrics &stage);
 
 } // namespace fcl::detail

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 namespace fcl {
+
+using detail::corruptRun;
+using detail::observationProblem;
 namespace {
 
 QString jsonText(const QJsonArray &array)
@@ -205,6 +208,11 @@ Result<std::vector<Observation>> RunStore::observations(qint64 runId)
         for (const QJsonValue &v :
              QJsonDocument::fromJson(query.value(9).toString().toUtf8()).array()) {
             o.values.push_back(v.isDouble() ? v.toDouble() : std::nan(""));
+        }
+        if (const QString problem = observationProblem(o); !problem.isEmpty()) {
+            return corruptRun(runId, QStringLiteral("observation %1 (%2): %3")
+                                         .arg(list.size() + 1)
+                                         .arg(o.kind, problem));
         }
         list.push_back(std::move(o));
     }

@@ -6,6 +6,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -155,6 +158,71 @@ private Q_SLOTS:
         QVERIFY(good.out.contains(QStringLiteral("valid (4 clients, 3 stages, 3 tasks)")));
     }
 
+    void corruptRowsExitTwoWithOneLine()
+    {
+        // Values the program never writes, in a database that passes PRAGMA quick_check: each
+        // read command names the run and what is wrong, exits 2, and crashes on none (these
+        // crashed show and report with SIGSEGV / abort before).
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"),
+                      m_db, QStringLiteral("--quiet")})
+                     .exitCode,
+                 0);
+        const QString pristine = m_dir->filePath(QStringLiteral("pristine.sqlite"));
+        QVERIFY(QFile::copy(m_db, pristine));
+        struct Case {
+            const char *sql;
+            const char *message;
+        };
+        const std::vector<Case> cases = {
+            {"UPDATE runs SET task_ids = '[]'",
+             "run 1 is corrupt: task_ids is not a non-empty JSON array of task ids"},
+            {"UPDATE runs SET task_ids = 'not json'", "run 1 is corrupt: task_ids"},
+            {"UPDATE runs SET config = 'not json'",
+             "run 1 is corrupt: config is not a JSON object"},
+            {"UPDATE metrics SET task = 1000000 WHERE rowid = (SELECT min(rowid) FROM metrics "
+             "WHERE kind = 'matrix')",
+             "lies outside its 3 stages, 3 tasks and 4 clients"},
+            {"UPDATE metrics SET stage = -5 WHERE rowid = (SELECT min(rowid) FROM metrics WHERE "
+             "kind = 'acc')",
+             "(acc, stage -5, round 0, task 0, client -1) lies outside"},
+            {"INSERT INTO observations(run_id, stage, round, global_round, client, kind, title, "
+             "shape, labels, column_labels, data) VALUES (1, 0, 0, 0, -1, 'x.m', 'm', 'matrix', "
+             "'[\"a\",\"b\"]', '[\"c\"]', '[1]')",
+             "run 1 is corrupt: observation 1 (x.m): 1 values for a 2 x 1 matrix"},
+        };
+        for (const Case &c : cases) {
+            QFile::remove(m_db);
+            QVERIFY(QFile::copy(pristine, m_db));
+            {
+                QSqlDatabase db =
+                    QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("tamper"));
+                db.setDatabaseName(m_db);
+                QVERIFY(db.open());
+                QSqlQuery q(db);
+                QVERIFY2(q.exec(QString::fromLatin1(c.sql)), qPrintable(q.lastError().text()));
+            }
+            QSqlDatabase::removeDatabase(QStringLiteral("tamper"));
+            const bool observation = QByteArray(c.sql).contains("observations");
+            const QList<QStringList> commands = {
+                {QStringLiteral("show"), QStringLiteral("1")},
+                {QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--csv")},
+                {QStringLiteral("report"), QStringLiteral("1"), QStringLiteral("-o"),
+                 m_dir->filePath(QStringLiteral("r.pdf"))}};
+            for (const QStringList &command : commands) {
+                if (observation && command.first() == QLatin1String("show")) {
+                    continue; // show draws no observation
+                }
+                const Output o = fcl(command + QStringList{QStringLiteral("--db"), m_db});
+                QVERIFY2(o.exitCode == 2, qPrintable(command.first() + QLatin1Char(' ') +
+                                                     QString::fromLatin1(c.sql) + o.err));
+                QVERIFY2(o.err.contains(QString::fromLatin1(c.message)), qPrintable(o.err));
+                QCOMPARE(o.err.count(QLatin1Char('\n')), 1);
+            }
+            // The run stays listed: one bad row does not hide the database.
+            QCOMPARE(fcl({QStringLiteral("list"), QStringLiteral("--db"), m_db}).exitCode, 0);
+        }
+    }
+
     void helpListsRegisteredMethodsAndVersionPrints()
     {
         const Output help = fcl({QStringLiteral("--help")});
@@ -218,9 +286,9 @@ private Q_SLOTS:
         file.write(json);
         file.close();
         QProcess process;
-        process.start(QStringLiteral(FCL_CLI_PATH),
-                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db,
-                       QStringLiteral("--quiet")});
+        process.start(
+            QStringLiteral(FCL_CLI_PATH),
+            {QStringLiteral("run"), path, QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
         QVERIFY(process.waitForStarted());
         auto checkpoints = [&] {
             auto store = RunStore::open(m_db);
@@ -236,14 +304,13 @@ private Q_SLOTS:
         ::kill(static_cast<pid_t>(process.processId()), SIGKILL);
         QVERIFY(process.waitForFinished());
 
-        const Output resumed =
-            fcl({QStringLiteral("resume"), QStringLiteral("1"), QStringLiteral("--db"), m_db,
-                 QStringLiteral("--quiet")});
+        const Output resumed = fcl({QStringLiteral("resume"), QStringLiteral("1"),
+                                    QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
         QVERIFY2(resumed.out.contains(QStringLiteral("completed after 5 of 5 stages")),
                  qPrintable(resumed.out));
-        const Output whole = fcl({QStringLiteral("run"), path, QStringLiteral("--db"), m_db,
-                                  QStringLiteral("--quiet")});
+        const Output whole = fcl(
+            {QStringLiteral("run"), path, QStringLiteral("--db"), m_db, QStringLiteral("--quiet")});
         QCOMPARE(whole.exitCode, 0);
 
         auto store = RunStore::open(m_db);

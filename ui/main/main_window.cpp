@@ -430,10 +430,12 @@ bool MainWindow::resumeRun(qint64 runId)
 void MainWindow::showStoredRun(qint64 runId)
 {
     auto runs = loadReportRuns(*m_history->store(), {runId});
-    if (runs) {
-        m_plots->setSeries(runs.value().front().series, true);
-        m_plotsDock->raise();
+    if (!runs) {
+        showError(tr("Show run"), runs.errorString()); // e.g. "run 3 is corrupt: ..."
+        return;
     }
+    m_plots->setSeries(runs.value().front().series, true);
+    m_plotsDock->raise();
 }
 
 void MainWindow::showError(const QString &title, const QString &message)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/store/run_store.h"
+#include "core/store/run_store_p.h"
 #include "tests/support/test_support.h"
 
 #include <QDir>
@@ -49,6 +50,15 @@ private:
         return m;
     }
 
+    /// The smallest config a stored run can be read back with: one stage, three clients.
+    static QJsonObject runConfig()
+    {
+        return {
+            {QStringLiteral("stages"),
+             QJsonArray{QJsonObject{{QStringLiteral("a"), QStringLiteral("t1")}}}},
+            {QStringLiteral("clients"), QJsonArray{QJsonObject{}, QJsonObject{}, QJsonObject{}}}};
+    }
+
     /// Sets a run's pid directly, as if another process had started it.
     void setRunPid(qint64 runId, qint64 pid)
     {
@@ -77,6 +87,7 @@ private Q_SLOTS:
         QVERIFY(store);
         const QJsonObject config{
             {QStringLiteral("name"), QStringLiteral("exp")},
+            {QStringLiteral("clients"), QJsonArray{QJsonObject{}, QJsonObject{}, QJsonObject{}}},
             {QStringLiteral("stages"),
              QJsonArray{QJsonObject{{QStringLiteral("a"), QStringLiteral("t1")}},
                         QJsonObject{{QStringLiteral("a"), QStringLiteral("t2")}}}}};
@@ -122,12 +133,44 @@ private Q_SLOTS:
         QVERIFY(test::fuzzyCompare(matrix->finalAverageForgetting(), 0.6 - 0.3));
     }
 
+    void observationShapesAreChecked()
+    {
+        auto obs = [](ObservationShape shape, QStringList labels, QStringList columns,
+                      std::vector<double> values) {
+            Observation o;
+            o.shape = shape;
+            o.labels = std::move(labels);
+            o.columnLabels = std::move(columns);
+            o.values = std::move(values);
+            return detail::observationProblem(o);
+        };
+        const QStringList ab{"a", "b"};
+        QCOMPARE(obs(ObservationShape::Series, ab, {}, {1, 2}), QString());
+        QCOMPARE(obs(ObservationShape::Series, ab, {}, {1}),
+                 QStringLiteral("1 values for 2 labels"));
+        QCOMPARE(obs(ObservationShape::Matrix, ab, {"c"}, {1, 2}), QString());
+        QCOMPARE(obs(ObservationShape::Matrix, ab, {"c"}, {1}),
+                 QStringLiteral("1 values for a 2 x 1 matrix"));
+        QCOMPARE(obs(ObservationShape::Assignment, ab, {"g"}, {0, 0}), QString());
+        QCOMPARE(obs(ObservationShape::Assignment, ab, {"g"}, {0, 1}),
+                 QStringLiteral("group 1 outside 1 groups"));
+        QCOMPARE(obs(ObservationShape::Points, ab, {}, {0.5, 0.5, 1}), QString());
+        QCOMPARE(obs(ObservationShape::Points, ab, {}, {0.5, 0.5, 2}),
+                 QStringLiteral("triple 1 names an index outside 2 labels"));
+        QCOMPARE(obs(ObservationShape::Graph, ab, {}, {0, 1, 0.5, 1, 0, 0.2}), QString());
+        QCOMPARE(obs(ObservationShape::Graph, ab, {}, {0, 1, 0.5, -1, 0, 0.2}),
+                 QStringLiteral("triple 2 names an index outside 2 labels"));
+        QCOMPARE(obs(ObservationShape::Graph, ab, {}, {0, 1}),
+                 QStringLiteral("2 values are not triples"));
+        QCOMPARE(obs(ObservationShape::Graph, ab, {}, {0, std::nan(""), 1}),
+                 QStringLiteral("triple 1 names an index outside 2 labels"));
+    }
+
     void tokenF1RowsOnlyWhenMeasured()
     {
         auto store = openStore();
         QVERIFY(store);
-        const QJsonObject config{{QStringLiteral("name"), QStringLiteral("exp")}};
-        auto id = store->createRun(QStringLiteral("exp"), config, 1, 1,
+        auto id = store->createRun(QStringLiteral("exp"), runConfig(), 1, 1,
                                    {QStringLiteral("t1"), QStringLiteral("t2")});
         QVERIFY(id.isOk());
         RoundMetrics generative = round(0, 0);
@@ -152,8 +195,10 @@ private Q_SLOTS:
     {
         auto store = openStore();
         QVERIFY(store);
-        auto crashed = store->createRun(QStringLiteral("crashed"), {}, 1, 1, {});
-        auto alive = store->createRun(QStringLiteral("still running"), {}, 1, 1, {});
+        auto crashed =
+            store->createRun(QStringLiteral("crashed"), runConfig(), 1, 1, {QStringLiteral("t1")});
+        auto alive = store->createRun(QStringLiteral("still running"), runConfig(), 1, 1,
+                                      {QStringLiteral("t1")});
         QVERIFY(crashed.isOk() && alive.isOk());
         QVERIFY(store->appendRound(crashed.value(), round(0, 0)).isOk());
         store.reset();
@@ -178,7 +223,8 @@ private Q_SLOTS:
     void renameAndDeleteRuns()
     {
         auto store = openStore();
-        auto id = store->createRun(QStringLiteral("old"), {}, 1, 1, {});
+        auto id =
+            store->createRun(QStringLiteral("old"), runConfig(), 1, 1, {QStringLiteral("t1")});
         QVERIFY(store->appendRound(id.value(), round(0, 0)).isOk());
         QVERIFY(store->renameRun(id.value(), QStringLiteral("new")).isOk());
         QCOMPARE(store->run(id.value())->name, QStringLiteral("new"));
@@ -206,7 +252,8 @@ private Q_SLOTS:
     {
         auto writer = openStore();
         auto reader = openStore();
-        auto id = writer->createRun(QStringLiteral("shared"), {}, 1, 1, {});
+        auto id =
+            writer->createRun(QStringLiteral("shared"), runConfig(), 1, 1, {QStringLiteral("t1")});
         QVERIFY(writer->appendRound(id.value(), round(0, 0)).isOk());
         QCOMPARE(static_cast<int>(reader->metrics(id.value())->size()), 14);
     }
