@@ -133,7 +133,7 @@ Result<Parsed> parseOptions(const QStringList &args, const QStringList &allowed)
             return Error{arg, QStringLiteral("unknown option for this command")};
         }
         if (name == QLatin1String("db")) {
-            if (!value(parsed.db)) {
+            if (!value(parsed.db) || parsed.db.isEmpty()) {
                 return Error{arg, QStringLiteral("needs a file name")};
             }
         } else if (name == QLatin1String("output")) {
@@ -357,7 +357,7 @@ int commandResume(const QStringList &args)
     if (!runId) {
         return badInput(runId.errorString());
     }
-    auto store = RunStore::open(parsed->db);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -502,7 +502,7 @@ int commandList(const QStringList &args)
     if (!parsed) {
         return badInput(parsed.errorString());
     }
-    auto store = RunStore::open(parsed->db);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -541,7 +541,7 @@ int commandShow(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = RunStore::open(parsed->db);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -599,7 +599,7 @@ int commandExport(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = RunStore::open(parsed->db);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         return badInput(store.errorString());
     }

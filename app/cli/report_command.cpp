@@ -37,7 +37,7 @@ int commandReport(const QStringList &args)
             << Qt::endl;
         return kExitBadInput;
     }
-    auto store = RunStore::open(db);
+    auto store = RunStore::open(db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         err << "fcl: " << store.errorString() << Qt::endl;
         return kExitBadInput;

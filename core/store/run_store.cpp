@@ -122,11 +122,21 @@ Error RunStore::databaseError(const QString &what, const QString &detail) const
     return Error{QFileInfo(m_path).fileName(), QStringLiteral("%1 failed: %2").arg(what, detail)};
 }
 
-Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path)
+Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path, OpenMode mode)
 {
     static QAtomicInteger<int> counter;
     const QString connection = QStringLiteral("fcl-store-%1").arg(counter.fetchAndAddRelaxed(1));
+    if (path.isEmpty()) {
+        return Error{QStringLiteral("database"), QStringLiteral("the file name is empty")};
+    }
     const QFileInfo info(path);
+    if (mode == OpenMode::ExistingOnly && !info.exists()) {
+        return Error{path, QStringLiteral("no run database here (fcl run creates one; --db picks "
+                                          "another)")};
+    }
+    if (info.exists() && !info.isFile()) {
+        return Error{path, QStringLiteral("is not a database file")};
+    }
     if (!QDir().mkpath(info.absolutePath())) {
         return Error{path,
                      QStringLiteral("cannot create the directory %1").arg(info.absolutePath())};

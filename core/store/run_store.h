@@ -84,7 +84,11 @@ public:
     RunStore(const RunStore &) = delete;
     RunStore &operator=(const RunStore &) = delete;
 
-    static Result<std::unique_ptr<RunStore>> open(const QString &path);
+    /// Whether open() may create the database (and its folder): only commands that write a new
+    /// run do; reading a database that is not there is an error, with no side effect.
+    enum class OpenMode { CreateIfMissing, ExistingOnly };
+    static Result<std::unique_ptr<RunStore>> open(const QString &path,
+                                                  OpenMode mode = OpenMode::CreateIfMissing);
     /// The per-user default: $XDG_DATA_HOME/fcl-workbench/runs.sqlite (or ~/.local/share/...).
     static QString defaultPath();
 

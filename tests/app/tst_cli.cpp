@@ -3,6 +3,7 @@
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
@@ -153,6 +154,29 @@ private Q_SLOTS:
                       QStringLiteral("0")})
                      .exitCode,
                  2);
+        // Reading has no side effect: a mistyped database path is an error, nothing is created,
+        // and an empty --db is not the default database.
+        const QString typo = m_dir->filePath(QStringLiteral("typo/x.sqlite"));
+        for (const char *command : {"list", "show", "export", "report", "resume", "ask"}) {
+            QStringList arguments{QString::fromLatin1(command)};
+            if (QByteArray(command) != "list") {
+                arguments << QStringLiteral("1");
+            }
+            if (QByteArray(command) == "ask") {
+                arguments << QStringLiteral("What item is this?");
+            } else if (QByteArray(command) == "export") {
+                arguments << QStringLiteral("--csv");
+            } else if (QByteArray(command) == "report") {
+                arguments << QStringLiteral("-o") << m_dir->filePath(QStringLiteral("r.pdf"));
+            }
+            const Output missing = fcl(arguments + QStringList{QStringLiteral("--db"), typo});
+            QVERIFY2(missing.exitCode == 2, command);
+            QVERIFY2(missing.err.contains(QStringLiteral("no run database here")),
+                     qPrintable(missing.err));
+            QVERIFY(!QFileInfo::exists(m_dir->filePath(QStringLiteral("typo"))));
+            const Output empty = fcl(arguments + QStringList{QStringLiteral("--db"), QString()});
+            QVERIFY2(empty.exitCode == 2, command);
+        }
         const Output good = fcl({QStringLiteral("validate"), data("e2e_replay.json")});
         QCOMPARE(good.exitCode, 0);
         QVERIFY(good.out.contains(QStringLiteral("valid (4 clients, 3 stages, 3 tasks)")));
