@@ -19,9 +19,11 @@
 #include <QJsonObject>
 #include <QTextStream>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <unistd.h>
 
@@ -48,12 +50,21 @@ int badInput(const QString &message)
 namespace {
 
 CancellationToken *g_cancel = nullptr;
+volatile std::sig_atomic_t g_signal = 0; ///< the signal that cancelled the run, if any
 
-extern "C" void onInterrupt(int)
+extern "C" void onInterrupt(int signal)
 {
+    g_signal = signal;
     if (g_cancel != nullptr) {
         g_cancel->requestCancel();
     }
+}
+
+/// A cancelled run exits as shells expect of a command stopped by a signal: 128 + the signal
+/// (130 after Ctrl-C / SIGINT, 143 after SIGTERM), so scripts can tell it from a completed run.
+int cancelledExitCode()
+{
+    return 128 + (g_signal != 0 ? static_cast<int>(g_signal) : SIGINT);
 }
 
 const char *const kUsage =
@@ -316,7 +327,7 @@ int runAndReport(
     out() << formatSummary(outcome.summary.matrix, outcome.summary.totalBytesUp,
                            outcome.summary.totalBytesDown);
     out().flush();
-    return kExitOk;
+    return outcome.status == RunStatus::Cancelled ? cancelledExitCode() : kExitOk;
 }
 
 int commandRun(const QStringList &args)
@@ -434,7 +445,7 @@ int commandPretrain(const QStringList &args)
     g_cancel = nullptr;
     if (!report) {
         err() << report.errorString() << Qt::endl;
-        return kExitRunFailed;
+        return cancel.isCancelled() ? cancelledExitCode() : kExitRunFailed;
     }
     out() << QStringLiteral("base written to %1\n  loss %2 -> %3, held-out exact match %4\n  "
                             "model.safetensors SHA-256 %5\n")
@@ -622,6 +633,23 @@ int commandExport(const QStringList &args)
 }
 
 } // namespace
+
+int finishOutput(int exitCode)
+{
+    errno = 0;
+    out().flush();
+    const bool lost = out().status() != QTextStream::Ok;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || lost) {
+        const int error = errno;
+        err() << "fcl: cannot write to standard output: "
+              << (error != 0
+                      ? QString::fromLocal8Bit(std::strerror(error))
+                      : QStringLiteral("output lost (a full disk, or a closed pipe or file)"))
+              << Qt::endl;
+        return exitCode == kExitOk ? kExitRunFailed : exitCode;
+    }
+    return exitCode;
+}
 
 int dispatch(const QStringList &arguments)
 {

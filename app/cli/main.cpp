@@ -23,8 +23,6 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationName(QStringLiteral("fcl"));
     QCoreApplication::setOrganizationName(QStringLiteral("fcl-workbench"));
     const QStringList arguments = QCoreApplication::arguments();
-    if (report) {
-        return fcl::cli::commandReport(arguments.mid(2));
-    }
-    return fcl::cli::dispatch(arguments);
+    return fcl::cli::finishOutput(report ? fcl::cli::commandReport(arguments.mid(2))
+                                         : fcl::cli::dispatch(arguments));
 }

@@ -260,6 +260,59 @@ private Q_SLOTS:
         QVERIFY(tasks.out.contains(QStringLiteral("fmnist-is-footwear")));
     }
 
+    void signalsGiveShellExitCodesAndLostOutputFails()
+    {
+        // A run cancelled by SIGINT exits 130, by SIGTERM 143 (128 + the signal), and is stored
+        // as cancelled with the rounds it finished.
+        QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
+        const QString path = m_dir->filePath(QStringLiteral("long.json"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(json);
+        file.close();
+        qint64 runId = 0;
+        for (int signal : {SIGINT, SIGTERM}) {
+            ++runId;
+            QProcess process;
+            process.start(QStringLiteral(FCL_CLI_PATH),
+                          {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+            QVERIFY(process.waitForStarted());
+            // The progress line of the first finished round is the event to wait for.
+            QByteArray progress;
+            while (!progress.contains("round 2/") && process.state() == QProcess::Running) {
+                process.waitForReadyRead(1000);
+                progress += process.readAllStandardError();
+            }
+            QCOMPARE(process.state(), QProcess::Running);
+            ::kill(static_cast<pid_t>(process.processId()), signal);
+            QVERIFY(process.waitForFinished(120000));
+            QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(process.exitCode(), 128 + signal);
+            auto store = RunStore::open(m_db);
+            QVERIFY(store);
+            auto run = store.value()->run(runId);
+            QVERIFY(run);
+            QCOMPARE(run->status, RunStatus::Cancelled);
+        }
+
+        // Output that cannot be written is a failure, not a success.
+        QProcess full;
+        full.setStandardOutputFile(QStringLiteral("/dev/full"));
+        full.start(QStringLiteral(FCL_CLI_PATH),
+                   {QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--csv"),
+                    QStringLiteral("--db"), m_db});
+        QVERIFY(full.waitForFinished(60000));
+        QCOMPARE(full.exitCode(), 1);
+        QProcess list;
+        list.setStandardOutputFile(QStringLiteral("/dev/full"));
+        list.start(QStringLiteral(FCL_CLI_PATH),
+                   {QStringLiteral("list"), QStringLiteral("--db"), m_db});
+        QVERIFY(list.waitForFinished(60000));
+        QCOMPARE(list.exitCode(), 1);
+        QVERIFY2(list.readAllStandardError().contains("cannot write to standard output"),
+                 "the reason goes to stderr");
+    }
+
     void killedRunIsInterruptedWithItsRoundsKept()
     {
         // A long run (many rounds), killed with SIGKILL once a few rounds are stored.
