@@ -43,6 +43,16 @@ private:
                 QString::fromUtf8(process.readAllStandardError())};
     }
 
+    /// A run of 200 rounds (4 clients, 5 stages x 40), long enough to be stopped midway.
+    QString writeLongExperiment()
+    {
+        const QString path = m_dir->filePath(QStringLiteral("long.json"));
+        QFile file(path);
+        const QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
+        return file.open(QIODevice::WriteOnly) && file.write(json) == json.size() ? path
+                                                                                  : QString();
+    }
+
     static QString data(const char *name)
     {
         return QStringLiteral(FCL_SOURCE_DIR "/tests/data/") + QLatin1String(name);
@@ -264,12 +274,8 @@ private Q_SLOTS:
     {
         // A run cancelled by SIGINT exits 130, by SIGTERM 143 (128 + the signal), and is stored
         // as cancelled with the rounds it finished.
-        QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
-        const QString path = m_dir->filePath(QStringLiteral("long.json"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(json);
-        file.close();
+        const QString path = writeLongExperiment();
+        QVERIFY(!path.isEmpty());
         qint64 runId = 0;
         for (int signal : {SIGINT, SIGTERM}) {
             ++runId;
@@ -316,12 +322,8 @@ private Q_SLOTS:
     void killedRunIsInterruptedWithItsRoundsKept()
     {
         // A long run (many rounds), killed with SIGKILL once a few rounds are stored.
-        QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
-        const QString path = m_dir->filePath(QStringLiteral("long.json"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(json);
-        file.close();
+        const QString path = writeLongExperiment();
+        QVERIFY(!path.isEmpty());
         QProcess process;
         process.start(QStringLiteral(FCL_CLI_PATH),
                       {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
