@@ -228,12 +228,14 @@ public:
         const int done = round.globalRound + 1;
         const double elapsed = double(m_timer.elapsed()) / 1000.0;
         const double eta = elapsed / std::max(1, done - m_info.resumedAtRound) * (total - done);
-        QString line = QStringLiteral("stage %1/%2 round %3/%4  loss %5")
-                           .arg(round.stage + 1)
-                           .arg(m_info.stages)
-                           .arg(round.round + 1)
-                           .arg(m_info.roundsPerStage)
-                           .arg(round.trainLoss, 0, 'f', 3);
+        QString line =
+            QStringLiteral("stage %1/%2 round %3/%4  loss %5")
+                .arg(round.stage + 1)
+                .arg(m_info.stages)
+                .arg(round.round + 1)
+                .arg(m_info.roundsPerStage)
+                .arg(std::isnan(round.trainLoss) ? QStringLiteral("–")
+                                                 : QString::number(round.trainLoss, 'f', 3));
         if (round.evaluated) {
             line += QStringLiteral("  avg acc %1  forgetting %2")
                         .arg(round.averageAccuracy, 0, 'f', 3)

@@ -44,6 +44,7 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     const int allowedSteps = std::max(
         1, static_cast<int>(std::ceil(training.speed * config.localEpochs * stepsPerEpoch)));
     std::vector<int> order = indices;
+    double firstLoss = std::nan("");
     for (int epoch = 0; epoch < config.localEpochs && training.stepsTaken < allowedSteps; ++epoch) {
         shuffleInPlace(order, rng);
         for (int start = 0; start < n && training.stepsTaken < allowedSteps;
@@ -78,14 +79,19 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
                 }
             }
             const double lossValue = loss.item<double>();
-            if (!std::isfinite(lossValue)) {
+            if (std::isnan(firstLoss)) {
+                firstLoss = lossValue;
+            }
+            if (!std::isfinite(lossValue) ||
+                lossValue > kDivergenceFactor * std::max(firstLoss, 1.0)) {
                 result.error =
-                    QStringLiteral("diverged at stage %1, round %2 on client \"%3\" (loss = %4); "
-                                   "lower federated.lr")
+                    QStringLiteral("diverged at stage %1, round %2 on client \"%3\" (loss %4 "
+                                   "after %5 at its first step); lower federated.lr")
                         .arg(training.stage + 1)
                         .arg(training.round + 1)
                         .arg(training.clientName)
-                        .arg(lossValue);
+                        .arg(lossValue, 0, 'g', 3)
+                        .arg(firstLoss, 0, 'g', 3);
                 return result;
             }
             loss.backward();

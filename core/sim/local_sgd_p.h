@@ -6,6 +6,10 @@
 
 namespace fcl::detail {
 
+/// A loss above kDivergenceFactor x max(its starting value, 1) is divergence, finite or not: lr
+/// 10 on the mlp reaches losses of 1e5 to 1e23 inside the first round and recovers to nonsense.
+constexpr double kDivergenceFactor = 1000;
+
 constexpr int kClientEvalSamples = 200;
 constexpr int kClientEvalSamplesGenerative = 48; ///< decoding costs more: a smaller check
 

@@ -376,6 +376,30 @@ void Runner::evaluate(int stage, RoundMetrics &metrics, std::vector<Observation>
     metrics.averageForgetting = withThisRound.averageForgetting(stage);
 }
 
+void Runner::checkDivergence(int stage, int round, double loss)
+{
+    // A finite loss can diverge too (lr 10 reached 3.5e23 and was stored as completed). Against
+    // the first loss this process saw, floored at 1 so a run resumed at a small loss still
+    // tolerates a new stage's jump (a new task's cross-entropy starts near log(answers)).
+    if (std::isnan(loss)) {
+        return;
+    }
+    if (std::isnan(m_firstLoss)) {
+        m_firstLoss = loss;
+    }
+    const double limit = kDivergenceFactor * std::max(m_firstLoss, 1.0);
+    if (loss > limit) {
+        throw EngineFailure{QStringLiteral("diverged at stage %1, round %2: the mean training loss "
+                                           "rose to %3, over %4 x its first value %5; lower "
+                                           "federated.lr")
+                                .arg(stage + 1)
+                                .arg(round + 1)
+                                .arg(loss, 0, 'g', 3)
+                                .arg(kDivergenceFactor, 0, 'f', 0)
+                                .arg(m_firstLoss, 0, 'g', 3)};
+    }
+}
+
 RoundPlan Runner::planRound(int stage, int round) const
 {
     const auto s = static_cast<std::size_t>(stage);
@@ -680,6 +704,7 @@ void Runner::runStage(int stage, int firstRound)
                                "the global model is unchanged")
                     .arg(stage + 1)
                     .arg(round + 1));
+            metrics.trainLoss = std::nan(""); // no loss was measured: stored as no value
         } else {
             double lossSum = 0;
             std::int64_t samples = 0;
@@ -691,7 +716,8 @@ void Runner::runStage(int stage, int firstRound)
             }
             m_strategy->aggregate(plan, results);
             m_strategy->observe(plan, results, observations);
-            metrics.trainLoss = samples > 0 ? lossSum / static_cast<double>(samples) : 0.0;
+            metrics.trainLoss = samples > 0 ? lossSum / static_cast<double>(samples) : std::nan("");
+            checkDivergence(stage, round, metrics.trainLoss);
         }
 
         const bool lastRound = round == rounds - 1;

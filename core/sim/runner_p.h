@@ -10,6 +10,7 @@
 #include "core/sim/local_sgd_p.h"
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -75,6 +76,8 @@ private:
     /// Loads a checkpoint's state (model, methods, clients, matrix, counters) into the runner.
     void loadState(const CheckpointRecord &record, qint64 runId);
     void runStage(int stage, int firstRound);
+    /// Throws EngineFailure when the round's mean loss has exploded (see m_firstLoss).
+    void checkDivergence(int stage, int round, double loss);
     RoundPlan planRound(int stage, int round) const;
     /// Trains the returning clients; `downloads` holds the payload of each sampled client.
     std::vector<ClientResult> trainClients(const RoundPlan &plan,
@@ -130,6 +133,9 @@ private:
     AccuracyMatrix m_matrix;
     int m_stagesCompleted = 0;
     int m_globalRound = 0;
+    /// The first mean training loss this process saw (NaN before): divergence is a loss above
+    /// kDivergenceFactor x max(it, 1).
+    double m_firstLoss = std::numeric_limits<double>::quiet_NaN();
     std::int64_t m_bytesUp = 0;
     std::int64_t m_bytesDown = 0;
     std::int64_t m_parameterBytes = 0;

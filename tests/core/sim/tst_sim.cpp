@@ -332,6 +332,41 @@ private Q_SLOTS:
                  qPrintable(outcome.error));
         QCOMPARE(observer.stages.size(), std::size_t(1)); // stage 1 was measured and kept
     }
+
+    void finiteExplodingLossIsDivergence()
+    {
+        // lr 10 on the mlp: losses of 1e4-1e23 stay finite, and the run used to "complete" with
+        // nonsense weights. A loss over 1000 x its first step's (floored at 1) is divergence.
+        QByteArray json = test::tinyExperimentJson({}, 2, 1, 2, 200);
+        json.replace("\"lr\": 0.05", "\"lr\": 10");
+        auto experiment = parseExperiment(json);
+        QVERIFY(experiment.isOk());
+        test::RecordingObserver observer;
+        const RunOutcome outcome = run(experiment.value(), 1, observer);
+        QCOMPARE(outcome.status, RunStatus::Failed);
+        QVERIFY(!outcome.badInput);
+        QVERIFY2(outcome.error.startsWith(QStringLiteral("diverged at stage 1, round 1 on client")),
+                 qPrintable(outcome.error));
+        QVERIFY2(outcome.error.contains(QStringLiteral("at its first step); lower federated.lr")),
+                 qPrintable(outcome.error));
+    }
+
+    void everyClientDroppingOutStoresNoLoss()
+    {
+        // Dropout 1: nobody returns, so there is no training loss to report (not 0.000).
+        auto experiment = parseExperiment(test::tinyExperimentJson({}, 2, 1, 2, 100));
+        QVERIFY(experiment.isOk());
+        for (ClientSpec &client : experiment.value().clients) {
+            client.params.insert(QStringLiteral("dropout"), 1.0);
+        }
+        test::RecordingObserver observer;
+        QCOMPARE(run(experiment.value(), 1, observer).status, RunStatus::Completed);
+        QCOMPARE(observer.rounds.size(), std::size_t(2));
+        for (const RoundMetrics &round : observer.rounds) {
+            QCOMPARE(round.clientsReturned, 0);
+            QVERIFY(std::isnan(round.trainLoss));
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSim)
