@@ -41,9 +41,24 @@ QTextStream &err()
     return stream;
 }
 
+QString printable(const QString &text)
+{
+    QString result;
+    result.reserve(text.size());
+    for (const QChar c : text) {
+        if ((c.category() == QChar::Other_Control || c.category() == QChar::Other_Format) &&
+            c != QLatin1Char('\n') && c != QLatin1Char('\t')) {
+            result += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
+        } else {
+            result += c;
+        }
+    }
+    return result;
+}
+
 int badInput(const QString &message)
 {
-    err() << "fcl: " << message << Qt::endl;
+    err() << "fcl: " << printable(message) << Qt::endl;
     return kExitBadInput;
 }
 
@@ -317,7 +332,7 @@ int runAndReport(
     if (outcome.status == RunStatus::Failed) {
         err() << "fcl: run "
               << (outcome.runId ? QString::number(outcome.runId) : QStringLiteral("(not stored)"))
-              << " failed: " << outcome.error << Qt::endl;
+              << " failed: " << printable(outcome.error) << Qt::endl;
         return outcome.badInput ? kExitBadInput : kExitRunFailed;
     }
     out() << "Run " << outcome.runId << " (" << name << ") " << runStatusName(outcome.status)
@@ -401,7 +416,7 @@ int commandValidate(const QStringList &args)
     }
     auto experiment = loadExperimentFile(parsed->positional.first());
     if (!experiment) {
-        err() << experiment.errorString() << Qt::endl;
+        err() << printable(experiment.errorString()) << Qt::endl;
         err() << experiment.errors().size() << " error(s)" << Qt::endl;
         return kExitBadInput;
     }

@@ -16,6 +16,9 @@ enum ExitCode { kExitOk = 0, kExitRunFailed = 1, kExitBadInput = 2 };
 QTextStream &out();
 QTextStream &err();
 int badInput(const QString &message);
+/// `text` with control characters (escape, NUL, ...; not newline or tab) written as \uXXXX, so a
+/// name from a file cannot drive the terminal.
+QString printable(const QString &text);
 
 /// Parses `arguments` (argv, program name first) and runs the command.
 int dispatch(const QStringList &arguments);

@@ -109,12 +109,12 @@ int commandImport(const QStringList &args)
     }
     auto source = parseUserTaskSource(entry, QStringLiteral("import"), {});
     if (!source) {
-        err() << source.errorString() << Qt::endl;
+        err() << printable(source.errorString()) << Qt::endl;
         return kExitBadInput;
     }
     auto loaded = loadUserTask(source.value(), seed);
     if (!loaded) {
-        err() << loaded.errorString() << Qt::endl;
+        err() << printable(loaded.errorString()) << Qt::endl;
         err() << loaded.errors().size() << " error(s); nothing imported" << Qt::endl;
         return kExitBadInput;
     }

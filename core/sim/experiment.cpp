@@ -280,6 +280,20 @@ QString sectionMethod(const QJsonObject &config, const QString &section)
 
 namespace {
 
+/// The first control character of `text` (NUL, escape, ...; tab and newline only where
+/// `multiline`), as "U+001B", or empty: names are printed to terminals and stored.
+QString controlCharacter(const QString &text, bool multiline = false)
+{
+    for (const QChar c : text) {
+        const bool allowed = multiline && (c == QLatin1Char('\n') || c == QLatin1Char('\t'));
+        if ((c.category() == QChar::Other_Control || c.category() == QChar::Other_Format) &&
+            !allowed) {
+            return QStringLiteral("U+%1").arg(c.unicode(), 4, 16, QLatin1Char('0')).toUpper();
+        }
+    }
+    return {};
+}
+
 /// Unknown top-level fields, name, description and seed.
 void readIdentity(const QJsonObject &root, Experiment &experiment, std::vector<Error> &errors)
 {
@@ -299,10 +313,20 @@ void readIdentity(const QJsonObject &root, Experiment &experiment, std::vector<E
         experiment.name = QStringLiteral("Untitled experiment");
     } else if (!name.isString() || name.toString().trimmed().isEmpty()) {
         errors.push_back({QStringLiteral("name"), QStringLiteral("expected a non-empty string")});
+    } else if (const QString bad = controlCharacter(name.toString()); !bad.isEmpty()) {
+        errors.push_back(
+            {QStringLiteral("name"), QStringLiteral("contains the control character %1").arg(bad)});
     } else {
         experiment.name = name.toString();
     }
-    experiment.description = root.value(QStringLiteral("description")).toString();
+    const QJsonValue description = root.value(QStringLiteral("description"));
+    if (!description.isUndefined() && !description.isString()) {
+        errors.push_back({QStringLiteral("description"), QStringLiteral("expected a string")});
+    } else if (const QString bad = controlCharacter(description.toString(), true); !bad.isEmpty()) {
+        errors.push_back({QStringLiteral("description"),
+                          QStringLiteral("contains the control character %1").arg(bad)});
+    }
+    experiment.description = description.toString();
     const QJsonValue seed = root.value(QStringLiteral("seed"));
     if (!seed.isUndefined()) {
         if (!seed.isDouble() || seed.toDouble() < 0 ||
@@ -330,6 +354,11 @@ void readEvaluationAndData(const QJsonObject &root, Experiment &experiment,
         readParams(evaluation, evaluationParams(), QStringLiteral("evaluation"), {}, errors);
 
     if (root.contains(QStringLiteral("data"))) {
+        if (!root.value(QStringLiteral("data")).isObject()) {
+            errors.push_back({QStringLiteral("data"),
+                              QStringLiteral("expected an object such as {\"fashion_mnist_dir\": "
+                                             "\"/path\"}")});
+        }
         const QJsonObject data = root.value(QStringLiteral("data")).toObject();
         for (auto it = data.begin(); it != data.end(); ++it) {
             if (it.key() != QLatin1String("fashion_mnist_dir")) {
@@ -369,6 +398,9 @@ void readClients(const QJsonObject &root, Experiment &experiment, std::vector<Er
                 errors.push_back({path + QStringLiteral(".name"),
                                   QStringLiteral("expected a non-empty string")});
                 client.name = QStringLiteral("client-%1").arg(c + 1);
+            } else if (const QString bad = controlCharacter(client.name); !bad.isEmpty()) {
+                errors.push_back({path + QStringLiteral(".name"),
+                                  QStringLiteral("contains the control character %1").arg(bad)});
             } else if (names.contains(client.name)) {
                 errors.push_back(
                     {path + QStringLiteral(".name"),

@@ -77,6 +77,15 @@ private Q_SLOTS:
         QTest::newRow("parameter of another method") << "method_param_of_other_method"
                                                      << "federated.mu"
                                                      << "unknown field";
+        QTest::newRow("description not a string") << "description_not_string"
+                                                  << "description"
+                                                  << "expected a string";
+        QTest::newRow("data not an object") << "data_not_object"
+                                            << "data"
+                                            << "expected an object";
+        QTest::newRow("control character in a name") << "control_character_name"
+                                                     << "clients[0].name"
+                                                     << "contains the control character U+001B";
     }
 
     void configErrorsNameTheField()
