@@ -37,6 +37,10 @@ int commandReport(const QStringList &args)
             << Qt::endl;
         return kExitBadInput;
     }
+    if (const QString problem = ui::exportPathProblem(output); !problem.isEmpty()) {
+        err << "fcl: " << problem << Qt::endl;
+        return kExitBadInput;
+    }
     auto store = RunStore::open(db, RunStore::OpenMode::ExistingOnly);
     if (!store) {
         err << "fcl: " << store.errorString() << Qt::endl;

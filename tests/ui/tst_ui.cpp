@@ -8,6 +8,7 @@
 #include "ui/designer/timeline_grid.h"
 #include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
+#include "ui/main/headless_run.h"
 #include "ui/main/main_window.h"
 #include "ui/models/experiment_document.h"
 #include "ui/models/history_model.h"
@@ -69,6 +70,17 @@ private Q_SLOTS:
     }
 
     void init() { m_dir = std::make_unique<QTemporaryDir>(); }
+
+    void headlessChecksTheReportPathBeforeRunning()
+    {
+        // A report path that cannot be written is refused at once: no run, no database.
+        const QString db = m_dir->filePath(QStringLiteral("headless.sqlite"));
+        const QString preset = QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json");
+        QCOMPARE(runHeadless(preset, db, m_dir->filePath(QStringLiteral("report.txt"))), 2);
+        QCOMPARE(runHeadless(preset, db, m_dir->filePath(QStringLiteral("missing/report.pdf"))),
+                 2);
+        QVERIFY(!QFile::exists(db));
+    }
 
     void askDialogShowsEveryStagesAnswer()
     {

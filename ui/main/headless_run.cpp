@@ -57,6 +57,11 @@ int runHeadless(const QString &experimentPath, const QString &databasePath,
                 const QString &reportPath)
 {
     QTextStream err(stderr);
+    // Every argument is checked before the run: a bad report path must not cost a whole run.
+    if (const QString problem = exportPathProblem(reportPath); !problem.isEmpty()) {
+        err << "fcl-workbench: --report " << problem << Qt::endl;
+        return 2;
+    }
     auto experiment = loadExperimentFile(experimentPath);
     if (!experiment) {
         err << "fcl-workbench: invalid experiment:\n" << experiment.errorString() << Qt::endl;
@@ -79,11 +84,9 @@ int runHeadless(const QString &experimentPath, const QString &databasePath,
             return outcome.badInput ? 2 : 1;
         }
     }
-    auto runs = loadReportRuns(*store.value(), {outcome.runId});
     QString error;
-    if (!runs || !ReportWriter::write(reportPath, runs.value(), &error)) {
-        err << "fcl-workbench: cannot write the report: " << (runs ? error : runs.errorString())
-            << Qt::endl;
+    if (!exportRuns(*store.value(), {outcome.runId}, reportPath, &error)) {
+        err << "fcl-workbench: cannot write the report: " << error << Qt::endl;
         return 1;
     }
     QTextStream(stdout) << QStringLiteral(

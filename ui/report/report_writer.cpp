@@ -9,6 +9,7 @@
 #include "ui/plots/plots_panel.h"
 
 #include <QBuffer>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -264,9 +265,30 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
     return html + QStringLiteral("</body></html>");
 }
 
+QString exportPathProblem(const QString &path)
+{
+    const QFileInfo info(path);
+    static const QStringList suffixes = {QStringLiteral("pdf"), QStringLiteral("html"),
+                                         QStringLiteral("htm"), QStringLiteral("csv"),
+                                         QStringLiteral("json")};
+    if (!suffixes.contains(info.suffix().toLower())) {
+        return QStringLiteral("%1: the format follows the suffix: .pdf, .html, .csv or .json")
+            .arg(path);
+    }
+    if (!info.absoluteDir().exists()) {
+        return QStringLiteral("%1: the folder %2 does not exist")
+            .arg(path, info.absoluteDir().path());
+    }
+    return {};
+}
+
 bool exportRuns(RunStore &store, const std::vector<qint64> &runIds, const QString &path,
                 QString *error)
 {
+    if (const QString problem = exportPathProblem(path); !problem.isEmpty()) {
+        *error = problem;
+        return false;
+    }
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix == QLatin1String("csv") || suffix == QLatin1String("json")) {
         auto runs = loadRunExports(store, runIds);

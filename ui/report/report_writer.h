@@ -28,6 +28,10 @@ Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector
 /// Average accuracy of several runs on one plot (the comparison view and report).
 void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs);
 
+/// Why exportRuns() could not write `path`, checked before any work: the suffix (.pdf, .html,
+/// .htm, .csv, .json) and a folder that exists. Empty when it can.
+QString exportPathProblem(const QString &path);
+
 /// Exports runs to `path` by its suffix: .pdf or .html (the report), .csv or .json (metric rows).
 /// Errors name the file or run.
 bool exportRuns(RunStore &store, const std::vector<qint64> &runIds, const QString &path,
