@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/data/png_image.h"
+#include "core/common/file_read.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -256,11 +257,12 @@ Result<GrayImage> decodePng(const QByteArray &bytes, const QString &what)
 
 Result<GrayImage> readPng(const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        return Error{path, QStringLiteral("cannot open: %1").arg(file.errorString())};
+    auto bytes = readFileCapped(path, byteCap("FCL_MAX_DATASET_BYTES", kMaxDatasetBytes),
+                                "FCL_MAX_DATASET_BYTES");
+    if (!bytes) {
+        return bytes.errors();
     }
-    return decodePng(file.readAll(), path);
+    return decodePng(bytes.value(), path);
 }
 
 Result<std::vector<std::uint8_t>> readPng28(const QString &path)

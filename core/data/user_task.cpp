@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/data/user_task.h"
+#include "core/common/file_read.h"
 
 #include "core/common/rng.h"
 #include "core/data/idx_reader.h"
@@ -300,11 +301,12 @@ Result<std::shared_ptr<const UserTaskData>> loadUncached(const UserTaskSource &s
                                                  "instructions, a .csv file or an IDX image file "
                                                  "(*-idx3-ubyte[.gz])")};
     }
-    QFile file(source.file);
-    if (!file.open(QIODevice::ReadOnly)) {
-        return Error{source.file, QStringLiteral("cannot open: %1").arg(file.errorString())};
+    auto read = readFileCapped(source.file, byteCap("FCL_MAX_DATASET_BYTES", kMaxDatasetBytes),
+                               "FCL_MAX_DATASET_BYTES");
+    if (!read) {
+        return read.errors();
     }
-    const QByteArray bytes = file.readAll();
+    const QByteArray bytes = std::move(read).value();
     auto data = std::make_shared<UserTaskData>();
     data->id = source.id;
     data->format = format;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/experiment.h"
+#include "core/common/file_read.h"
 
 #include "core/data/task_catalog.h"
 #include "core/model/base_location.h"
@@ -698,11 +699,12 @@ Result<Experiment> parseExperiment(const QByteArray &json, const QString &baseDi
 
 Result<Experiment> loadExperimentFile(const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        return Error{path, QStringLiteral("cannot read: %1").arg(file.errorString())};
+    auto bytes = readFileCapped(path, byteCap("FCL_MAX_EXPERIMENT_BYTES", kMaxExperimentBytes),
+                                "FCL_MAX_EXPERIMENT_BYTES");
+    if (!bytes) {
+        return bytes.errors();
     }
-    auto result = parseExperiment(file.readAll(), QFileInfo(path).absolutePath());
+    auto result = parseExperiment(bytes.value(), QFileInfo(path).absolutePath());
     if (!result) {
         std::vector<Error> errors = result.errors();
         for (Error &error : errors) {

@@ -311,7 +311,7 @@ private Q_SLOTS:
         QVERIFY2(one.errorString().contains(QStringLiteral("has 1 usable sample:")),
                  qPrintable(one.errorString()));
         source.file = dir.filePath(QStringLiteral("missing.jsonl"));
-        QVERIFY(loadUserTask(source, 1).errorString().contains(QStringLiteral("cannot open")));
+        QVERIFY(loadUserTask(source, 1).errorString().contains(QStringLiteral("cannot read")));
         source.file = dir.filePath(QStringLiteral("data.txt"));
         QVERIFY(loadUserTask(source, 1).errorString().contains(QStringLiteral("unknown format")));
     }

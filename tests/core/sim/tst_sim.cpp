@@ -106,6 +106,28 @@ private Q_SLOTS:
         QVERIFY2(found, qPrintable(experiment.errorString()));
     }
 
+    void inputFilesAreCapped()
+    {
+        // /dev/zero never ends: it is refused after the cap, not read until memory runs out.
+        auto endless = loadExperimentFile(QStringLiteral("/dev/zero"));
+        QVERIFY(!endless.isOk());
+        QVERIFY2(endless.errorString().contains(QStringLiteral(
+                     "is larger than the 16777216-byte limit (a stream that goes on)")),
+                 qPrintable(endless.errorString()));
+        const QString preset = QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json");
+        qputenv("FCL_MAX_EXPERIMENT_BYTES", "100");
+        auto capped = loadExperimentFile(preset);
+        qunsetenv("FCL_MAX_EXPERIMENT_BYTES");
+        QVERIFY(!capped.isOk());
+        QVERIFY2(capped.errorString().contains(
+                     QStringLiteral("set FCL_MAX_EXPERIMENT_BYTES to raise the limit")),
+                 qPrintable(capped.errorString()));
+        QVERIFY(loadExperimentFile(preset).isOk());
+        auto folder = loadExperimentFile(QStringLiteral(FCL_SOURCE_DIR "/resources"));
+        QVERIFY(!folder.isOk());
+        QVERIFY(folder.errorString().contains(QStringLiteral("is a folder, not a file")));
+    }
+
     void validatorCollectsEveryError()
     {
         auto experiment = parseExperiment(
