@@ -112,6 +112,42 @@ private Q_SLOTS:
         QVERIFY(panel.tokenF1Plot() == nullptr);
     }
 
+    void manyClientsAreSummarised()
+    {
+        // 200 clients: the per-client plot shows a mean, a 10-90 % band and three named clients,
+        // not 200 curves (10,000 clients made a redraw take minutes).
+        std::vector<QString> clients;
+        for (int c = 0; c < 200; ++c) {
+            clients.push_back(QStringLiteral("c%1").arg(c));
+        }
+        RunSeries series;
+        series.reset(QStringLiteral("many"), {QStringLiteral("t1")}, clients, {0}, 1, 2);
+        for (int r = 0; r < 2; ++r) {
+            RoundMetrics round;
+            round.round = r;
+            round.globalRound = r;
+            for (int c = 0; c < 200; ++c) {
+                round.clientAccuracy.push_back(r == 1 && c % 2 == 1 ? std::nan("") : c / 199.0);
+            }
+            series.addRound(round);
+        }
+        PlotsPanel panel;
+        panel.resize(700, 500);
+        panel.setSeries(series, true);
+        QCustomPlot *plot = panel.clientPlot();
+        QCOMPARE(plot->graphCount(), 6);
+        QVERIFY(plot->legend->visible());
+        QCOMPARE(plot->graph(2)->name(), QStringLiteral("mean of 200 clients"));
+        // Round 1: values 0/199 .. 199/199, mean 0.5; sorted index floor(0.1 x 199) = 19 and
+        // floor(0.9 x 199) = 179.
+        QVERIFY(std::abs(plot->graph(2)->data()->at(0)->value - 0.5) < 1e-12);
+        QCOMPARE(plot->graph(0)->data()->at(0)->value, 19 / 199.0);
+        QCOMPARE(plot->graph(1)->data()->at(0)->value, 179 / 199.0);
+        // Round 2: only the even clients trained: mean of 0, 2, ..., 198 over 199 = 99/199.
+        QVERIFY(std::abs(plot->graph(2)->data()->at(1)->value - 99 / 199.0) < 1e-12);
+        QCOMPARE(plot->graph(3)->name(), QStringLiteral("c0"));
+    }
+
     void everyShapeIsDrawnWithoutMethodCode()
     {
         RunSeries series;

@@ -11,7 +11,10 @@
 #include <QPalette>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <numeric>
 
 namespace fcl::ui {
 
@@ -287,12 +290,61 @@ void PlotsPanel::drawClients()
 {
     const RunSeries &s = m_series;
     const QSet<QString> hidden = resetPlot(m_clients);
+    if (s.clientAccuracy.size() > kClientCurvesDrawn) {
+        drawClientSummary(hidden);
+        return;
+    }
     for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
         addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
                  seriesColor(static_cast<int>(c)), hidden);
     }
     finishRoundAxes(m_clients, -0.02, 1.02);
     m_clients->legend->setVisible(s.clientAccuracy.size() <= 12);
+}
+
+void PlotsPanel::drawClientSummary(const QSet<QString> &hidden)
+{
+    // Thousands of curves are unreadable, and QCustomPlot removes legend entries one by one
+    // (10,000 clients took 11 minutes per redraw): the clients that trained each round are
+    // summarised by their mean and 10th-90th percentile band, plus the first three by name.
+    const RunSeries &s = m_series;
+    std::map<double, std::vector<double>> byRound;
+    for (std::size_t c = 0; c < s.clientAccuracy.size(); ++c) {
+        for (qsizetype i = 0; i < s.clientRounds[c].size(); ++i) {
+            byRound[s.clientRounds[c][i]].push_back(s.clientAccuracy[c][i]);
+        }
+    }
+    QVector<double> x;
+    QVector<double> mean;
+    QVector<double> low;
+    QVector<double> high;
+    for (auto &[round, values] : byRound) {
+        std::sort(values.begin(), values.end());
+        const auto quantile = [&values](double q) {
+            return values[static_cast<std::size_t>(q * static_cast<double>(values.size() - 1))];
+        };
+        x.append(round);
+        mean.append(std::accumulate(values.begin(), values.end(), 0.0) /
+                    static_cast<double>(values.size()));
+        low.append(quantile(0.1));
+        high.append(quantile(0.9));
+    }
+    QColor band = seriesColor(0);
+    QCPGraph *lowGraph =
+        addGraph(m_clients, tr("10th percentile"), x, low, band, hidden, Qt::DotLine);
+    QCPGraph *highGraph =
+        addGraph(m_clients, tr("90th percentile"), x, high, band, hidden, Qt::DotLine);
+    band.setAlpha(50);
+    highGraph->setBrush(QBrush(band));
+    highGraph->setChannelFillGraph(lowGraph);
+    addGraph(m_clients, tr("mean of %1 clients").arg(s.clientAccuracy.size()), x, mean,
+             seriesColor(0), hidden);
+    for (std::size_t c = 0; c < 3; ++c) {
+        addGraph(m_clients, s.clientNames[c], s.clientRounds[c], s.clientAccuracy[c],
+                 seriesColor(static_cast<int>(c) + 1), hidden, Qt::DashLine);
+    }
+    finishRoundAxes(m_clients, -0.02, 1.02);
+    m_clients->legend->setVisible(true);
 }
 
 void PlotsPanel::drawCommunication()

@@ -51,6 +51,9 @@ private:
     void syncTokenF1Tab();
     void drawAverage();
     void drawClients();
+    /// Past kClientCurvesDrawn clients: mean, 10-90 % band and three named clients.
+    void drawClientSummary(const QSet<QString> &hidden);
+    static constexpr std::size_t kClientCurvesDrawn = 50;
     void drawCommunication();
     void drawMatrix();
     /// Adds a tab for every observation kind the series has and drops the others.
