@@ -118,7 +118,7 @@ private Q_SLOTS:
         QCOMPARE(answered.takeFirst().at(0).toBool(), false);
         bool shown = false;
         for (QLabel *label : dialog.findChildren<QLabel *>()) {
-            shown = shown || label->text().contains(QStringLiteral("nope.png: cannot open"));
+            shown = shown || label->text().contains(QStringLiteral("nope.png: cannot read"));
         }
         QVERIFY(shown);
     }
