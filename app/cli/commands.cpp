@@ -9,6 +9,7 @@
 #include "core/sim/engine.h"
 #include "core/sim/pretrain.h"
 #include "core/sim/registry.h"
+#include "core/sim/timeline.h"
 #include "core/store/run_export.h"
 #include "core/store/run_store.h"
 
@@ -418,6 +419,16 @@ int commandValidate(const QStringList &args)
     if (!experiment) {
         err() << printable(experiment.errorString()) << Qt::endl;
         err() << experiment.errors().size() << " error(s)" << Qt::endl;
+        return kExitBadInput;
+    }
+    // The same feasibility checks as the designer's: partitions against the catalog's pool sizes
+    // (a client asking for more samples than a task has), without loading data.
+    const std::vector<Error> partitionErrors = checkPartitions(experiment.value());
+    if (!partitionErrors.empty()) {
+        for (const Error &error : partitionErrors) {
+            err() << parsed->positional.first() << ": " << printable(error.toString()) << Qt::endl;
+        }
+        err() << partitionErrors.size() << " error(s)" << Qt::endl;
         return kExitBadInput;
     }
     out() << parsed->positional.first() << ": valid (" << experiment->clients.size() << " clients, "

@@ -4,9 +4,11 @@
 #include "core/common/rng.h"
 #include "core/data/partition.h"
 #include "core/data/task_catalog.h"
+#include "core/data/user_task.h"
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace fcl {
 namespace {
@@ -135,11 +137,33 @@ std::vector<Error> checkPartitions(const Experiment &experiment)
 {
     std::vector<Error> errors;
     const std::vector<QString> columns = experiment.taskColumns();
+    // A user task's pool is its training part, labelled by answer as the engine partitions it; an
+    // unreadable file is reported by the experiment's own checks, not again here.
+    std::vector<std::optional<std::vector<int>>> pools;
+    for (const QString &column : columns) {
+        if (const UserTaskSource *source = experiment.dataset(column)) {
+            auto loaded = loadUserTask(*source, experiment.seed);
+            if (!loaded) {
+                pools.emplace_back();
+                continue;
+            }
+            std::vector<int> labels;
+            for (const UserSample &sample : loaded.value()->train) {
+                labels.push_back(sample.answerIndex);
+            }
+            pools.emplace_back(std::move(labels));
+        } else {
+            pools.emplace_back(nominalPoolLabels(column));
+        }
+    }
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
         for (std::size_t j = 0; j < columns.size(); ++j) {
+            if (!pools[j]) {
+                continue;
+            }
             std::vector<std::size_t> members;
             const PartitionRequest request =
-                stagePartitionRequest(experiment, s, j, nominalPoolLabels(columns[j]), members);
+                stagePartitionRequest(experiment, s, j, *pools[j], members);
             if (members.empty()) {
                 continue;
             }

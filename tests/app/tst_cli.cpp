@@ -187,6 +187,26 @@ private Q_SLOTS:
             const Output empty = fcl(arguments + QStringList{QStringLiteral("--db"), QString()});
             QVERIFY2(empty.exitCode == 2, command);
         }
+        // validate runs the partition checks fcl run (and the designer) make, with the same text.
+        QFile source(data("e2e_finetune.json"));
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        QByteArray greedy = source.readAll();
+        greedy.replace("\"samples_per_task\": 300", "\"samples_per_task\": 30000");
+        const QString greedyPath = m_dir->filePath(QStringLiteral("greedy.json"));
+        QFile greedyFile(greedyPath);
+        QVERIFY(greedyFile.open(QIODevice::WriteOnly));
+        greedyFile.write(greedy);
+        greedyFile.close();
+        const QString expected = QStringLiteral(
+            "stages[0] task \"fmnist-split-1\": partition: 4 clients ask for 120000 samples in "
+            "total but the task has only 12000");
+        const Output infeasible = fcl({QStringLiteral("validate"), greedyPath});
+        QCOMPARE(infeasible.exitCode, 2);
+        QVERIFY2(infeasible.err.contains(expected), qPrintable(infeasible.err));
+        const Output refused =
+            fcl({QStringLiteral("run"), greedyPath, QStringLiteral("--db"), m_db});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains(expected), qPrintable(refused.err));
         const Output good = fcl({QStringLiteral("validate"), data("e2e_replay.json")});
         QCOMPARE(good.exitCode, 0);
         QVERIFY(good.out.contains(QStringLiteral("valid (4 clients, 3 stages, 3 tasks)")));

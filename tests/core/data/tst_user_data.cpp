@@ -5,6 +5,7 @@
 #include "core/data/user_task.h"
 #include "core/sim/ask.h"
 #include "core/sim/engine.h"
+#include "core/sim/timeline.h"
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
@@ -428,6 +429,18 @@ private Q_SLOTS:
         QCOMPARE(experiment->datasets.front().file,
                  dir.filePath(QStringLiteral("data/echo.jsonl")));
         QVERIFY(experiment->hasTask(QStringLiteral("echo")));
+        // Partition checks (fcl validate, the designer) size a user task by its training part,
+        // as the engine does: 80 of 100 samples, not 0 as the catalog knows it.
+        const std::vector<Error> tooMany = checkPartitions(experiment.value());
+        QCOMPARE(tooMany.size(), std::size_t(1));
+        QVERIFY2(tooMany.front().toString().contains(QStringLiteral(
+                     "stages[1] task \"echo\": partition: 3 clients ask for 600 samples in total "
+                     "but the task has only 80")),
+                 qPrintable(tooMany.front().toString()));
+        for (ClientSpec &client : experiment.value().clients) {
+            client.params.insert(QStringLiteral("samples_per_task"), 20);
+        }
+        QVERIFY(checkPartitions(experiment.value()).empty());
         // An id that is already a built-in task, and an unknown field.
         QJsonObject clash = root;
         clash.insert(QStringLiteral("datasets"),
