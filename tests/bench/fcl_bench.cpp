@@ -12,6 +12,7 @@
 #include <QProcess>
 
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
@@ -55,53 +56,72 @@ struct Throughput {
     double gflops = 0;
 };
 
-/// Trains `workers` replicas of the backbone in parallel (one per thread, as the engine does).
-Throughput trainThroughput(const QString &backbone, QVariantMap params, int instructionDim,
-                           int outputs, int batch, int workers)
+/// Runs `measure(worker)` on `workers` threads at once, each single-threaded and seeded by its
+/// index as the engine's workers are, and returns the sum of the rates they report.
+double summedRate(int workers, const std::function<double(int)> &measure)
 {
     setThreads(1);
-    fcl::detail::NetworkShape shape;
-    shape.instructionDim = instructionDim;
-    shape.outputs = outputs;
-    double macs = 0;
     std::vector<double> rates(static_cast<std::size_t>(workers));
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) {
         threads.emplace_back([&, w] {
             setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
             torch::manual_seed(w);
-            auto net = fcl::detail::makeNetwork(backbone, params, shape);
-            macs = net->forwardMacsPerSample();
-            torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.01));
-            const torch::Tensor images = torch::rand({batch, 784});
-            const torch::Tensor instructions = torch::rand({batch, std::max(instructionDim, 0)});
-            const torch::Tensor labels = torch::randint(outputs, {batch}, torch::kInt64);
-            auto step = [&] {
-                optimizer.zero_grad();
-                torch::nn::functional::cross_entropy(net->forward(images, instructions), labels)
-                    .backward();
-                optimizer.step();
-            };
-            for (int i = 0; i < 20; ++i) {
-                step();
-            }
-            int steps = 0;
-            QElapsedTimer timer;
-            timer.start();
-            while (seconds(timer) < 2.0) {
-                step();
-                ++steps;
-            }
-            rates[static_cast<std::size_t>(w)] = steps * batch / seconds(timer);
+            rates[static_cast<std::size_t>(w)] = measure(w);
         });
     }
     for (auto &t : threads) {
         t.join();
     }
-    Throughput result;
+    double total = 0;
     for (double r : rates) {
-        result.samplesPerSecond += r;
+        total += r;
     }
+    return total;
+}
+
+/// Calls `step` `warmUp` times, then as often as fits in `duration` seconds; returns the units
+/// the timed steps reported (samples, tokens) per second.
+double timedRate(const std::function<double()> &step, int warmUp, double duration)
+{
+    for (int i = 0; i < warmUp; ++i) {
+        step();
+    }
+    double units = 0;
+    QElapsedTimer timer;
+    timer.start();
+    while (seconds(timer) < duration) {
+        units += step();
+    }
+    return units / seconds(timer);
+}
+
+/// Trains `workers` replicas of the backbone in parallel (one per thread, as the engine does).
+Throughput trainThroughput(const QString &backbone, QVariantMap params, int instructionDim,
+                           int outputs, int batch, int workers)
+{
+    fcl::detail::NetworkShape shape;
+    shape.instructionDim = instructionDim;
+    shape.outputs = outputs;
+    double macs = 0;
+    Throughput result;
+    result.samplesPerSecond = summedRate(workers, [&](int) {
+        auto net = fcl::detail::makeNetwork(backbone, params, shape);
+        macs = net->forwardMacsPerSample();
+        torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.01));
+        const torch::Tensor images = torch::rand({batch, 784});
+        const torch::Tensor instructions = torch::rand({batch, std::max(instructionDim, 0)});
+        const torch::Tensor labels = torch::randint(outputs, {batch}, torch::kInt64);
+        return timedRate(
+            [&] {
+                optimizer.zero_grad();
+                torch::nn::functional::cross_entropy(net->forward(images, instructions), labels)
+                    .backward();
+                optimizer.step();
+                return double(batch);
+            },
+            20, 2.0);
+    });
     // Forward 2 x MACs, backward 4 x MACs (input and weight gradients).
     result.gflops = result.samplesPerSecond * 6.0 * macs / 1e9;
     return result;
@@ -149,49 +169,26 @@ double vlmForwardMacs(const fcl::detail::TinyVlmConfig &c, const fcl::detail::Mo
 /// counted).
 Throughput vlmTrainThroughput(const QString &tuning, int workers)
 {
-    setThreads(1);
     const QVariantMap params{{QStringLiteral("tuning"), tuning}};
     const fcl::detail::TinyVlmConfig config = fcl::detail::TinyVlmConfig::fromParams(params);
     double macsPerSample = 0;
-    std::vector<double> rates(static_cast<std::size_t>(workers));
-    std::vector<std::thread> threads;
-    for (int w = 0; w < workers; ++w) {
-        threads.emplace_back([&, w] {
-            setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
-            torch::manual_seed(w);
-            auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), params, {});
-            const int batch = 32;
-            const fcl::detail::ModelInput input = vlmBatch(*net, batch, true);
-            macsPerSample =
-                vlmForwardMacs(config, input, net->tokenizer()->vocabularySize()) / batch;
-            torch::optim::Adam optimizer(net->trainableParameters(),
-                                         torch::optim::AdamOptions(0.001));
-            auto step = [&] {
+    Throughput result;
+    result.samplesPerSecond = summedRate(workers, [&](int) {
+        auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), params, {});
+        const int batch = 32;
+        const fcl::detail::ModelInput input = vlmBatch(*net, batch, true);
+        macsPerSample = vlmForwardMacs(config, input, net->tokenizer()->vocabularySize()) / batch;
+        torch::optim::Adam optimizer(net->trainableParameters(), torch::optim::AdamOptions(0.001));
+        return timedRate(
+            [&] {
                 optimizer.zero_grad();
                 const fcl::detail::Outputs out = net->predict(input);
                 torch::nn::functional::cross_entropy(out.logits, out.targets).backward();
                 optimizer.step();
-            };
-            for (int i = 0; i < 5; ++i) {
-                step();
-            }
-            int steps = 0;
-            QElapsedTimer timer;
-            timer.start();
-            while (seconds(timer) < 3.0) {
-                step();
-                ++steps;
-            }
-            rates[static_cast<std::size_t>(w)] = steps * batch / seconds(timer);
-        });
-    }
-    for (auto &t : threads) {
-        t.join();
-    }
-    Throughput result;
-    for (double r : rates) {
-        result.samplesPerSecond += r;
-    }
+                return double(batch);
+            },
+            5, 3.0);
+    });
     const double flopsPerMac = tuning == QLatin1String("full") ? 6.0 : 4.0;
     result.gflops = result.samplesPerSecond * flopsPerMac * macsPerSample / 1e9;
     return result;
@@ -200,37 +197,21 @@ Throughput vlmTrainThroughput(const QString &tuning, int workers)
 /// Greedy decoding throughput (batched, key/value cache) on one thread per worker.
 double vlmDecodeTokensPerSecond(int workers)
 {
-    setThreads(1);
-    std::vector<double> rates(static_cast<std::size_t>(workers));
-    std::vector<std::thread> threads;
-    for (int w = 0; w < workers; ++w) {
-        threads.emplace_back([&, w] {
-            setThreads(1); // OpenMP settings are per thread: a new thread starts with all cores
-            torch::manual_seed(w);
-            auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), {}, {});
-            const fcl::detail::ModelInput prompts = vlmBatch(*net, 128, false);
-            // A random model rarely emits the end token: every row decodes all 12 tokens.
-            constexpr int kTokens = 12;
-            net->generate(prompts, kTokens);
-            std::int64_t tokens = 0;
-            QElapsedTimer timer;
-            timer.start();
-            while (seconds(timer) < 3.0) {
+    return summedRate(workers, [](int) {
+        auto net = fcl::detail::makeNetwork(QStringLiteral("tiny-vlm"), {}, {});
+        const fcl::detail::ModelInput prompts = vlmBatch(*net, 128, false);
+        // A random model rarely emits the end token: every row decodes all 12 tokens.
+        constexpr int kTokens = 12;
+        return timedRate(
+            [&] {
+                double tokens = 0;
                 for (const auto &answer : net->generate(prompts, kTokens)) {
-                    tokens += static_cast<std::int64_t>(answer.size()) + 1;
+                    tokens += static_cast<double>(answer.size()) + 1;
                 }
-            }
-            rates[static_cast<std::size_t>(w)] = static_cast<double>(tokens) / seconds(timer);
-        });
-    }
-    for (auto &t : threads) {
-        t.join();
-    }
-    double total = 0;
-    for (double r : rates) {
-        total += r;
-    }
-    return total;
+                return tokens;
+            },
+            1, 3.0);
+    });
 }
 
 double residentMiB()
