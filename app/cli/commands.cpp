@@ -588,10 +588,15 @@ int commandShow(const QStringList &args)
     if (!run) {
         return badInput(run.errorString());
     }
-    auto matrix = store.value()->accuracyMatrix(id.value());
-    if (!matrix) {
-        return badInput(matrix.errorString()); // "run N is corrupt: ..." names the row
+    // The rows are read once: for the matrix and for the token F1 line.
+    auto rows = store.value()->metrics(id.value());
+    if (!rows) {
+        return badInput(rows.errorString());
     }
+    if (auto checked = RunStore::checkRows(run.value(), rows.value()); !checked) {
+        return badInput(checked.errorString()); // "run N is corrupt: ..." names the row
+    }
+    const AccuracyMatrix matrix = RunStore::matrixFromRows(run.value(), rows.value());
     out() << "Run " << run->id << ": " << run->name << "\n";
     out() << "  status    " << runStatusName(run->status)
           << (run->error.isEmpty() ? QString()
@@ -606,18 +611,16 @@ int commandShow(const QStringList &args)
         out() << section.key << " " << sectionMethod(run->config, section.key) << "   ";
     }
     out() << "\n\n";
-    out() << "Accuracy matrix:\n" << formatMatrix(matrix.value(), run->taskIds) << '\n';
-    if (auto rows = store.value()->metrics(id.value()); rows) {
-        out() << formatLastTokenF1(rows.value(), run->taskIds);
-    }
+    out() << "Accuracy matrix:\n" << formatMatrix(matrix, run->taskIds) << '\n';
+    out() << formatLastTokenF1(rows.value(), run->taskIds);
     int finished = 0;
-    for (int s = 0; s < matrix->stages(); ++s) {
-        finished += std::isnan(matrix->at(s, 0)) ? 0 : 1;
+    for (int s = 0; s < matrix.stages(); ++s) {
+        finished += std::isnan(matrix.at(s, 0)) ? 0 : 1;
     }
-    if (finished == matrix->stages() && finished > 0) {
-        out() << formatSummary(matrix.value(), run->bytesUp, run->bytesDown);
+    if (finished == matrix.stages() && finished > 0) {
+        out() << formatSummary(matrix, run->bytesUp, run->bytesDown);
     } else {
-        out() << finished << " of " << matrix->stages()
+        out() << finished << " of " << matrix.stages()
               << " stages finished; final metrics need every stage.\n";
     }
     out().flush();
