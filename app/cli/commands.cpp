@@ -541,7 +541,7 @@ int commandList(const QStringList &args)
     if (!parsed) {
         return badInput(parsed.errorString());
     }
-    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ReadOnly);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -580,7 +580,7 @@ int commandShow(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ReadOnly);
     if (!store) {
         return badInput(store.errorString());
     }
@@ -641,7 +641,7 @@ int commandExport(const QStringList &args)
     if (!id) {
         return badInput(id.errorString());
     }
-    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ExistingOnly);
+    auto store = RunStore::open(parsed->db, RunStore::OpenMode::ReadOnly);
     if (!store) {
         return badInput(store.errorString());
     }

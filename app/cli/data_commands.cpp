@@ -204,7 +204,7 @@ int commandAsk(const QStringList &args)
     const QString dbPath = parsed->values.contains(QStringLiteral("db"))
                                ? parsed->value(QStringLiteral("db"))
                                : RunStore::defaultPath();
-    auto store = RunStore::open(dbPath, RunStore::OpenMode::ExistingOnly);
+    auto store = RunStore::open(dbPath, RunStore::OpenMode::ReadOnly);
     if (!store) {
         return badInput(store.errorString());
     }

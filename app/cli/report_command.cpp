@@ -41,7 +41,7 @@ int commandReport(const QStringList &args)
         err << "fcl: " << problem << Qt::endl;
         return kExitBadInput;
     }
-    auto store = RunStore::open(db, RunStore::OpenMode::ExistingOnly);
+    auto store = RunStore::open(db, RunStore::OpenMode::ReadOnly);
     if (!store) {
         err << "fcl: " << store.errorString() << Qt::endl;
         return kExitBadInput;

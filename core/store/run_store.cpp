@@ -14,8 +14,10 @@
 #include <QSqlQuery>
 #include <QStandardPaths>
 #include <QSysInfo>
+#include <QUrl>
 #include <QVariant>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -119,7 +121,11 @@ QString RunStore::defaultPath()
 
 Error RunStore::databaseError(const QString &what, const QString &detail) const
 {
-    return Error{QFileInfo(m_path).fileName(), QStringLiteral("%1 failed: %2").arg(what, detail)};
+    // SQLite says "database or disk is full" for both; a user needs to read which.
+    const QString prefix =
+        detail.contains(QLatin1String("disk is full")) ? QStringLiteral("disk full: ") : QString();
+    return Error{QFileInfo(m_path).fileName(),
+                 QStringLiteral("%1 failed: %2%3").arg(what, prefix, detail)};
 }
 
 Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path, OpenMode mode)
@@ -130,29 +136,63 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const QString &path, OpenMode m
         return Error{QStringLiteral("database"), QStringLiteral("the file name is empty")};
     }
     const QFileInfo info(path);
-    if (mode == OpenMode::ExistingOnly && !info.exists()) {
+    if (mode != OpenMode::CreateIfMissing && !info.exists()) {
         return Error{path, QStringLiteral("no run database here (fcl run creates one; --db picks "
                                           "another)")};
     }
     if (info.exists() && !info.isFile()) {
         return Error{path, QStringLiteral("is not a database file")};
     }
-    if (!QDir().mkpath(info.absolutePath())) {
+    if (mode != OpenMode::ReadOnly && !QDir().mkpath(info.absolutePath())) {
         return Error{path,
                      QStringLiteral("cannot create the directory %1").arg(info.absolutePath())};
     }
     std::unique_ptr<RunStore> store(new RunStore(path, connection));
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
-        if (!db.isValid()) {
-            return Error{path, QStringLiteral(
-                                   "the Qt SQLite driver is missing (install libqt6sql6-sqlite)")};
-        }
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
+    if (!db.isValid()) {
+        return Error{path,
+                     QStringLiteral("the Qt SQLite driver is missing (install libqt6sql6-sqlite)")};
+    }
+    const QString busy = QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000");
+    if (mode == OpenMode::ReadOnly) {
+        store->m_readOnly = true;
+        // A -wal file with frames means a writer may be at work (an empty one is left behind by
+        // a reader that could not make its -shm file).
+        const bool walBefore = QFileInfo(path + QStringLiteral("-wal")).size() > 0;
         db.setDatabaseName(path);
-        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
-        if (!db.open()) {
-            return Error{path, QStringLiteral("cannot open: %1").arg(db.lastError().text())};
+        db.setConnectOptions(busy + QStringLiteral(";QSQLITE_OPEN_READONLY"));
+        Result<Unit> initialized =
+            db.open() ? store->initializeReadOnly()
+                      : Result<Unit>(Error{
+                            path, QStringLiteral("cannot open: %1").arg(db.lastError().text())});
+        if (!initialized && !walBefore) {
+            // A WAL database whose -shm file cannot be made (read-only folder, full disk) opens
+            // only as immutable. That is safe: with no WAL frames nothing is being written.
+            db.close();
+            db.setDatabaseName(
+                QStringLiteral("file:") +
+                QString::fromUtf8(
+                    QUrl::fromLocalFile(info.absoluteFilePath()).toEncoded(QUrl::RemoveScheme)) +
+                QStringLiteral("?immutable=1"));
+            db.setConnectOptions(busy + QStringLiteral(";QSQLITE_OPEN_READONLY;QSQLITE_OPEN_URI"));
+            if (db.open() && store->initializeReadOnly()) {
+                initialized = Unit{};
+            }
         }
+        if (!initialized) {
+            return initialized.errors();
+        }
+        if (!store->m_needsUpgrade) {
+            return store;
+        }
+        // An older schema: upgrade it as any other command would (fails if it cannot write).
+        db.close();
+        store->m_readOnly = false;
+    }
+    db.setDatabaseName(path);
+    db.setConnectOptions(busy);
+    if (!db.open()) {
+        return Error{path, QStringLiteral("cannot open: %1").arg(db.lastError().text())};
     }
     auto initialized = store->initialize();
     if (!initialized) {
@@ -170,33 +210,43 @@ Result<Unit> RunStore::execute(const QString &sql)
     return Unit{};
 }
 
+Result<int> RunStore::checkedSchemaVersion()
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName);
+    QSqlQuery check(db);
+    if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next() ||
+        check.value(0).toString() != QLatin1String("ok")) {
+        return Error{m_path, QStringLiteral("not a readable run database (%1)")
+                                 .arg(check.lastError().isValid() ? check.lastError().text()
+                                                                  : check.value(0).toString())};
+    }
+    QSqlQuery stored(db);
+    if (!stored.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'schema_version'")) ||
+        !stored.next()) {
+        return 0; // no schema yet (an empty file)
+    }
+    const int version = stored.value(0).toInt();
+    if (version > kSchemaVersion) {
+        return Error{m_path, QStringLiteral("the database's schema version %1 is newer than "
+                                            "this program's (%2); update FCL Workbench")
+                                 .arg(version)
+                                 .arg(kSchemaVersion)};
+    }
+    return version;
+}
+
 Result<Unit> RunStore::initialize()
 {
     QSqlDatabase db = QSqlDatabase::database(m_connectionName);
-    {
-        QSqlQuery check(db);
-        if (!check.exec(QStringLiteral("PRAGMA quick_check")) || !check.next() ||
-            check.value(0).toString() != QLatin1String("ok")) {
-            return Error{m_path, QStringLiteral("not a readable run database (%1)")
-                                     .arg(check.lastError().isValid() ? check.lastError().text()
-                                                                      : check.value(0).toString())};
-        }
+    auto stored = checkedSchemaVersion();
+    if (!stored) {
+        return stored.errors();
     }
     for (const char *pragma :
          {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
         auto done = execute(QString::fromLatin1(pragma));
         if (!done) {
             return done;
-        }
-    }
-    {
-        QSqlQuery stored(db);
-        if (stored.exec(QStringLiteral("SELECT value FROM meta WHERE key = 'schema_version'")) &&
-            stored.next() && stored.value(0).toInt() > kSchemaVersion) {
-            return Error{m_path, QStringLiteral("the database's schema version %1 is newer than "
-                                                "this program's (%2); update FCL Workbench")
-                                     .arg(stored.value(0).toInt())
-                                     .arg(kSchemaVersion)};
         }
     }
     db.transaction();
@@ -217,23 +267,11 @@ Result<Unit> RunStore::initialize()
     }
 
     // Runs whose process is gone were interrupted (killed, crashed, power cut).
-    QSqlQuery running(db);
-    running.prepare(QStringLiteral("SELECT id, host, pid FROM runs WHERE status = 'running'"));
-    if (!running.exec()) {
-        return databaseError(QStringLiteral("reading runs"), running.lastError().text());
+    auto orphaned = orphanedRuns();
+    if (!orphaned) {
+        return orphaned.errors();
     }
-    std::vector<qint64> orphaned;
-    const QString host = QSysInfo::machineHostName();
-    while (running.next()) {
-        const bool sameHost = running.value(1).toString() == host;
-        if (!sameHost || !processIsAlive(running.value(2).toLongLong())) {
-            // A run on another host cannot be probed; only ours are judged.
-            if (sameHost) {
-                orphaned.push_back(running.value(0).toLongLong());
-            }
-        }
-    }
-    for (qint64 id : orphaned) {
+    for (qint64 id : orphaned.value()) {
         QSqlQuery mark(db);
         mark.prepare(
             QStringLiteral("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?"));
@@ -246,6 +284,52 @@ Result<Unit> RunStore::initialize()
         ++m_interruptedOnOpen;
     }
     return Unit{};
+}
+
+Result<Unit> RunStore::initializeReadOnly()
+{
+    auto version = checkedSchemaVersion();
+    if (!version) {
+        return version.errors();
+    }
+    // No schema yet (an empty file) or an older one: the writable path decides.
+    m_needsUpgrade = version.value() < kSchemaVersion;
+    if (m_needsUpgrade) {
+        return Unit{};
+    }
+    auto orphaned = orphanedRuns();
+    if (!orphaned) {
+        return orphaned.errors();
+    }
+    m_orphaned = std::move(orphaned.value());
+    m_interruptedOnOpen = static_cast<int>(m_orphaned.size());
+    return Unit{};
+}
+
+Result<std::vector<qint64>> RunStore::orphanedRuns()
+{
+    QSqlQuery running(QSqlDatabase::database(m_connectionName));
+    running.prepare(QStringLiteral("SELECT id, host, pid FROM runs WHERE status = 'running'"));
+    if (!running.exec()) {
+        return databaseError(QStringLiteral("reading runs"), running.lastError().text());
+    }
+    std::vector<qint64> orphaned;
+    const QString host = QSysInfo::machineHostName();
+    while (running.next()) {
+        // A run on another host cannot be probed; only ours are judged.
+        if (running.value(1).toString() == host && !processIsAlive(running.value(2).toLongLong())) {
+            orphaned.push_back(running.value(0).toLongLong());
+        }
+    }
+    return orphaned;
+}
+
+void RunStore::applyOrphaned(RunRecord &record) const
+{
+    if (record.status == RunStatus::Running &&
+        std::find(m_orphaned.begin(), m_orphaned.end(), record.id) != m_orphaned.end()) {
+        record.status = RunStatus::Interrupted;
+    }
 }
 
 Result<qint64> RunStore::createRun(const QString &experimentName, const QJsonObject &config,
@@ -621,6 +705,7 @@ Result<std::vector<RunRecord>> RunStore::listRuns()
     std::vector<RunRecord> runs;
     while (query.next()) {
         runs.push_back(readRun(query));
+        applyOrphaned(runs.back());
     }
     return runs;
 }
@@ -639,6 +724,7 @@ Result<RunRecord> RunStore::run(qint64 runId)
     }
     QString problem;
     RunRecord record = readRun(query, &problem);
+    applyOrphaned(record);
     if (!problem.isEmpty()) {
         return corruptRun(runId, problem);
     }

@@ -44,7 +44,7 @@ struct MetricRow {
     int stage = 0;
     int round = 0; ///< -1 for stage-level rows (the accuracy-matrix row), -1/-1 for the baseline
     QString kind;  ///< acc, acc_ti, acc_ci, f1 (generative), client_acc, loss, avg_acc,
-                  ///< avg_forgetting, bytes_up, bytes_down, wall_ms, matrix, baseline
+                   ///< avg_forgetting, bytes_up, bytes_down, wall_ms, matrix, baseline
     int task = -1;
     int client = -1;
     double value = 0;
@@ -85,8 +85,11 @@ public:
     RunStore &operator=(const RunStore &) = delete;
 
     /// Whether open() may create the database (and its folder): only commands that write a new
-    /// run do; reading a database that is not there is an error, with no side effect.
-    enum class OpenMode { CreateIfMissing, ExistingOnly };
+    /// run do; reading a database that is not there is an error, with no side effect. ReadOnly
+    /// opens an existing database without writing to it (works on a full disk, a read-only file or
+    /// folder): runs whose process is gone are reported "interrupted" but not marked so, and an
+    /// older schema is upgraded only if the file is writable.
+    enum class OpenMode { CreateIfMissing, ExistingOnly, ReadOnly };
     static Result<std::unique_ptr<RunStore>> open(const QString &path,
                                                   OpenMode mode = OpenMode::CreateIfMissing);
     /// The per-user default: $XDG_DATA_HOME/fcl-workbench/runs.sqlite (or ~/.local/share/...).
@@ -129,18 +132,29 @@ public:
     /// observations and checkpoints from later rounds, and marks it running in this process. With
     /// stage -1 every row goes (the run starts again). One transaction.
     Result<Unit> reopenRun(qint64 runId, int stage, int round);
-    /// How many runs open() marked interrupted.
+    /// How many runs open() marked interrupted (or, read-only, found interrupted).
     int interruptedOnOpen() const { return m_interruptedOnOpen; }
+    bool isReadOnly() const { return m_readOnly; }
 
 private:
     RunStore(QString path, QString connectionName);
     Result<Unit> execute(const QString &sql);
     Result<Unit> initialize();
+    Result<Unit> initializeReadOnly();
+    /// PRAGMA quick_check, then the stored schema version (0: none yet), refusing a newer one.
+    Result<int> checkedSchemaVersion();
+    /// Running runs of this host whose process is gone.
+    Result<std::vector<qint64>> orphanedRuns();
+    /// A run read as "running" whose process is gone reads "interrupted" (read-only stores).
+    void applyOrphaned(RunRecord &record) const;
     Error databaseError(const QString &what, const QString &detail) const;
 
     QString m_path;
     QString m_connectionName;
     int m_interruptedOnOpen = 0;
+    bool m_readOnly = false;
+    bool m_needsUpgrade = false;
+    std::vector<qint64> m_orphaned; ///< read-only stores only
 };
 
 } // namespace fcl

@@ -3,13 +3,16 @@
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QStorageInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -337,6 +340,116 @@ private Q_SLOTS:
         QCOMPARE(list.exitCode(), 1);
         QVERIFY2(list.readAllStandardError().contains("cannot write to standard output"),
                  "the reason goes to stderr");
+    }
+
+    void fullDiskAndReadOnlyDatabase()
+    {
+        // A small tmpfs stands for the user's disk (mounting needs root, as CI has).
+        const QString mountPoint = m_dir->filePath(QStringLiteral("disk"));
+        QVERIFY(QDir().mkpath(mountPoint));
+        auto mount = [&](const QStringList &options) {
+            return QProcess::execute(QStringLiteral("mount"),
+                                     QStringList{QStringLiteral("-t"), QStringLiteral("tmpfs")} +
+                                         options +
+                                         QStringList{QStringLiteral("tmpfs"), mountPoint}) == 0;
+        };
+        if (!mount({QStringLiteral("-o"), QStringLiteral("size=24m")})) {
+            QSKIP("mounting a tmpfs needs root");
+        }
+        struct Unmount {
+            QString point;
+            ~Unmount() { QProcess::execute(QStringLiteral("umount"), {point}); }
+        } unmount{mountPoint};
+        const QString db = mountPoint + QStringLiteral("/runs.sqlite");
+        QCOMPARE(fcl({QStringLiteral("run"), data("e2e_finetune.json"), QStringLiteral("--db"), db,
+                      QStringLiteral("--quiet")})
+                     .exitCode,
+                 0);
+        QProcess gone;
+        gone.start(QStringLiteral("true"));
+        QVERIFY(gone.waitForFinished());
+        const qint64 deadPid = gone.processId();
+        // Reads the file as it is (immutable: no -shm file needed on the full disk).
+        auto sql = [&](const QString &statement, bool asItIs = false) {
+            QVariant value;
+            {
+                QSqlDatabase raw =
+                    QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("raw"));
+                raw.setDatabaseName(asItIs ? QStringLiteral("file:%1?immutable=1").arg(db) : db);
+                if (asItIs) {
+                    raw.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_OPEN_URI"));
+                }
+                if (raw.open()) {
+                    QSqlQuery q(raw);
+                    if (q.exec(statement) && q.next()) {
+                        value = q.value(0);
+                    }
+                }
+            }
+            QSqlDatabase::removeDatabase(QStringLiteral("raw"));
+            return value;
+        };
+
+        QFile filler(mountPoint + QStringLiteral("/filler"));
+        auto fillDisk = [&](qint64 keep) {
+            QVERIFY(filler.open(QIODevice::WriteOnly));
+            QStorageInfo disk(mountPoint);
+            const QByteArray block(16 * 1024, 'x');
+            while (disk.bytesAvailable() >= keep + block.size() && filler.write(block) > 0) {
+                filler.flush();
+                disk.refresh();
+            }
+            filler.close();
+        };
+        // Fill the disk but for 256 KiB: a new run starts, then fails saving a round.
+        fillDisk(256 * 1024);
+        const Output failed = fcl({QStringLiteral("run"), data("e2e_finetune.json"),
+                                   QStringLiteral("--db"), db, QStringLiteral("--quiet")});
+        QCOMPARE(failed.exitCode, 1);
+        QVERIFY2(failed.err.contains(QStringLiteral("disk full")), qPrintable(failed.err));
+        // Run 1 looks as if its process had been killed ("running" with a pid that is gone);
+        // then the disk is full to the last byte.
+        QVERIFY(filler.remove());
+        sql(QStringLiteral("UPDATE runs SET status = 'running', pid = %1 WHERE id = 1")
+                .arg(deadPid));
+        fillDisk(0);
+        // Every read command works on the full disk, and writes nothing (run 1 stays "running"
+        // in the file, and reads "interrupted").
+        const Output list = fcl({QStringLiteral("list"), QStringLiteral("--db"), db});
+        QVERIFY2(list.exitCode == 0, qPrintable(list.err));
+        QVERIFY2(list.out.contains(QRegularExpression(QStringLiteral("1  interrupted"))),
+                 qPrintable(list.out));
+        QVERIFY2(list.out.contains(QRegularExpression(QStringLiteral("2  failed"))),
+                 qPrintable(list.out));
+        const Output show =
+            fcl({QStringLiteral("show"), QStringLiteral("2"), QStringLiteral("--db"), db});
+        QCOMPARE(show.exitCode, 0);
+        QVERIFY2(show.out.contains(QStringLiteral("disk full")), qPrintable(show.out));
+        QCOMPARE(sql(QStringLiteral("SELECT status FROM runs WHERE id = 1"), true).toString(),
+                 QStringLiteral("running"));
+        QVERIFY(sql(QStringLiteral("SELECT error FROM runs WHERE id = 2"), true)
+                    .toString()
+                    .contains(QStringLiteral("disk full")));
+
+        // Read-only: the same commands on a read-only file system.
+        QVERIFY(mount({QStringLiteral("-o"), QStringLiteral("remount,ro")}));
+        const QList<QStringList> reads = {
+            {QStringLiteral("list")},
+            {QStringLiteral("show"), QStringLiteral("1")},
+            {QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--csv"),
+             QStringLiteral("-o"), m_dir->filePath(QStringLiteral("1.csv"))},
+            {QStringLiteral("report"), QStringLiteral("1"), QStringLiteral("-o"),
+             m_dir->filePath(QStringLiteral("1.pdf"))}};
+        for (const QStringList &command : reads) {
+            const Output o = fcl(command + QStringList{QStringLiteral("--db"), db});
+            QVERIFY2(o.exitCode == 0, qPrintable(command.join(QLatin1Char(' ')) + o.err));
+        }
+        QVERIFY(QFileInfo(m_dir->filePath(QStringLiteral("1.pdf"))).size() > 1000);
+        // Only run writes: it says where it cannot.
+        const Output refused = fcl({QStringLiteral("run"), data("e2e_finetune.json"),
+                                    QStringLiteral("--db"), db, QStringLiteral("--quiet")});
+        QVERIFY(refused.exitCode != 0);
+        QVERIFY2(refused.err.contains(QStringLiteral("runs.sqlite")), qPrintable(refused.err));
     }
 
     void killedRunIsInterruptedWithItsRoundsKept()
