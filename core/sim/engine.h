@@ -16,6 +16,10 @@ struct RunOptions {
     /// Besides every stage's end, also save a checkpoint every this many rounds (0: only at stage
     /// ends). Only the newest mid-stage checkpoint is kept. Does not change results.
     int checkpointEveryRounds = 0;
+    /// When another process holds the run database locked (each attempt already waits SQLite's
+    /// 5 s busy timeout), a round's commit is tried again with growing pauses for this long before
+    /// the run fails; the round's rows stay in memory meanwhile.
+    int databaseLockWaitMs = 60000;
 };
 
 /// Runs one experiment to the end, synchronously, on the calling thread (plus its worker pool).

@@ -13,6 +13,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -757,7 +759,9 @@ void Runner::runStage(int stage, int firstRound)
                 commit.checkpoint = checkpoint(stage, round);
                 commit.checkpointIsStageEnd = lastRound;
             }
-            auto committed = m_store->commitRound(m_runId, commit);
+            auto committed = writeWithLockRetry([&] {
+                return m_store->commitRound(m_runId, commit);
+            });
             if (!committed) {
                 throw EngineFailure{QStringLiteral("could not save to the run database: %1")
                                         .arg(committed.errorString())};
@@ -775,6 +779,35 @@ void Runner::runStage(int stage, int firstRound)
             m_cancelled = true;
             return;
         }
+    }
+}
+
+Result<Unit> Runner::writeWithLockRetry(const std::function<Result<Unit>()> &write)
+{
+    QElapsedTimer waited;
+    waited.start();
+    int pauseMs = 250;
+    bool told = false;
+    for (;;) {
+        Result<Unit> written = write();
+        if (written || !RunStore::isLockedError(written.errorString()) ||
+            waited.elapsed() + pauseMs > m_options.databaseLockWaitMs) {
+            if (told && written) {
+                m_observer.onMessage(Severity::Info, QStringLiteral("the run database is free "
+                                                                    "again; the round is saved"));
+            }
+            return written;
+        }
+        if (!told) {
+            m_observer.onMessage(
+                Severity::Warning,
+                QStringLiteral("another process holds the run database locked; trying again for "
+                               "up to %1 s")
+                    .arg(m_options.databaseLockWaitMs / 1000));
+            told = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+        pauseMs = std::min(pauseMs * 2, 4000);
     }
 }
 
@@ -889,7 +922,9 @@ RunOutcome Runner::execute(qint64 resumeRunId)
         if (!outcome.error.isEmpty()) {
             m_store->appendEvent(m_runId, QStringLiteral("error"), outcome.error);
         }
-        auto finished = m_store->finishRun(m_runId, outcome.status, outcome.error, outcome.summary);
+        auto finished = writeWithLockRetry([&] {
+            return m_store->finishRun(m_runId, outcome.status, outcome.error, outcome.summary);
+        });
         if (!finished && outcome.error.isEmpty()) {
             outcome.status = RunStatus::Failed;
             outcome.error = QStringLiteral("could not save to the run database: %1")

@@ -99,6 +99,9 @@ private:
     /// The experiment as the run stores it (with the datasets' SHA-256).
     QJsonObject storedConfig() const;
     RunSummary summary() const;
+    /// Runs `write` (a store call) and, while it fails because another process holds the database
+    /// locked, again with pauses growing to 4 s, for up to RunOptions::databaseLockWaitMs.
+    Result<Unit> writeWithLockRetry(const std::function<Result<Unit>()> &write);
 
     const Experiment &m_experiment;
     RunStore *m_store;

@@ -110,6 +110,11 @@ RunStore::~RunStore()
     QSqlDatabase::removeDatabase(m_connectionName);
 }
 
+bool RunStore::isLockedError(const QString &message)
+{
+    return message.contains(QLatin1String("database is locked"));
+}
+
 QString RunStore::defaultPath()
 {
     QString base = qEnvironmentVariable("XDG_DATA_HOME");

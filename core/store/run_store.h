@@ -132,6 +132,9 @@ public:
     /// observations and checkpoints from later rounds, and marks it running in this process. With
     /// stage -1 every row goes (the run starts again). One transaction.
     Result<Unit> reopenRun(qint64 runId, int stage, int round);
+    /// Whether an error from this class says another connection held the database locked past
+    /// the busy timeout (SQLite's "database is locked"), so that trying again later may succeed.
+    static bool isLockedError(const QString &message);
     /// How many runs open() marked interrupted (or, read-only, found interrupted).
     int interruptedOnOpen() const { return m_interruptedOnOpen; }
     bool isReadOnly() const { return m_readOnly; }

@@ -452,6 +452,66 @@ private Q_SLOTS:
         QVERIFY2(refused.err.contains(QStringLiteral("runs.sqlite")), qPrintable(refused.err));
     }
 
+    void externalLockIsWaitedOut()
+    {
+        // Another process holds the database's write lock past SQLite's 5 s busy timeout: the
+        // run waits (saying so), saves the round when the lock goes, and goes on (it failed).
+        const QString path = writeLongExperiment();
+        QVERIFY(!path.isEmpty());
+        QProcess process;
+        process.start(QStringLiteral(FCL_CLI_PATH),
+                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+        QVERIFY(process.waitForStarted());
+        QByteArray progress;
+        auto waitFor = [&](const char *text) {
+            while (!progress.contains(text) && process.state() == QProcess::Running) {
+                process.waitForReadyRead(1000);
+                progress += process.readAllStandardError();
+            }
+            return progress.contains(text);
+        };
+        QVERIFY(waitFor("round 2/"));
+        {
+            QSqlDatabase other =
+                QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("other"));
+            other.setDatabaseName(m_db);
+            QVERIFY(other.open());
+            QSqlQuery lock(other);
+            QVERIFY2(lock.exec(QStringLiteral("BEGIN EXCLUSIVE")),
+                     qPrintable(lock.lastError().text()));
+            QVERIFY2(waitFor("another process holds the run database locked"),
+                     progress.constData());
+            QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("other"));
+        QVERIFY2(waitFor("the round is saved"), progress.constData());
+        // Two more rounds after it, then stop.
+        const int saved = progress.indexOf("the round is saved");
+        while (progress.mid(saved).count(" loss ") < 2 && process.state() == QProcess::Running) {
+            process.waitForReadyRead(1000);
+            progress += process.readAllStandardError();
+        }
+        QVERIFY2(progress.mid(saved).count(" loss ") >= 2, progress.constData());
+        ::kill(static_cast<pid_t>(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(120000));
+        QCOMPARE(process.exitCode(), 128 + SIGINT);
+        // Every round up to the last is stored, none twice, none missing.
+        auto store = RunStore::open(m_db);
+        QVERIFY(store);
+        auto rows = store.value()->metrics(1);
+        QVERIFY(rows);
+        std::vector<int> rounds;
+        for (const MetricRow &row : rows.value()) {
+            if (row.kind == QLatin1String("loss")) {
+                rounds.push_back(row.stage * 40 + row.round);
+            }
+        }
+        QVERIFY(rounds.size() >= 4);
+        for (std::size_t i = 0; i < rounds.size(); ++i) {
+            QCOMPARE(rounds[i], static_cast<int>(i));
+        }
+    }
+
     void killedRunIsInterruptedWithItsRoundsKept()
     {
         // A long run (many rounds), killed with SIGKILL once a few rounds are stored.
