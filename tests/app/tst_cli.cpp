@@ -17,6 +17,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <functional>
 
 using namespace fcl;
 
@@ -54,6 +55,18 @@ private:
         const QByteArray json = test::tinyExperimentJson({}, 4, 5, 40, 300);
         return file.open(QIODevice::WriteOnly) && file.write(json) == json.size() ? path
                                                                                   : QString();
+    }
+
+    /// Reads `process`'s stderr into `seen` until `done(seen)` holds or the process ends; returns
+    /// whether it holds. Progress lines are the events these tests wait on.
+    static bool readUntil(QProcess &process, QByteArray &seen,
+                          const std::function<bool(const QByteArray &)> &done)
+    {
+        while (!done(seen) && process.state() == QProcess::Running) {
+            process.waitForReadyRead(1000);
+            seen += process.readAllStandardError();
+        }
+        return done(seen);
     }
 
     static QString data(const char *name)
@@ -308,11 +321,9 @@ private Q_SLOTS:
             QVERIFY(process.waitForStarted());
             // The progress line of the first finished round is the event to wait for.
             QByteArray progress;
-            while (!progress.contains("round 2/") && process.state() == QProcess::Running) {
-                process.waitForReadyRead(1000);
-                progress += process.readAllStandardError();
-            }
-            QCOMPARE(process.state(), QProcess::Running);
+            QVERIFY(readUntil(process, progress, [](const QByteArray &seen) {
+                return seen.contains("round 2/");
+            }));
             ::kill(static_cast<pid_t>(process.processId()), signal);
             QVERIFY(process.waitForFinished(120000));
             QCOMPARE(process.exitStatus(), QProcess::NormalExit);
@@ -464,11 +475,9 @@ private Q_SLOTS:
         QVERIFY(process.waitForStarted());
         QByteArray progress;
         auto waitFor = [&](const char *text) {
-            while (!progress.contains(text) && process.state() == QProcess::Running) {
-                process.waitForReadyRead(1000);
-                progress += process.readAllStandardError();
-            }
-            return progress.contains(text);
+            return readUntil(process, progress, [text](const QByteArray &seen) {
+                return seen.contains(text);
+            });
         };
         QVERIFY(waitFor("round 2/"));
         {
@@ -487,11 +496,11 @@ private Q_SLOTS:
         QVERIFY2(waitFor("the round is saved"), progress.constData());
         // Two more rounds after it, then stop.
         const int saved = progress.indexOf("the round is saved");
-        while (progress.mid(saved).count(" loss ") < 2 && process.state() == QProcess::Running) {
-            process.waitForReadyRead(1000);
-            progress += process.readAllStandardError();
-        }
-        QVERIFY2(progress.mid(saved).count(" loss ") >= 2, progress.constData());
+        QVERIFY2(readUntil(process, progress,
+                           [saved](const QByteArray &seen) {
+                               return seen.mid(saved).count(" loss ") >= 2;
+                           }),
+                 progress.constData());
         ::kill(static_cast<pid_t>(process.processId()), SIGINT);
         QVERIFY(process.waitForFinished(120000));
         QCOMPARE(process.exitCode(), 128 + SIGINT);
