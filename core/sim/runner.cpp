@@ -119,6 +119,16 @@ void Runner::prepare()
     m_data =
         buildSharedData(std::make_shared<const FashionMnist>(std::move(loaded).value()), m_columns,
                         m_experiment.testSamplesPerTask(), m_experiment.seed, m_userTasks);
+    for (std::size_t j = 0; j < m_columns.size(); ++j) {
+        if (m_data.tasks[j].testPrompts.empty()) {
+            // Its accuracy would read 0 for every round: refuse rather than mislead.
+            throw EngineFailure{QStringLiteral("task %1 has no test samples in %2 (its classes are "
+                                               "missing from the test set), so its accuracy "
+                                               "cannot be measured")
+                                    .arg(m_columns[j], dir),
+                                true};
+        }
+    }
     partitionStages();
     for (int stage = 0; stage < static_cast<int>(m_experiment.stages.size()); ++stage) {
         torch::Tensor old = torch::zeros({m_data.answerCount}, torch::kBool);

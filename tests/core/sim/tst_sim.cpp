@@ -350,6 +350,32 @@ private Q_SLOTS:
         QCOMPARE(observer.runFinishedCount, 1);
     }
 
+    void taskWithoutTestSamplesIsBadInput()
+    {
+        // A Fashion-MNIST folder whose test set holds classes 0 and 1 only: the second split
+        // (classes 2, 3) could only ever score 0, so the run refuses to start.
+        QTemporaryDir dir;
+        std::vector<std::uint8_t> trainLabels;
+        for (int i = 0; i < 200; ++i) {
+            trainLabels.push_back(static_cast<std::uint8_t>(i % 10));
+        }
+        test::writeIdxFile(dir.filePath(QStringLiteral("train-images-idx3-ubyte")),
+                           dir.filePath(QStringLiteral("train-labels-idx1-ubyte")), 200, 28, 28,
+                           trainLabels);
+        test::writeIdxFile(dir.filePath(QStringLiteral("t10k-images-idx3-ubyte")),
+                           dir.filePath(QStringLiteral("t10k-labels-idx1-ubyte")), 4, 28, 28,
+                           {0, 1, 0, 1});
+        Experiment experiment = test::tinyExperiment({}, 2, 2, 1, 10);
+        experiment.fashionMnistDir = dir.path();
+        test::RecordingObserver observer;
+        const RunOutcome outcome = run(experiment, 1, observer);
+        QCOMPARE(outcome.status, RunStatus::Failed);
+        QVERIFY(outcome.badInput);
+        QVERIFY2(
+            outcome.error.startsWith(QStringLiteral("task fmnist-split-2 has no test samples")),
+            qPrintable(outcome.error));
+    }
+
     void divergenceIsReportedWithStageAndRound()
     {
         // An EWC penalty a million times too strong makes SGD overshoot on the second stage.
