@@ -7,6 +7,7 @@
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
 #include "core/sim/engine.h"
+#include "core/sim/memory_estimate.h"
 #include "core/sim/pretrain.h"
 #include "core/sim/registry.h"
 #include "core/sim/timeline.h"
@@ -434,6 +435,13 @@ int commandValidate(const QStringList &args)
     out() << parsed->positional.first() << ": valid (" << experiment->clients.size() << " clients, "
           << experiment->stages.size() << " stages, " << experiment->taskColumns().size()
           << " tasks)" << Qt::endl;
+    const MemoryEstimate memory = estimateMemory(experiment.value());
+    out() << "estimated memory: " << memory.explanation() << Qt::endl;
+    if (const std::int64_t machine = machineMemoryBytes();
+        machine > 0 && memory.peakBytes > machine) {
+        err() << "warning: this run needs more memory than the machine has ("
+              << formatBytes(double(machine)) << ")" << Qt::endl;
+    }
     return kExitOk;
 }
 

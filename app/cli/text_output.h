@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "core/common/format.h"
 #include "core/metrics/accuracy_matrix.h"
 #include "core/store/run_store.h"
 
@@ -15,8 +16,7 @@ namespace fcl::cli {
 QString formatMatrix(const AccuracyMatrix &matrix, const std::vector<QString> &taskIds);
 /// The final metrics of a run, one per line.
 QString formatSummary(const AccuracyMatrix &matrix, qint64 bytesUp, qint64 bytesDown);
-/// Bytes as "12.3 MB".
-QString formatBytes(double bytes);
+using fcl::formatBytes;
 /// The help text for every registered method and its parameters.
 QString formatRegistry();
 

@@ -3,9 +3,20 @@
 
 #include <atomic>
 #include <exception>
+#include <new>
 #include <thread>
 
 namespace fcl::detail {
+
+QString jobErrorText(const std::exception &e)
+{
+    const QString what = QString::fromUtf8(e.what());
+    if (dynamic_cast<const std::bad_alloc *>(&e) != nullptr ||
+        what.contains(QLatin1String("can't allocate memory"))) {
+        return kOutOfMemory;
+    }
+    return what.section(QLatin1Char('\n'), 0, 0);
+}
 
 std::vector<QString> ThreadPoolExecutor::run(int jobs, const std::function<void(int, int)> &job)
 {
@@ -14,8 +25,7 @@ std::vector<QString> ThreadPoolExecutor::run(int jobs, const std::function<void(
         try {
             job(worker, j);
         } catch (const std::exception &e) {
-            errors[static_cast<std::size_t>(j)] =
-                QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0);
+            errors[static_cast<std::size_t>(j)] = jobErrorText(e);
         }
     };
     if (m_threads <= 1 || jobs <= 1) {

@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <exception>
 #include <functional>
 #include <vector>
 
@@ -21,6 +22,12 @@ public:
     virtual std::vector<QString> run(int jobs,
                                      const std::function<void(int worker, int job)> &job) = 0;
 };
+
+/// The error text of a job's exception: its first line, or exactly kOutOfMemory when it was an
+/// allocation failure (std::bad_alloc, LibTorch's "can't allocate memory"), which the runner
+/// turns into a message saying what the run needs.
+QString jobErrorText(const std::exception &e);
+inline const QString kOutOfMemory = QStringLiteral("out of memory");
 
 /// std::thread workers, one model replica each, created per batch of jobs.
 class ThreadPoolExecutor : public ClientExecutor {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/runner_p.h"
 
+#include "core/common/format.h"
 #include "core/common/method_descriptor.h"
 #include "core/data/partition.h"
 #include "core/model/base_model_p.h"
+#include "core/sim/memory_estimate.h"
 #include "core/sim/registry.h"
 #include "core/sim/timeline.h"
 #include "core/store/run_store.h"
@@ -85,6 +87,9 @@ Runner::~Runner() = default;
 void Runner::runJobs(const QString &what, int jobs, const std::function<void(int, int)> &job)
 {
     for (const QString &error : m_executor->run(jobs, job)) {
+        if (error == kOutOfMemory) {
+            throw EngineFailure{outOfMemoryMessage()};
+        }
         if (!error.isEmpty()) {
             throw EngineFailure{QStringLiteral("%1 failed: %2").arg(what, error)};
         }
@@ -701,7 +706,8 @@ void Runner::runStage(int stage, int firstRound)
         std::vector<ClientResult> results = trainClients(plan, downloads);
         for (const ClientResult &result : results) {
             if (!result.error.isEmpty()) {
-                throw EngineFailure{result.error};
+                throw EngineFailure{result.error == kOutOfMemory ? outOfMemoryMessage()
+                                                                 : result.error};
             }
             m_cancelled = m_cancelled || result.cancelled;
         }
@@ -792,6 +798,26 @@ void Runner::runStage(int stage, int firstRound)
     }
 }
 
+QString Runner::outOfMemoryMessage() const
+{
+    const std::int64_t machine = machineMemoryBytes();
+    return QStringLiteral("out of memory%1: this run needs %2")
+        .arg(machine > 0 ? QStringLiteral(" (it may use %1)").arg(formatBytes(double(machine)))
+                         : QString(),
+             m_memory.explanation());
+}
+
+void Runner::warnAboutMemory()
+{
+    const std::int64_t machine = machineMemoryBytes();
+    if (machine > 0 && m_memory.peakBytes > machine) {
+        m_observer.onMessage(Severity::Warning,
+                             QStringLiteral("this run may need more memory than it may use "
+                                            "(%1): %2")
+                                 .arg(formatBytes(double(machine)), m_memory.explanation()));
+    }
+}
+
 Result<Unit> Runner::writeWithLockRetry(const std::function<Result<Unit>()> &write)
 {
     QElapsedTimer waited;
@@ -862,6 +888,7 @@ RunOutcome Runner::execute(qint64 resumeRunId)
     RunOutcome outcome;
     SingleThreadedKernels kernels;
     try {
+        m_memory = estimateMemory(m_experiment); // before anything large is allocated
         prepare();
         if (resumeRunId != 0) {
             restore(resumeRunId);
@@ -883,6 +910,7 @@ RunOutcome Runner::execute(qint64 resumeRunId)
         info.parameterBytes = m_parameterBytes;
         info.resumedAtRound = m_globalRound;
         m_observer.onRunStarted(info);
+        warnAboutMemory();
 
         if (m_globalRound == 0) {
             // b[j]: the untrained model on task j, scored under the mask R[L(j)-1][j] is scored
@@ -923,8 +951,9 @@ RunOutcome Runner::execute(qint64 resumeRunId)
         outcome.badInput = failure.badInput;
     } catch (const std::exception &e) {
         outcome.status = RunStatus::Failed;
-        outcome.error = QStringLiteral("internal error: %1")
-                            .arg(QString::fromUtf8(e.what()).section(QLatin1Char('\n'), 0, 0));
+        const QString error = jobErrorText(e);
+        outcome.error = error == kOutOfMemory ? outOfMemoryMessage()
+                                              : QStringLiteral("internal error: %1").arg(error);
     }
     outcome.runId = m_runId;
     outcome.summary = summary();

@@ -8,6 +8,7 @@
 #include "core/sim/client_executor_p.h"
 #include "core/sim/engine.h"
 #include "core/sim/local_sgd_p.h"
+#include "core/sim/memory_estimate.h"
 
 #include <functional>
 #include <limits>
@@ -101,6 +102,10 @@ private:
     RunSummary summary() const;
     /// Runs `write` (a store call) and, while it fails because another process holds the database
     /// locked, again with pauses growing to 4 s, for up to RunOptions::databaseLockWaitMs.
+    /// "out of memory (the machine has X): this run needs about Y ..., lower ...".
+    QString outOfMemoryMessage() const;
+    /// A warning when the run's estimated peak memory exceeds the machine's.
+    void warnAboutMemory();
     Result<Unit> writeWithLockRetry(const std::function<Result<Unit>()> &write);
 
     const Experiment &m_experiment;
@@ -139,6 +144,7 @@ private:
     /// The first mean training loss this process saw (NaN before): divergence is a loss above
     /// kDivergenceFactor x max(it, 1).
     double m_firstLoss = std::numeric_limits<double>::quiet_NaN();
+    MemoryEstimate m_memory; ///< made before the run allocates anything large
     std::int64_t m_bytesUp = 0;
     std::int64_t m_bytesDown = 0;
     std::int64_t m_parameterBytes = 0;

@@ -521,6 +521,55 @@ private Q_SLOTS:
         }
     }
 
+    void outOfMemorySaysWhatTheRunNeeds()
+    {
+        // 3,000 clients a round each upload a 1.1 MB model: about 3.7 GB, under a 2 GB
+        // address-space limit. validate warns; run fails with one line naming the setting.
+        QJsonObject experiment =
+            QJsonDocument::fromJson(test::tinyExperimentJson({}, 1, 1, 1, 1)).object();
+        QJsonArray clients;
+        for (int c = 0; c < 3000; ++c) {
+            clients.append(QJsonObject{{QStringLiteral("name"), QStringLiteral("c%1").arg(c)},
+                                       {QStringLiteral("samples_per_task"), 1}});
+        }
+        experiment.insert(QStringLiteral("clients"), clients);
+        QJsonObject model{{QStringLiteral("backbone"), QStringLiteral("mlp")},
+                          {QStringLiteral("hidden"), 256},
+                          {QStringLiteral("layers"), 2}};
+        experiment.insert(QStringLiteral("model"), model);
+        const QString path = m_dir->filePath(QStringLiteral("big.json"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QJsonDocument(experiment).toJson());
+        file.close();
+        auto limited = [&](const QStringList &arguments) {
+            QProcess process;
+            process.start(QStringLiteral("bash"),
+                          QStringList{QStringLiteral("-c"),
+                                      QStringLiteral("ulimit -v 2000000 && exec \"$0\" \"$@\""),
+                                      QStringLiteral(FCL_CLI_PATH)} +
+                              arguments);
+            process.waitForFinished(300000);
+            return Output{process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
+                          QString::fromUtf8(process.readAllStandardError())};
+        };
+        const Output validate = limited({QStringLiteral("validate"), path});
+        QCOMPARE(validate.exitCode, 0);
+        QVERIFY2(validate.out.contains(QStringLiteral("3000 clients a round")),
+                 qPrintable(validate.out));
+        QVERIFY2(validate.err.contains(QStringLiteral("warning: this run needs more memory")),
+                 qPrintable(validate.err));
+        const Output run = limited({QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+        QCOMPARE(run.exitCode, 1);
+        QVERIFY2(run.err.contains(QStringLiteral("out of memory (it may use 2.05 GB): this run "
+                                                 "needs about")),
+                 qPrintable(run.err));
+        QVERIFY2(run.err.contains(QStringLiteral("lower federated.participation")),
+                 qPrintable(run.err));
+        QVERIFY(!run.err.contains(QStringLiteral("frame #")));
+        QVERIFY(!run.err.contains(QStringLiteral("alloc_cpu")));
+    }
+
     void killedRunIsInterruptedWithItsRoundsKept()
     {
         // A long run (many rounds), killed with SIGKILL once a few rounds are stored.

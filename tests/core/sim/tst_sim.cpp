@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/engine.h"
+#include "core/sim/memory_estimate.h"
 #include "core/sim/registry.h"
 #include "core/sim/timeline.h"
 #include "core/store/run_store.h"
@@ -277,6 +278,35 @@ private Q_SLOTS:
             QCOMPARE(round.bytesUp, 3 * parameterBytes);
         }
         QCOMPARE(outcome.summary.totalBytesUp, 4 * 3 * parameterBytes);
+    }
+
+    void memoryEstimateCountsTheRoundsUploads()
+    {
+        // tinyExperiment: mlp 784+16 -> 64 -> 12 (as above), 3 clients, full participation.
+        Experiment experiment = test::tinyExperiment();
+        const std::int64_t parameterBytes = ((800 * 64 + 64) + (64 * 12 + 12)) * 4;
+        MemoryEstimate estimate = estimateMemory(experiment);
+        QCOMPARE(estimate.parameterBytes, parameterBytes);
+        QCOMPARE(estimate.clientsPerRound, 3);
+        QCOMPARE(estimate.uploadBytes, 3 * parameterBytes);
+        QCOMPARE(estimate.peakBytes,
+                 estimate.fixedBytes + estimate.uploadBytes + estimate.clientBytes);
+        // 10,000 clients of 1 sample at full participation: the uploads are what costs (the
+        // 11 GB the issue measured for a 1.1 MB model), not the idle clients.
+        experiment.clients.resize(10000, experiment.clients.front());
+        for (ClientSpec &client : experiment.clients) {
+            client.params.insert(QStringLiteral("samples_per_task"), 1);
+        }
+        for (auto &stage : experiment.stages) {
+            stage.resize(10000, stage.front());
+        }
+        estimate = estimateMemory(experiment);
+        QCOMPARE(estimate.uploadBytes, 10000 * parameterBytes);
+        QVERIFY(estimate.clientBytes < 10000 * 4096);
+        experiment.federated.params.insert(QStringLiteral("participation"), 0.1);
+        QCOMPARE(estimateMemory(experiment).uploadBytes, 1000 * parameterBytes);
+        QVERIFY(estimate.explanation().contains(QStringLiteral("10000 clients a round")));
+        QVERIFY(estimate.explanation().contains(QStringLiteral("federated.participation")));
     }
 
     void dropoutAndParticipationReduceTraffic()
