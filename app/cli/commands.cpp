@@ -45,17 +45,7 @@ QTextStream &err()
 
 QString printable(const QString &text)
 {
-    QString result;
-    result.reserve(text.size());
-    for (const QChar c : text) {
-        if ((c.category() == QChar::Other_Control || c.category() == QChar::Other_Format) &&
-            c != QLatin1Char('\n') && c != QLatin1Char('\t')) {
-            result += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
-        } else {
-            result += c;
-        }
-    }
-    return result;
+    return escapeControlCharacters(text, true);
 }
 
 int badInput(const QString &message)

@@ -16,9 +16,14 @@ struct Error {
     QString where;
     QString message;
 
-    /// "where: message", or just the message when there is no place to name.
+    /// "where: message", or just the message when there is no place to name; on one line, with
+    /// control characters (from the input it quotes) written as \uXXXX.
     QString toString() const;
 };
+
+/// `text` with control and format characters written as \uXXXX, so that it prints as it reads
+/// and cannot drive a terminal; line breaks and tabs are kept if `keepLineBreaks`.
+QString escapeControlCharacters(const QString &text, bool keepLineBreaks = false);
 
 /// The value of a Result that carries no data: Result<Unit> is "done, or why not".
 struct Unit {};

@@ -230,7 +230,12 @@ Result<int> RunStore::checkedSchemaVersion()
         !stored.next()) {
         return 0; // no schema yet (an empty file)
     }
-    const int version = stored.value(0).toInt();
+    bool number = false;
+    const int version = stored.value(0).toString().toInt(&number);
+    if (!number || version < 1) {
+        return Error{m_path, QStringLiteral("not a run database (its schema version reads \"%1\")")
+                                 .arg(stored.value(0).toString().left(40))};
+    }
     if (version > kSchemaVersion) {
         return Error{m_path, QStringLiteral("the database's schema version %1 is newer than "
                                             "this program's (%2); update FCL Workbench")
