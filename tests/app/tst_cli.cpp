@@ -69,6 +69,18 @@ private:
         return done(seen);
     }
 
+    /// Starts `fcl run` on the long experiment (writeLongExperiment) in `process`.
+    bool startLongRun(QProcess &process)
+    {
+        const QString path = writeLongExperiment();
+        if (path.isEmpty()) {
+            return false;
+        }
+        process.start(QStringLiteral(FCL_CLI_PATH),
+                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
+        return process.waitForStarted();
+    }
+
     static QString data(const char *name)
     {
         return QStringLiteral(FCL_SOURCE_DIR "/tests/data/") + QLatin1String(name);
@@ -310,15 +322,11 @@ private Q_SLOTS:
     {
         // A run cancelled by SIGINT exits 130, by SIGTERM 143 (128 + the signal), and is stored
         // as cancelled with the rounds it finished.
-        const QString path = writeLongExperiment();
-        QVERIFY(!path.isEmpty());
         qint64 runId = 0;
         for (int signal : {SIGINT, SIGTERM}) {
             ++runId;
             QProcess process;
-            process.start(QStringLiteral(FCL_CLI_PATH),
-                          {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
-            QVERIFY(process.waitForStarted());
+            QVERIFY(startLongRun(process));
             // The progress line of the first finished round is the event to wait for.
             QByteArray progress;
             QVERIFY(readUntil(process, progress, [](const QByteArray &seen) {
@@ -468,12 +476,8 @@ private Q_SLOTS:
         // Another process holds the database's write lock past SQLite's 5 s busy timeout: the
         // run waits (saying so), saves the round when the lock goes, and goes on to its end
         // (before, it failed after 5 s).
-        const QString path = writeLongExperiment();
-        QVERIFY(!path.isEmpty());
         QProcess process;
-        process.start(QStringLiteral(FCL_CLI_PATH),
-                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
-        QVERIFY(process.waitForStarted());
+        QVERIFY(startLongRun(process));
         QByteArray progress;
         auto waitFor = [&](const char *text) {
             return readUntil(process, progress, [text](const QByteArray &seen) {
@@ -569,12 +573,8 @@ private Q_SLOTS:
     void killedRunIsInterruptedWithItsRoundsKept()
     {
         // A long run (many rounds), killed with SIGKILL once a few rounds are stored.
-        const QString path = writeLongExperiment();
-        QVERIFY(!path.isEmpty());
         QProcess process;
-        process.start(QStringLiteral(FCL_CLI_PATH),
-                      {QStringLiteral("run"), path, QStringLiteral("--db"), m_db});
-        QVERIFY(process.waitForStarted());
+        QVERIFY(startLongRun(process));
         auto storedRounds = [&] {
             int rounds = 0;
             auto store = RunStore::open(m_db);
