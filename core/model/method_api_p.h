@@ -129,6 +129,35 @@ struct RoundPlan {
 
 enum class Topology { Star, PeerToPeer };
 
+/// Bytes a peer-to-peer round moved: every byte one client sent (up) another received (down).
+struct Traffic {
+    std::int64_t up = 0;
+    std::int64_t down = 0;
+};
+
+/// What a strategy may read (and run) beyond the uploads: the data, the clients' task columns and
+/// samples, and the engine's workers. Given once, after the strategy was initialised; every pointer
+/// outlives the strategy. Used by methods whose server side measures models on data (PCFT's trust
+/// from validation losses or predictions).
+struct StrategyContext {
+    const SharedData *data = nullptr;
+    const ModelLayout *layout = nullptr;
+    /// columnOf[stage][client]: the client's task column (-1: idle in that stage).
+    const std::vector<std::vector<int>> *columnOf = nullptr;
+    /// indicesOf[stage][client]: the samples the client trains on. A strategy may hold some out
+    /// here (a validation split), in attach() only: the runner partitions again, identically, on
+    /// resume, and attach() runs again after it.
+    std::vector<std::vector<std::vector<int>>> *indicesOf = nullptr;
+    const LocalConfig *config = nullptr;
+    std::uint64_t seed = 1;
+    int roundsPerStage = 1;
+    /// Runs `jobs` calls of `job(model, k)` on the engine's workers (any order, any thread; write
+    /// results to slot k). `what` names the work in an error message. Throws the engine's failure.
+    std::function<void(const QString &what, int jobs,
+                       const std::function<void(WorkerModel &model, int k)> &job)>
+        run;
+};
+
 /// The server side of a federated method (Flower's Strategy is the model): initialise from the
 /// model, configure a round (one payload per sampled client), aggregate the results in client
 /// order (so results are independent of threads), provide the model that evaluates a client's
@@ -136,7 +165,13 @@ enum class Topology { Star, PeerToPeer };
 class Strategy {
 public:
     virtual ~Strategy() = default;
+    /// Star: the runner counts every payload sent and every upload. PeerToPeer: the clients
+    /// exchange models among themselves and the strategy counts what travelled (peerTraffic).
     virtual Topology topology() const { return Topology::Star; }
+    /// PeerToPeer only: the bytes the last aggregate() moved between clients.
+    virtual Traffic peerTraffic() const { return {}; }
+    /// Called once after initialize() (and, on resume, before load()).
+    virtual void attach(const StrategyContext & /*context*/) {}
     /// The scope this method gives a trainable parameter (default: every one is Shared).
     virtual ParameterScope scopeOf(const std::string & /*name*/, const Network &) const
     {

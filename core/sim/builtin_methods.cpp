@@ -13,6 +13,7 @@
     X(fedYogiMethod)                                                                               \
     X(scaffoldMethod)                                                                              \
     X(fedPerMethod)                                                                                \
+    X(pcftMethod)                                                                                  \
     X(finetuneMethod)                                                                              \
     X(replayMethod)                                                                                \
     X(ewcMethod)                                                                                   \

@@ -192,7 +192,7 @@ void Runner::createMethods()
     const std::vector<torch::Tensor> initial = network->trainableParameters();
     const TensorList shared = m_layout.select(initial, ParameterScope::Shared);
     m_initialLocal = m_layout.select(initial, ParameterScope::Local);
-    if (!m_initialLocal.empty() && m_stagePlugin != nullptr) {
+    if ((!m_initialLocal.empty() || m_strategy->isPersonalised()) && m_stagePlugin != nullptr) {
         // A stage plugin keeps one global copy of the model (EWC's anchor, LwF's teacher); it
         // has no copy of each client's Local parameters, so it would anchor them to their
         // untrained values.
@@ -223,6 +223,21 @@ void Runner::createMethods()
             }
         }
     }
+    StrategyContext context;
+    context.data = &m_data;
+    context.layout = &m_layout;
+    context.columnOf = &m_columnOf;
+    context.indicesOf = &m_indicesOf;
+    context.config = &m_localConfig;
+    context.seed = m_experiment.seed;
+    context.roundsPerStage = m_experiment.roundsPerStage();
+    context.run = [this](const QString &what, int jobs,
+                         const std::function<void(WorkerModel &, int)> &job) {
+        runJobs(what, jobs, [&](int worker, int k) {
+            job(*m_workers[static_cast<std::size_t>(worker)], k);
+        });
+    };
+    m_strategy->attach(context);
 }
 
 void Runner::partitionStages()
@@ -319,6 +334,35 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage, const MaskStage &m
                 evaluateTask(model.network(), m_data, m_data.tasks[static_cast<std::size_t>(j)],
                              seenAnswerMask(maskStage(j), j));
         });
+    // Personalised accuracy, the headline of personalised methods: each client's model on the
+    // task it trains this stage, with the mean and the worst over those clients.
+    Observation own;
+    own.kind = QStringLiteral("personal.own_task");
+    own.title = QStringLiteral("Each client's model on its own task (mean, worst, clients)");
+    own.labels << QStringLiteral("mean") << QStringLiteral("worst");
+    double ownSum = 0;
+    double worst = kNaN;
+    int ownClients = 0;
+    std::vector<double> ownValues;
+    for (std::size_t c = 0; c < clients; ++c) {
+        own.labels << m_clientNames[c];
+        // (stage -1: the untrained baseline, scored on the tasks of the first stage)
+        const int column = m_columnOf[static_cast<std::size_t>(std::max(stage, 0))][c];
+        double value = kNaN;
+        if (column >= 0) {
+            const TaskAccuracy &a = perClient[c * tasks + static_cast<std::size_t>(column)];
+            value = m_experiment.isTaskIncremental() ? a.taskIncremental : a.classIncremental;
+            ownSum += value;
+            worst = ownClients == 0 ? value : std::min(worst, value);
+            ++ownClients;
+        }
+        ownValues.push_back(value);
+    }
+    own.values.push_back(ownClients > 0 ? ownSum / ownClients : kNaN);
+    own.values.push_back(worst);
+    own.values.insert(own.values.end(), ownValues.begin(), ownValues.end());
+    observations.push_back(std::move(own));
+
     // A task's score is the mean over the clients that have learned it so far (all clients that
     // will learn it, before anyone has), each on its own model.
     std::vector<TaskAccuracy> results(tasks);
@@ -698,9 +742,12 @@ void Runner::runStage(int stage, int firstRound)
         metrics.clientsSampled = static_cast<int>(plan.sampled.size());
         metrics.clientsReturned = static_cast<int>(plan.returning.size());
         std::vector<Payload> downloads;
+        const bool star = m_strategy->topology() == Topology::Star;
         for (int c : plan.sampled) {
             downloads.push_back(m_strategy->configure(plan, c));
-            metrics.bytesDown += downloads.back().bytes();
+            if (star) {
+                metrics.bytesDown += downloads.back().bytes();
+            }
         }
 
         std::vector<ClientResult> results = trainClients(plan, downloads);
@@ -729,10 +776,17 @@ void Runner::runStage(int stage, int firstRound)
             for (const ClientResult &result : results) {
                 lossSum += result.lossSum;
                 samples += result.samples;
-                metrics.bytesUp += result.upload.bytes();
+                if (star) {
+                    metrics.bytesUp += result.upload.bytes();
+                }
                 metrics.clientAccuracy[static_cast<std::size_t>(result.client)] = result.accuracy;
             }
             m_strategy->aggregate(plan, results);
+            if (!star) {
+                const Traffic traffic = m_strategy->peerTraffic();
+                metrics.bytesUp += traffic.up;
+                metrics.bytesDown += traffic.down;
+            }
             m_strategy->observe(plan, results, observations);
             metrics.trainLoss = samples > 0 ? lossSum / static_cast<double>(samples) : std::nan("");
             checkDivergence(stage, round, metrics.trainLoss);

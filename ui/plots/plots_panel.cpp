@@ -351,9 +351,11 @@ void PlotsPanel::drawCommunication()
 {
     const RunSeries &s = m_series;
     const QSet<QString> hidden = resetPlot(m_communication);
-    addGraph(m_communication, tr("sent up (clients → server)"), s.rounds, s.cumulativeUpMB,
-             seriesColor(2), hidden);
-    addGraph(m_communication, tr("sent down (server → clients)"), s.rounds, s.cumulativeDownMB,
+    // "Sent" and "received" by the clients hold for both topologies: up to the server and down
+    // from it, or between peers (PCFT), where every byte one client sends another receives.
+    addGraph(m_communication, tr("sent by clients"), s.rounds, s.cumulativeUpMB, seriesColor(2),
+             hidden);
+    addGraph(m_communication, tr("received by clients"), s.rounds, s.cumulativeDownMB,
              seriesColor(4), hidden, Qt::DashLine);
     const double maxMB = std::max(s.cumulativeUpMB.isEmpty() ? 1.0 : s.cumulativeUpMB.last(),
                                   s.cumulativeDownMB.isEmpty() ? 1.0 : s.cumulativeDownMB.last());

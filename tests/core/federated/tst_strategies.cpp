@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The server strategies and client plugins behind the plug-in interfaces, driven through the
 // registry's factories on tiny tensors, against hand-computed values (issue 6).
+#include "core/federated/trust_p.h"
 #include "core/model/method_api_p.h"
 #include "core/sim/registry.h"
 #include "tests/support/test_support.h"
@@ -42,6 +43,78 @@ torch::Tensor serverStep(Strategy &strategy, int rounds = 1)
         strategy.aggregate(plan, results);
     }
     return strategy.modelFor(-1, -1).front().value;
+}
+
+/// A two-matrix "LoRA" model: A and B.
+TensorList loraModel(std::vector<float> a, std::vector<float> b, std::int64_t rows = 2)
+{
+    return {{"lora_a", torch::tensor(a).reshape({rows, -1})},
+            {"lora_b", torch::tensor(b).reshape({-1, rows == 1 ? 1 : rows})}};
+}
+
+bool rowNear(const torch::Tensor &w, std::int64_t row, std::vector<double> expected,
+             double tolerance = 1e-6)
+{
+    for (std::size_t j = 0; j < expected.size(); ++j) {
+        const double got = w[row][static_cast<std::int64_t>(j)].item<double>();
+        if (std::abs(got - expected[j]) > tolerance) {
+            qWarning("row %lld column %zu: %.9f, expected %.9f", static_cast<long long>(row), j,
+                     got, expected[j]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Three clients of PCFT in one stage of `rounds` rounds: 0 and 1 share task 0, 2 has task 1.
+struct PcftFixture {
+    std::vector<std::vector<int>> columnOf{{0, 0, 1}};
+    std::vector<std::vector<std::vector<int>>> indicesOf{{{}, {}, {}}};
+    std::vector<QString> names{"a", "b", "c"};
+    LocalConfig config;
+    std::unique_ptr<MethodParts> parts;
+
+    PcftFixture(const QVariantMap &params, int rounds = 10)
+    {
+        parts = create("pcft", params);
+        StrategyContext context;
+        context.columnOf = &columnOf;
+        context.indicesOf = &indicesOf;
+        context.config = &config;
+        context.roundsPerStage = rounds;
+        parts->strategy->initialize(loraModel({0, 0, 0, 0}, {0, 0, 0, 0}), 3);
+        parts->strategy->attach(context);
+    }
+
+    /// One round in which every client returns the given models.
+    void round(int r, const std::vector<TensorList> &models)
+    {
+        RoundPlan plan;
+        plan.round = plan.globalRound = r;
+        plan.clients = 3;
+        plan.active = plan.sampled = plan.returning = {0, 1, 2};
+        plan.clientNames = &names;
+        std::vector<ClientResult> results;
+        for (int c = 0; c < 3; ++c) {
+            ClientResult result;
+            result.client = c;
+            result.weight = 1;
+            result.upload.tensors = cloneList(models[static_cast<std::size_t>(c)]);
+            results.push_back(std::move(result));
+        }
+        parts->strategy->aggregate(plan, results);
+        observations.clear();
+        parts->strategy->observe(plan, results, observations);
+    }
+    std::vector<Observation> observations;
+};
+
+/// The identical pair (A = B = I) and a third model whose A swaps columns and whose B flips one:
+/// S = [[1, 1, 0], [1, 1, 0], [0, 0, 1]].
+std::vector<TensorList> weightTrustModels()
+{
+    return {loraModel({1, 0, 0, 1}, {1, 0, 0, 1}), loraModel({1, 0, 0, 1}, {1, 0, 0, 1}),
+            loraModel({0, 1, 1, 0}, {1, 0, 0, -1})};
 }
 
 } // namespace
@@ -208,6 +281,158 @@ private Q_SLOTS:
         QCOMPARE(layout.localIndices.size(), std::size_t(2));  // output.weight, output.bias
         QCOMPARE(layout.names[layout.localIndices[0]], std::string("output.weight"));
         QVERIFY(parts->strategy->isPersonalised());
+    }
+
+    // PCFT's trust matrices (issue 10) against hand-computed values.
+    void weightTrustIsTheSoftmaxOfColumnCosines()
+    {
+        const torch::Tensor s = weightSimilarity(weightTrustModels());
+        QVERIFY(rowNear(s, 0, {1, 1, 0}, 1e-12));
+        QVERIFY(rowNear(s, 2, {0, 0, 1}, 1e-12));
+        const torch::Tensor w = trustFromScores(s, TrustVariant::Softmax, 3, 0);
+        QVERIFY(rowNear(w, 0, {0.4223188, 0.4223188, 0.1553624}));
+        QVERIFY(rowNear(w, 1, {0.4223188, 0.4223188, 0.1553624}));
+        QVERIFY(rowNear(w, 2, {0.2119416, 0.2119416, 0.5761169}));
+        // Our LoRA stores A as [r, in] and B as [out, r], the original as [in, r] and [r, out]:
+        // the cosine runs over our columns. Row-wise it would be 0.9902903 here.
+        const TensorList x = {{"a", torch::tensor({1.0f, 1.0f}).reshape({1, 2})},
+                              {"b", torch::tensor({1.0f}).reshape({1, 1})}};
+        const TensorList y = {{"a", torch::tensor({2.0f, 3.0f}).reshape({1, 2})},
+                              {"b", torch::tensor({2.0f}).reshape({1, 1})}};
+        QVERIFY(rowNear(weightSimilarity({x, y}), 0, {1.0, 1.0}, 1e-12));
+        // A zero column has cosine 0 with anything.
+        const TensorList zero = {{"a", torch::zeros({1, 2})}, {"b", torch::zeros({1, 1})}};
+        QVERIFY(rowNear(weightSimilarity({x, zero}), 0, {1.0, 0.0}, 1e-12));
+    }
+
+    void validationTrustIsTheSoftmaxOfMinusPerplexity()
+    {
+        const torch::Tensor losses =
+            torch::tensor({2.0, 4.0, 4.0, 4.0, 2.0, 4.0, 8.0, 8.0, 2.0}, torch::kFloat64)
+                .reshape({3, 3})
+                .log();
+        const torch::Tensor w =
+            trustFromScores(validationScores(losses), TrustVariant::Softmax, 3, 0);
+        QVERIFY(rowNear(w, 0, {0.7869860, 0.1065070, 0.1065070}));
+        QVERIFY(rowNear(w, 2, {0.0024665, 0.0024665, 0.9950670}));
+    }
+
+    void predictionTrustComparesTopLogits()
+    {
+        const auto row = [](std::vector<double> v) {
+            return torch::tensor(v, torch::kFloat64).reshape({1, 3});
+        };
+        // z2's 0.5 falls out of the top 2, so z1 and z2 predict alike.
+        const torch::Tensor z2 = keepTopLogits(row({3, 1, 0.5}), 2);
+        QVERIFY(rowNear(z2, 0, {3, 1, 0}, 0));
+        QVERIFY(rowNear(keepTopLogits(row({2, 2, 2}), 2), 0, {2, 2, 2}, 0)); // ties are kept
+        const torch::Tensor s =
+            predictionScores({row({3, 1, 0}), row({3, 1, 0.5}), row({0, 1, 3})}, 2);
+        const torch::Tensor w = trustFromScores(s, TrustVariant::Softmax, 3, 0);
+        QVERIFY(rowNear(w, 0, {0.4999887, 0.4999887, 2.26994e-5}));
+        QVERIFY(rowNear(w, 2, {0.0066484, 0.0066484, 0.9867033}));
+        const torch::Tensor same =
+            trustFromScores(predictionScores({row({1, 2, 3}), row({1, 2, 3}), row({1, 2, 3})}, 2),
+                            TrustVariant::Softmax, 3, 0);
+        QVERIFY(rowNear(same, 1, {1.0 / 3, 1.0 / 3, 1.0 / 3}, 1e-12));
+    }
+
+    void topKAndThresholdSelectPeers()
+    {
+        const auto row = [](std::vector<double> v) {
+            return torch::tensor(v, torch::kFloat64).reshape({1, -1});
+        };
+        const torch::Tensor top = trustFromScores(row({1, 1, 0, 0.5}), TrustVariant::TopK, 3, 0);
+        QVERIFY(rowNear(top, 0, {0.3836517, 0.3836517, 0, 0.2326965}));
+        QCOMPARE(top[0][2].item<double>(), 0.0); // exactly 0: an edge not used
+        QVERIFY(rowNear(trustFromScores(row({1, 0.2, 0.3, 0.6}), TrustVariant::Threshold, 3, 0.5),
+                        0, {0.5986877, 0, 0, 0.4013123}));
+        // The two best are always kept, even under the threshold.
+        QVERIFY(rowNear(trustFromScores(row({1, 0.2, 0.3, 0.1}), TrustVariant::Threshold, 3, 0.5),
+                        0, {0.6681878, 0, 0.3318122, 0}));
+        // Ties go to the lower index.
+        QVERIFY(rowNear(trustFromScores(row({0, 1, 1}), TrustVariant::TopK, 2, 0), 0, {0, 0.5, 0.5},
+                        1e-12));
+        QVERIFY(rowNear(trustFromScores(row({1, 1, 1}), TrustVariant::TopK, 2, 0), 0, {0.5, 0.5, 0},
+                        1e-12));
+    }
+
+    void trustMixesEveryModelAtOnce()
+    {
+        const torch::Tensor w =
+            trustFromScores(weightSimilarity(weightTrustModels()), TrustVariant::Softmax, 3, 0);
+        const std::vector<TensorList> theta = {{{"w", torch::tensor({1.0f})}},
+                                               {{"w", torch::tensor({2.0f})}},
+                                               {{"w", torch::tensor({4.0f})}}};
+        const std::vector<TensorList> mixed = mixModels(w, theta);
+        QVERIFY(std::abs(mixed[0][0].value.item<float>() - 1.888406f) < 1e-5f);
+        QVERIFY(std::abs(mixed[1][0].value.item<float>() - 1.888406f) < 1e-5f);
+        QVERIFY(std::abs(mixed[2][0].value.item<float>() - 2.940292f) < 1e-5f);
+        QCOMPARE(theta[0][0].value.item<float>(), 1.0f); // the inputs are untouched
+    }
+
+    void pcftMixesPeersAndCountsEveryUsedEdge()
+    {
+        const std::vector<TensorList> models = weightTrustModels();
+        const std::int64_t b = byteSize(models[0]); // one client's LoRA
+        const auto traffic = [&](const QVariantMap &params, int round = 0) {
+            PcftFixture pcft(params);
+            pcft.round(round, models);
+            return pcft.parts->strategy->peerTraffic();
+        };
+        const QVariantMap noSignal = {{"count_trust_signal", false}, {"warmup_fraction", 0.0}};
+        QVariantMap naive = noSignal;
+        naive["trust"] = "naive";
+        QCOMPARE(traffic(naive).up, 6 * b);
+        QCOMPARE(traffic(naive).down, 6 * b);
+        QVariantMap top2 = noSignal;
+        top2["selection"] = "top_k";
+        top2["top_k"] = 2;
+        // Self and one peer per row: rows 0 and 1 pick each other, row 2's tie goes to client 0.
+        QCOMPARE(traffic(top2).up, 3 * b);
+        QVariantMap none = noSignal;
+        none["trust"] = "none";
+        QCOMPARE(traffic(none).up, std::int64_t(0));
+        QVariantMap warm = noSignal;
+        warm["warmup_fraction"] = 0.5; // rounds 0-4 of 10 local, the first mix in round 5
+        QCOMPARE(traffic(warm, 4).up, std::int64_t(0));
+        QCOMPARE(traffic(warm, 5).up, 6 * b);
+        warm["variant"] = "faithful"; // the original mixes one round early
+        QCOMPARE(traffic(warm, 4).up, 6 * b);
+        QCOMPARE(traffic(warm, 3).up, std::int64_t(0));
+        warm["trust_every"] = 2; // rounds 0, 2, 4, ... of those
+        QCOMPARE(traffic(warm, 5).up, std::int64_t(0));
+        QVariantMap signal = top2;
+        signal["count_trust_signal"] = true; // weight trust needs every peer's model anyway
+        QCOMPARE(traffic(signal).up, 6 * b);
+
+        // The mix replaces each client's model and the observations describe the same matrix.
+        PcftFixture pcft({{"warmup_fraction", 0.0}});
+        pcft.round(0, models);
+        const TensorList &a = pcft.parts->strategy->modelFor(0, 0);
+        const float expected = 0.4223188f * 1 + 0.4223188f * 1 + 0.1553624f * 0;
+        QVERIFY(std::abs(a[0].value[0][0].item<float>() - expected) < 1e-5f);
+        QVERIFY(torch::equal(a[0].value, pcft.parts->strategy->modelFor(1, 0)[0].value));
+        QCOMPARE(pcft.observations.size(), std::size_t(3));
+        const Observation &matrix = pcft.observations[0];
+        QCOMPARE(matrix.kind, QStringLiteral("pcft.trust"));
+        for (int i = 0; i < 3; ++i) {
+            double sum = 0;
+            for (int j = 0; j < 3; ++j) {
+                sum += matrix.values[static_cast<std::size_t>(i * 3 + j)];
+            }
+            QVERIFY(std::abs(sum - 1) < 1e-12);
+        }
+        const Observation &graph = pcft.observations[1];
+        QCOMPARE(graph.values.size(), std::size_t(6 * 3)); // every i != j edge, as (from, to, w)
+        QCOMPARE(graph.values[0], 1.0);                    // b -> a first
+        QCOMPARE(graph.values[1], 0.0);
+        const Observation &group = pcft.observations[2];
+        // a and b: 0.4223188 / (0.4223188 + 0.1553624) of their peer trust is in their group.
+        const double share = 0.4223188 / (0.4223188 + 0.1553624);
+        QVERIFY(std::abs(group.values[2] - share) < 1e-6);
+        QCOMPARE(group.values[4], 0.0); // c has no peer with its task
+        QVERIFY(std::abs(group.values[1] - (0.5 + 0.5 + 0) / 3) < 1e-12); // chance
     }
 
     void checkpointArchiveRoundTripsAndRejectsDamage()

@@ -163,6 +163,108 @@ private Q_SLOTS:
         QVERIFY(first.values[0] > 0);
     }
 
+    void pcftTrustFindsTheClientsWithTheSameTask_data()
+    {
+        QTest::addColumn<QString>("trust");
+        for (const char *trust : {"weights", "validation", "prediction", "oracle"}) {
+            QTest::newRow(trust) << QString::fromLatin1(trust);
+        }
+    }
+
+    /// PCFT (issue 10): clients a and b learn "is it footwear?", c and d "is it upper-body
+    /// clothing?" on the same kind of images, so their answers conflict. Every trust scheme must
+    /// trust the same-task peer more than either conflicting one.
+    void pcftTrustFindsTheClientsWithTheSameTask()
+    {
+        QFETCH(QString, trust);
+        const QByteArray json = QStringLiteral(R"({
+  "name": "pcft groups", "seed": 5,
+  "model": {"backbone": "mlp", "hidden": 64, "layers": 1},
+  "federated": {"method": "pcft", "trust": "%1", "warmup_fraction": 0.5, "rounds_per_stage": 4,
+                "lr": 0.05, "batch_size": 32},
+  "continual": {"method": "finetune"},
+  "clients": [{"name": "a", "samples_per_task": 200}, {"name": "b", "samples_per_task": 200},
+              {"name": "c", "samples_per_task": 200}, {"name": "d", "samples_per_task": 200}],
+  "stages": [{"a": "fmnist-is-footwear", "b": "fmnist-is-footwear",
+              "c": "fmnist-is-upper-body", "d": "fmnist-is-upper-body"}],
+  "evaluation": {"test_samples_per_task": 200, "every_rounds": 2}
+})")
+                                    .arg(trust)
+                                    .toUtf8();
+        auto experiment = parseExperiment(json);
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome = run(experiment.value(), observer, cancel);
+        QVERIFY2(outcome.status == RunStatus::Completed, qPrintable(outcome.error));
+        // Warm-up: rounds 1 and 2 are local only, nothing travels; rounds 3 and 4 mix.
+        QCOMPARE(observer.rounds[0].bytesUp, std::int64_t(0));
+        QCOMPARE(observer.rounds[1].bytesDown, std::int64_t(0));
+        QVERIFY(observer.rounds[2].bytesUp > 0);
+        std::vector<const Observation *> matrices;
+        const Observation *share = nullptr;
+        const Observation *own = nullptr;
+        for (const Observation &o : observer.observations) {
+            if (o.kind == QLatin1String("pcft.trust")) {
+                matrices.push_back(&o);
+            } else if (o.kind == QLatin1String("pcft.in_group_trust")) {
+                share = &o;
+            } else if (o.kind == QLatin1String("personal.own_task")) {
+                own = &o;
+            }
+        }
+        QCOMPARE(matrices.size(), std::size_t(2));
+        const std::vector<double> &w = matrices.front()->values;
+        const auto at = [&](int i, int j) {
+            return w[static_cast<std::size_t>(i * 4 + j)];
+        };
+        qDebug() << trust << "first trust matrix" << w;
+        for (int i = 0; i < 4; ++i) {
+            const int peer = i ^ 1; // a-b, c-d
+            for (int other : {i < 2 ? 2 : 0, i < 2 ? 3 : 1}) {
+                QVERIFY2(at(i, peer) > at(i, other),
+                         qPrintable(QStringLiteral("%1 trusts %2 %3, %4 %5")
+                                        .arg(i)
+                                        .arg(peer)
+                                        .arg(at(i, peer))
+                                        .arg(other)
+                                        .arg(at(i, other))));
+            }
+        }
+        QVERIFY(share != nullptr && share->values[0] > share->values[1]); // above chance (1/3)
+        // The headline: each client's own model on its own task, with the mean and the worst.
+        QVERIFY(own != nullptr);
+        QCOMPARE(own->labels.size(), 6);
+        double sum = 0;
+        double worst = 1;
+        for (int c = 2; c < 6; ++c) {
+            sum += own->values[static_cast<std::size_t>(c)];
+            worst = std::min(worst, own->values[static_cast<std::size_t>(c)]);
+        }
+        QVERIFY(test::fuzzyCompare(own->values[0], sum / 4, 1e-12));
+        QCOMPARE(own->values[1], worst);
+        qDebug() << trust << "own-task accuracy (mean, worst, clients)" << own->values;
+        if (trust == QLatin1String("weights")) {
+            // The paper's weight trust is softmax(S) with S a mean cosine in [-1, 1] and no
+            // temperature: models grown from one start stay at cosines near 1, so W is close to
+            // uniform (here within 0.01 of 1/4), the conflicting tasks are mixed, and the own-task
+            // accuracy drops to FedAvg's level (0.60 here). docs/methods.md reports it.
+            for (double value : w) {
+                QVERIFY(std::abs(value - 0.25) < 0.01);
+            }
+        } else {
+            QVERIFY(own->values[0] > 0.9); // sharp trust keeps each pair to its own question
+        }
+        auto stored = m_store->observations(outcome.runId);
+        QVERIFY2(stored, qPrintable(stored.errorString()));
+        QCOMPARE(stored->size(), observer.observations.size());
+        std::int64_t bytes = 0;
+        for (const RoundMetrics &round : observer.rounds) {
+            bytes += round.bytesUp;
+        }
+        QCOMPARE(m_store->run(outcome.runId)->bytesUp, bytes);
+    }
+
     void resumedRunEqualsUninterruptedRun_data()
     {
         QTest::addColumn<QString>("federated");
@@ -180,6 +282,7 @@ private Q_SLOTS:
         QTest::newRow("fedadam, cancelled after stage 1") << "fedadam" << QString() << 2 << 0;
         QTest::newRow("scaffold, cancelled in stage 2") << "scaffold" << replay << 3 << 0;
         QTest::newRow("fedper, cancelled after stage 2") << "fedper" << QString() << 4 << 0;
+        QTest::newRow("pcft, cancelled in stage 2") << "pcft" << QString() << 3 << 0;
         QTest::newRow("fedavgm, mid-stage checkpoint") << "fedavgm" << replay << 5 << 1;
         QTest::newRow("nothing saved yet") << "fedavg" << replay << 1 << 0;
     }
