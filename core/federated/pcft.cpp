@@ -7,6 +7,7 @@
 // (uniform) bracket them, and `oracle` (the same task = trusted) is the upper reference. The
 // trust matrices themselves are trust.cpp; this file is the protocol and its bookkeeping.
 #include "core/common/method_descriptor.h"
+#include "core/federated/aggregator_p.h"
 #include "core/federated/trust_p.h"
 #include "core/model/method_api_p.h"
 
@@ -416,23 +417,14 @@ private:
         m_traffic = {total, total};
     }
 
+    /// The global model (only shape checks and "ask" without a client read it): the plain mean.
     void updateMean()
     {
         std::vector<std::vector<torch::Tensor>> all;
         for (const TensorList &model : m_models) {
             all.push_back(valuesOf(model));
         }
-        torch::NoGradGuard noGrad;
-        std::vector<torch::Tensor> mean;
-        for (const torch::Tensor &t : all.front()) {
-            mean.push_back(torch::zeros_like(t));
-        }
-        for (const auto &model : all) {
-            for (std::size_t t = 0; t < mean.size(); ++t) {
-                mean[t].add_(model[t], 1.0 / static_cast<double>(all.size()));
-            }
-        }
-        m_global = withNames(m_global, std::move(mean));
+        m_global = withNames(m_global, federatedAverage(all, std::vector<double>(all.size(), 1.0)));
     }
 
     PcftSettings m_settings;
