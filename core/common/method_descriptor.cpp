@@ -7,6 +7,16 @@ namespace {
 using Type = ParamDescriptor::Type;
 } // namespace
 
+ParamDescriptor boolParam(const char *name, bool defaultValue, const char *help)
+{
+    ParamDescriptor p;
+    p.name = QString::fromLatin1(name);
+    p.type = Type::Bool;
+    p.defaultValue = defaultValue;
+    p.help = QString::fromUtf8(help);
+    return p;
+}
+
 ParamDescriptor intParam(const char *name, int minimum, int maximum, int defaultValue,
                          const char *help)
 {

@@ -55,6 +55,7 @@ ParamDescriptor doubleParam(const char *name, double minimum, double maximum, do
                             const char *help, bool minExclusive = false);
 ParamDescriptor choiceParam(const char *name, QStringList choices, const char *help);
 ParamDescriptor textParam(const char *name, const char *defaultValue, const char *help);
+ParamDescriptor boolParam(const char *name, bool defaultValue, const char *help);
 MethodDescriptor describeMethod(const char *category, const char *id, const char *title,
                                 const char *summary, const char *explanation,
                                 std::vector<ParamDescriptor> params = {},

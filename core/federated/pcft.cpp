@@ -439,16 +439,6 @@ private:
     std::int64_t m_vocabulary = 0;
 };
 
-ParamDescriptor boolParam(const char *name, bool value, const char *help)
-{
-    ParamDescriptor param;
-    param.name = QString::fromLatin1(name);
-    param.type = ParamDescriptor::Type::Bool;
-    param.defaultValue = value;
-    param.help = QString::fromLatin1(help);
-    return param;
-}
-
 } // namespace
 
 MethodDescriptor pcftMethod()

@@ -245,6 +245,9 @@ struct MethodParts {
     std::function<std::unique_ptr<ClientPlugin>()> clientPlugin;
     std::unique_ptr<StagePlugin> stagePlugin;
     std::unique_ptr<ClientAlgorithm> algorithm;
+    /// Shapes the network before it is built: edits the model section's parameters (FedDAT asks
+    /// for adapter trios). Returns an error naming the offending field, or an empty string.
+    std::function<QString(QVariantMap &modelParams)> adjustModel;
 };
 
 /// Checkpoint helpers: an ordered TensorList under `prefix`.

@@ -25,11 +25,11 @@ public:
     }
 
     /// A bottleneck adapter after every hidden layer.
-    void addAdapters(int bottleneck)
+    void addAdapters(const AdapterOptions &options)
     {
         for (std::size_t l = 0; l < m_hidden.size(); ++l) {
             m_adapters.push_back(register_module("adapter" + std::to_string(l),
-                                                 Adapter(m_hidden[l]->outFeatures(), bottleneck)));
+                                                 Adapter(m_hidden[l]->outFeatures(), options)));
         }
     }
 
@@ -88,9 +88,9 @@ public:
     }
 
     /// A bottleneck adapter after the classifier's hidden layer.
-    void addAdapters(int bottleneck)
+    void addAdapters(const AdapterOptions &options)
     {
-        m_adapter = register_module("adapter", Adapter(m_fc->outFeatures(), bottleneck));
+        m_adapter = register_module("adapter", Adapter(m_fc->outFeatures(), options));
     }
 
     double forwardMacsPerSample() const override { return m_macs; }
@@ -121,7 +121,27 @@ PeftConfig PeftConfig::fromParams(const QVariantMap &params)
     peft.loraTargets = params.value(QStringLiteral("lora_targets")).toString();
     peft.adapterWidth = params.value(QStringLiteral("adapter_width"), peft.adapterWidth).toInt();
     peft.promptTokens = params.value(QStringLiteral("prompt_tokens"), peft.promptTokens).toInt();
+    peft.adapterBranches =
+        params.value(QStringLiteral("adapter_branches"), peft.adapterBranches).toInt();
+    const QString route = params.value(QStringLiteral("adapter_route")).toString();
+    peft.adapterRoute = route == QLatin1String("shared")   ? AdapterRoute::Shared
+                        : route == QLatin1String("client") ? AdapterRoute::Client
+                                                           : AdapterRoute::Dat;
+    peft.adapterMix = params.value(QStringLiteral("adapter_mix"), peft.adapterMix).toDouble();
+    peft.adapterGaussianInit =
+        params.value(QStringLiteral("adapter_init")).toString() == QLatin1String("gaussian");
     return peft;
+}
+
+AdapterOptions PeftConfig::adapterOptions() const
+{
+    AdapterOptions options;
+    options.bottleneck = adapterWidth;
+    options.branches = adapterBranches;
+    options.route = adapterRoute;
+    options.clientShare = adapterMix;
+    options.gaussianInit = adapterGaussianInit;
+    return options;
 }
 
 namespace {
@@ -141,7 +161,7 @@ template <typename Classifier> void applyClassifierPeft(Classifier &network, con
         freezeBase(network);
         return;
     case PeftConfig::Mode::Adapter:
-        network.addAdapters(peft.adapterWidth);
+        network.addAdapters(peft.adapterOptions());
         freezeBase(network);
         for (auto &item : network.named_parameters()) {
             if (item.key().rfind("output.", 0) == 0) {

@@ -58,18 +58,130 @@ void PeftLinearImpl::mergeLora()
     m_loraB.zero_();
 }
 
-AdapterImpl::AdapterImpl(std::int64_t width, std::int64_t bottleneck)
+AdapterImpl::AdapterImpl(std::int64_t width, const AdapterOptions &options) : m_options(options)
 {
-    m_down = register_module("down", torch::nn::Linear(width, bottleneck));
-    m_up = register_module("up", torch::nn::Linear(bottleneck, width));
+    if (options.branches != 1 && options.branches != 3) {
+        throw std::invalid_argument("an adapter slot holds 1 adapter or a trio of 3");
+    }
+    const auto linear = [&](const std::string &name, std::int64_t in, std::int64_t out) {
+        return register_module(name, torch::nn::Linear(in, out));
+    };
+    if (options.branches == 1) {
+        m_down = linear("down", width, options.bottleneck);
+        m_up = linear("up", options.bottleneck, width);
+    } else {
+        // Registered as client.down, client.up, shared.down, shared.up (FedDAT's A_c and A_s).
+        auto client = register_module("client", std::make_shared<torch::nn::Module>());
+        auto shared = register_module("shared", std::make_shared<torch::nn::Module>());
+        m_clientDown =
+            client->register_module("down", torch::nn::Linear(width, options.bottleneck));
+        m_clientUp = client->register_module("up", torch::nn::Linear(options.bottleneck, width));
+        m_down = shared->register_module("down", torch::nn::Linear(width, options.bottleneck));
+        m_up = shared->register_module("up", torch::nn::Linear(options.bottleneck, width));
+    }
     torch::NoGradGuard noGrad;
-    m_up->weight.zero_();
-    m_up->bias.zero_();
+    for (torch::nn::Linear *layer : {&m_down, &m_up, &m_clientDown, &m_clientUp}) {
+        if (layer->is_empty()) {
+            continue;
+        }
+        if (options.gaussianInit) {
+            (*layer)->weight.normal_(0, 0.02);
+            (*layer)->bias.zero_();
+        } else if (layer == &m_up || layer == &m_clientUp) {
+            (*layer)->weight.zero_();
+            (*layer)->bias.zero_();
+        }
+    }
+}
+
+torch::Tensor AdapterImpl::branch(const torch::Tensor &h, const torch::Tensor &downWeight,
+                                  const torch::Tensor &downBias, const torch::Tensor &upWeight,
+                                  const torch::Tensor &upBias)
+{
+    namespace F = torch::nn::functional;
+    return F::linear(torch::relu(F::linear(h, downWeight, downBias)), upWeight, upBias);
 }
 
 torch::Tensor AdapterImpl::forward(const torch::Tensor &h)
 {
-    return h + m_up->forward(torch::gelu(m_down->forward(h)));
+    if (m_options.branches == 1) {
+        return h + m_up->forward(torch::gelu(m_down->forward(h)));
+    }
+    const auto shared = [&] {
+        return branch(h, m_down->weight, m_down->bias, m_up->weight, m_up->bias);
+    };
+    const auto client = [&] {
+        return branch(h, m_clientDown->weight, m_clientDown->bias, m_clientUp->weight,
+                      m_clientUp->bias);
+    };
+    switch (m_options.route) {
+    case AdapterRoute::Shared:
+        return h + shared();
+    case AdapterRoute::Client:
+        return h + client();
+    case AdapterRoute::Dat:
+        break;
+    }
+    const torch::Tensor frozen =
+        m_snapshot.empty() ? shared()
+                           : branch(h, m_snapshot[0], m_snapshot[1], m_snapshot[2], m_snapshot[3]);
+    return h + m_options.clientShare * client() + (1 - m_options.clientShare) * frozen;
+}
+
+void AdapterImpl::setRoute(AdapterRoute route, double clientShare)
+{
+    m_options.route = route;
+    m_options.clientShare = clientShare;
+}
+
+void AdapterImpl::snapshotShared()
+{
+    if (m_options.branches != 3) {
+        return;
+    }
+    torch::NoGradGuard noGrad;
+    m_snapshot = {m_down->weight.detach().clone(), m_down->bias.detach().clone(),
+                  m_up->weight.detach().clone(), m_up->bias.detach().clone()};
+}
+
+void AdapterImpl::clearSnapshot()
+{
+    m_snapshot.clear();
+}
+
+namespace {
+
+template <typename Action> void forEachTrio(torch::nn::Module &module, Action action)
+{
+    for (auto &item : module.named_modules("", /*include_self=*/true)) {
+        auto *adapter = dynamic_cast<AdapterImpl *>(item.value().get());
+        if (adapter != nullptr && adapter->branches() == 3) {
+            action(*adapter);
+        }
+    }
+}
+
+} // namespace
+
+void setAdapterRoute(torch::nn::Module &module, AdapterRoute route, double clientShare)
+{
+    forEachTrio(module, [&](AdapterImpl &adapter) {
+        adapter.setRoute(route, clientShare);
+    });
+}
+
+void snapshotSharedAdapters(torch::nn::Module &module)
+{
+    forEachTrio(module, [](AdapterImpl &adapter) {
+        adapter.snapshotShared();
+    });
+}
+
+void clearAdapterSnapshots(torch::nn::Module &module)
+{
+    forEachTrio(module, [](AdapterImpl &adapter) {
+        adapter.clearSnapshot();
+    });
 }
 
 bool isPeftParameter(const std::string &name)

@@ -39,18 +39,57 @@ private:
 };
 TORCH_MODULE(PeftLinear);
 
-/// A bottleneck adapter (Houlsby et al. 2019): h + up(gelu(down(h))), `up` zero-initialised so a
-/// fresh adapter is the identity.
+/// Which of a FedDAT adapter trio's branches the layer applies (see AdapterOptions).
+enum class AdapterRoute { Dat, Shared, Client };
+
+/// The shape of the adapter in each adapter slot of a backbone.
+struct AdapterOptions {
+    std::int64_t bottleneck = 16;
+    /// 1: one Houlsby adapter, h + up(gelu(down(h))). 3: FedDAT's trio (Chen et al. 2024), whose
+    /// branches are ReLU bottlenecks A(h) = up(relu(down(h))): the client's own adapter
+    /// ("client", A_c), the shared one ("shared", A_s) and a frozen snapshot of the shared one
+    /// (Ā_s, not a parameter: see snapshotSharedAdapters). The route picks the output:
+    /// Dat h + m A_c(h) + (1 - m) Ā_s(h) (the dual-adapter teacher; without a snapshot Ā_s is
+    /// A_s), Shared h + A_s(h), Client h + A_c(h).
+    int branches = 1;
+    AdapterRoute route = AdapterRoute::Dat; ///< the trio's route until setAdapterRoute
+    double clientShare = 0.5;               ///< m above
+    /// false: `up` starts at zero, so a fresh adapter is the identity; true: every weight is
+    /// drawn from N(0, 0.02^2) and biases are zero (the FedDAT code's initialisation).
+    bool gaussianInit = false;
+};
+
+/// An adapter slot: one bottleneck adapter or FedDAT's trio (AdapterOptions::branches).
 class AdapterImpl : public torch::nn::Module {
 public:
-    AdapterImpl(std::int64_t width, std::int64_t bottleneck);
+    AdapterImpl(std::int64_t width, const AdapterOptions &options);
     torch::Tensor forward(const torch::Tensor &h);
 
+    int branches() const { return m_options.branches; }
+    void setRoute(AdapterRoute route, double clientShare);
+    /// The trio: Ā_s := a detached copy of A_s (the start of FedDAT's round); clearSnapshot()
+    /// makes Ā_s follow A_s again.
+    void snapshotShared();
+    void clearSnapshot();
+    bool hasSnapshot() const { return !m_snapshot.empty(); }
+
 private:
-    torch::nn::Linear m_down{nullptr};
+    static torch::Tensor branch(const torch::Tensor &h, const torch::Tensor &downWeight,
+                                const torch::Tensor &downBias, const torch::Tensor &upWeight,
+                                const torch::Tensor &upBias);
+    AdapterOptions m_options;
+    torch::nn::Linear m_down{nullptr}; ///< single adapter, or A_s
     torch::nn::Linear m_up{nullptr};
+    torch::nn::Linear m_clientDown{nullptr}; ///< A_c
+    torch::nn::Linear m_clientUp{nullptr};
+    std::vector<torch::Tensor> m_snapshot; ///< Ā_s: down weight, down bias, up weight, up bias
 };
 TORCH_MODULE(Adapter);
+
+/// Applies to every adapter trio inside `module` (single adapters are left alone).
+void setAdapterRoute(torch::nn::Module &module, AdapterRoute route, double clientShare);
+void snapshotSharedAdapters(torch::nn::Module &module);
+void clearAdapterSnapshots(torch::nn::Module &module);
 
 /// True for the parameters parameter-efficient tuning adds (names containing "lora_", "adapter"
 /// or "soft_prompt"); everything else belongs to the base.

@@ -94,9 +94,9 @@ public:
             register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
         mlp = register_module("mlp", FeedForward(width, hidden));
     }
-    void addAdapter(int width, int bottleneck)
+    void addAdapter(int width, const AdapterOptions &options)
     {
-        adapter = register_module("adapter", Adapter(width, bottleneck));
+        adapter = register_module("adapter", Adapter(width, options));
     }
     torch::Tensor forward(torch::Tensor x, const torch::Tensor &bias, LayerCache *cache,
                           const std::optional<at::Generator> &gen)
@@ -243,10 +243,10 @@ public:
         return (48 + prompt) * perToken + 12 * d * m_tokenizer.vocabularySize();
     }
 
-    void addAdapters(int bottleneck)
+    void addAdapters(const AdapterOptions &options)
     {
         for (auto &block : m_blocks) {
-            block->addAdapter(m_config.width, bottleneck);
+            block->addAdapter(m_config.width, options);
         }
     }
 
@@ -421,7 +421,7 @@ void applyTinyVlmPeft(Network &network, const PeftConfig &peft)
                         peft.loraRank, peft.loraAlpha, peft.loraDropout);
         break;
     case PeftConfig::Mode::Adapter:
-        vlm.addAdapters(peft.adapterWidth);
+        vlm.addAdapters(peft.adapterOptions());
         break;
     case PeftConfig::Mode::Prompt:
         vlm.addSoftPrompt(peft.promptTokens);

@@ -14,6 +14,7 @@
     X(scaffoldMethod)                                                                              \
     X(fedPerMethod)                                                                                \
     X(pcftMethod)                                                                                  \
+    X(fedDatMethod)                                                                                \
     X(finetuneMethod)                                                                              \
     X(replayMethod)                                                                                \
     X(ewcMethod)                                                                                   \

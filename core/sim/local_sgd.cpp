@@ -36,6 +36,7 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     for (auto &plugin : state.plugins) {
         plugin->beforeTraining(training);
     }
+    beforeBatches(training);
 
     Rng &rng = *training.rng;
     const int n = static_cast<int>(indices.size());
@@ -63,27 +64,14 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
             for (auto &plugin : state.plugins) {
                 plugin->augmentBatch(training, batch, current);
             }
-            optimizer->zero_grad();
-            const Outputs outputs = model.network().predict(batch);
-            // Multi-head (task-incremental) training: the other answers' logits take no part.
-            const torch::Tensor taskLoss = torch::nn::functional::cross_entropy(
-                config.taskHeads && outputs.answerWords
-                    ? outputs.logits.masked_fill(batch.answerMask.logical_not(), -1e9)
-                    : outputs.logits,
-                outputs.targets);
-            torch::Tensor loss = taskLoss;
-            for (auto &plugin : state.plugins) {
-                const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
-                if (term.defined()) {
-                    loss = loss + term;
+            const auto healthy = [&](double lossValue) {
+                if (std::isnan(firstLoss)) {
+                    firstLoss = lossValue;
                 }
-            }
-            const double lossValue = loss.item<double>();
-            if (std::isnan(firstLoss)) {
-                firstLoss = lossValue;
-            }
-            if (!std::isfinite(lossValue) ||
-                lossValue > kDivergenceFactor * std::max(firstLoss, 1.0)) {
+                if (std::isfinite(lossValue) &&
+                    lossValue <= kDivergenceFactor * std::max(firstLoss, 1.0)) {
+                    return true;
+                }
                 result.error =
                     QStringLiteral("diverged at stage %1, round %2 on client \"%3\" (loss %4 "
                                    "after %5 at its first step); lower federated.lr")
@@ -92,14 +80,14 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
                         .arg(training.clientName)
                         .arg(lossValue, 0, 'g', 3)
                         .arg(firstLoss, 0, 'g', 3);
+                return false;
+            };
+            const double taskLoss =
+                trainBatch(training, state, *optimizer, batch, current, healthy);
+            if (!result.error.isEmpty()) {
                 return result;
             }
-            loss.backward();
-            for (auto &plugin : state.plugins) {
-                plugin->beforeStep(training);
-            }
-            optimizer->step();
-            result.lossSum += taskLoss.item<double>() * current;
+            result.lossSum += taskLoss * current;
             result.samples += current;
             for (auto &plugin : state.plugins) {
                 plugin->afterStep(training, refs);
@@ -120,6 +108,41 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
         plugin->afterTraining(training, result.upload);
     }
     return result;
+}
+
+torch::Tensor taskLossOf(const LocalConfig &config, const Batch &batch, const Outputs &outputs)
+{
+    // Multi-head (task-incremental) training: the other answers' logits take no part.
+    return torch::nn::functional::cross_entropy(
+        config.taskHeads && outputs.answerWords
+            ? outputs.logits.masked_fill(batch.answerMask.logical_not(), -1e9)
+            : outputs.logits,
+        outputs.targets);
+}
+
+double LocalSgd::trainBatch(LocalTraining &training, ClientState &state,
+                            torch::optim::Optimizer &optimizer, const Batch &batch, int current,
+                            const std::function<bool(double)> &healthy) const
+{
+    optimizer.zero_grad();
+    const Outputs outputs = training.model->network().predict(batch);
+    const torch::Tensor taskLoss = taskLossOf(*training.config, batch, outputs);
+    torch::Tensor loss = taskLoss;
+    for (auto &plugin : state.plugins) {
+        const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
+        if (term.defined()) {
+            loss = loss + term;
+        }
+    }
+    if (!healthy(loss.item<double>())) {
+        return 0;
+    }
+    loss.backward();
+    for (auto &plugin : state.plugins) {
+        plugin->beforeStep(training);
+    }
+    optimizer.step();
+    return taskLoss.item<double>();
 }
 
 double tokenF1(const QString &predicted, const QString &expected)

@@ -18,7 +18,22 @@ constexpr int kClientEvalSamplesGenerative = 48; ///< decoding costs more: a sma
 class LocalSgd : public ClientAlgorithm {
 public:
     ClientResult train(LocalTraining &training, ClientState &state) const override;
+
+protected:
+    /// After the model was loaded and the plugins' beforeTraining, before the first batch.
+    virtual void beforeBatches(LocalTraining &) const {}
+    /// One batch (after the plugins' augmentBatch; `current` rows are the client's own): zero
+    /// the gradients, add the plugins' loss terms to the task loss, backpropagate, call the
+    /// plugins' beforeStep, step. Each loss goes to `healthy` before its backward; when that
+    /// returns false (divergence) stop at once. Returns the task loss (batch mean).
+    virtual double trainBatch(LocalTraining &training, ClientState &state,
+                              torch::optim::Optimizer &optimizer, const Batch &batch, int current,
+                              const std::function<bool(double)> &healthy) const;
 };
+
+/// The task loss of a batch's outputs: cross-entropy, over the task's own answers only with
+/// multi-head training (LocalConfig::taskHeads).
+torch::Tensor taskLossOf(const LocalConfig &config, const Batch &batch, const Outputs &outputs);
 
 /// Accuracy of a network's current weights on task `task`: task-incremental (masked to the
 /// task's own answers) and class-incremental (masked to `seenAnswers`).

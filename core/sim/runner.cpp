@@ -26,12 +26,13 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment, int outputs)
+std::shared_ptr<Network> makeExperimentNetwork(const Experiment &experiment,
+                                               const QVariantMap &modelParams, int outputs)
 {
     NetworkShape shape;
     shape.instructionDim = kInstructionDim;
     shape.outputs = outputs;
-    return makeNetwork(experiment.model.method, experiment.model.params, shape);
+    return makeNetwork(experiment.model.method, modelParams, shape);
 }
 
 std::unique_ptr<MethodParts> createMethod(const QString &category, const MethodChoice &choice)
@@ -172,10 +173,18 @@ void Runner::createMethods()
     } else {
         m_algorithm = std::make_unique<LocalSgd>();
     }
+    m_modelParams = m_experiment.model.params;
+    for (const MethodParts *parts : {m_federated.get(), m_continual.get()}) {
+        if (parts->adjustModel) {
+            if (const QString problem = parts->adjustModel(m_modelParams); !problem.isEmpty()) {
+                throw EngineFailure{problem, true};
+            }
+        }
+    }
 
     torch::manual_seed(m_experiment.seed);
     const std::shared_ptr<Network> network =
-        makeExperimentNetwork(m_experiment, m_data.answerCount);
+        makeExperimentNetwork(m_experiment, m_modelParams, m_data.answerCount);
     const QString base = m_experiment.model.text(QStringLiteral("base"));
     if (network->generative() && !base.isEmpty() && base != QLatin1String("none")) {
         if (auto loaded = loadBase(*network, baseDirFor(base)); !loaded) {
@@ -209,7 +218,7 @@ void Runner::createMethods()
 
     for (int w = 0; w < m_executor->workers(); ++w) {
         m_workers.push_back(std::make_unique<WorkerModel>([this] {
-            auto replica = makeExperimentNetwork(m_experiment, m_data.answerCount);
+            auto replica = makeExperimentNetwork(m_experiment, m_modelParams, m_data.answerCount);
             shareFrozenBase(*replica, *m_base);
             return replica;
         }));

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The server strategies and client plugins behind the plug-in interfaces, driven through the
 // registry's factories on tiny tensors, against hand-computed values (issue 6).
+#include "core/federated/feddat_p.h"
 #include "core/federated/trust_p.h"
 #include "core/model/method_api_p.h"
+#include "core/model/peft_p.h"
 #include "core/sim/registry.h"
 #include "tests/support/test_support.h"
 
@@ -281,6 +283,121 @@ private Q_SLOTS:
         QCOMPARE(layout.localIndices.size(), std::size_t(2));  // output.weight, output.bias
         QCOMPARE(layout.names[layout.localIndices[0]], std::string("output.weight"));
         QVERIFY(parts->strategy->isPersonalised());
+    }
+
+    // FedDAT (issue 10): the trio's routes and the two distillation losses, by hand.
+    void datTrioMixesTheFrozenSnapshotNotTheLiveSharedAdapter()
+    {
+        AdapterOptions options;
+        options.bottleneck = 1;
+        options.branches = 3;
+        Adapter trio(2, options);
+        const auto set = [&](const std::string &prefix, std::vector<float> down,
+                             std::vector<float> up) {
+            torch::NoGradGuard noGrad;
+            auto parameters = trio->named_parameters();
+            parameters[prefix + ".down.weight"].copy_(torch::tensor(down).reshape({1, 2}));
+            parameters[prefix + ".up.weight"].copy_(torch::tensor(up).reshape({2, 1}));
+            parameters[prefix + ".down.bias"].zero_();
+            parameters[prefix + ".up.bias"].zero_();
+        };
+        const torch::Tensor h = torch::tensor({1.0f, 2.0f}).reshape({1, 2});
+        const auto out = [&](AdapterRoute route, double share) {
+            trio->setRoute(route, share);
+            torch::NoGradGuard noGrad;
+            const torch::Tensor y = trio->forward(h);
+            return std::vector<double>{y[0][0].item<double>(), y[0][1].item<double>()};
+        };
+        set("client", {1, 0}, {1, 0}); // A_c(h) = [1, 0]
+        set("shared", {1, 1}, {1, 1}); // A_s(h) = [3, 3], frozen as the snapshot
+        trio->snapshotShared();
+        set("shared", {0, 1}, {0, 1}); // live A_s(h) = [0, 2]
+        QCOMPARE(out(AdapterRoute::Dat, 0.5), (std::vector<double>{3.0, 3.5}));
+        QCOMPARE(out(AdapterRoute::Dat, 0.25), (std::vector<double>{3.5, 4.25}));
+        QCOMPARE(out(AdapterRoute::Shared, 0.5), (std::vector<double>{1.0, 4.0}));
+        QCOMPARE(out(AdapterRoute::Client, 0.5), (std::vector<double>{2.0, 2.0}));
+        trio->clearSnapshot(); // evaluation: the DAT mixes the live (global) A_s
+        QCOMPARE(out(AdapterRoute::Dat, 0.5), (std::vector<double>{1.5, 3.0}));
+        // ReLU, as the FedDAT code (GELU would leak -0.158655).
+        torch::NoGradGuard noGrad;
+        trio->setRoute(AdapterRoute::Client, 0.5);
+        const torch::Tensor negative = torch::tensor({-1.0f, -2.0f}).reshape({1, 2});
+        QVERIFY(torch::equal(trio->forward(negative), negative));
+        // A_c and A_s (down and up, weight and bias); the snapshot is not a parameter, so it
+        // neither travels nor lands in a checkpoint.
+        QCOMPARE(trio->named_parameters().size(), std::size_t(8));
+    }
+
+    void mutualKdLossesMatchHandComputedValues()
+    {
+        namespace F = torch::nn::functional;
+        const auto ce = [](const torch::Tensor &logits, std::vector<std::int64_t> y) {
+            return F::cross_entropy(logits, torch::tensor(y));
+        };
+        // Step 1: teacher [3, 0], student [0, 0], label 0, tau 3, weights 1/2.
+        const torch::Tensor teacher = torch::tensor({{3.0, 0.0}}, torch::kDouble);
+        const torch::Tensor student = torch::zeros({1, 2}, torch::kDouble);
+        const torch::Tensor ls = mutualKdLoss(ce(student, {0}), student, teacher, 0.5, 3);
+        QVERIFY(std::abs(ls.item<double>() - 0.8458219) < 1e-6);
+        // A second row where teacher and student agree (label 1): KL is averaged over rows.
+        const torch::Tensor teacher2 = torch::tensor({{3.0, 0.0}, {0.0, 0.0}}, torch::kDouble);
+        const torch::Tensor student2 = torch::zeros({2, 2}, torch::kDouble);
+        const torch::Tensor ls2 = mutualKdLoss(ce(student2, {0, 1}), student2, teacher2, 0.5, 3);
+        QVERIFY(std::abs(ls2.item<double>() - 0.5961978) < 1e-6);
+        // Step 2: the DAT [0, 3] learns from step 1's (detached) student [0, 0], label 0.
+        const torch::Tensor shared = torch::zeros({1, 2}, torch::kDouble).requires_grad_(true);
+        const torch::Tensor dat = torch::tensor({{0.0, 3.0}}, torch::kDouble).requires_grad_(true);
+        const torch::Tensor lc = mutualKdLoss(ce(dat, {0}), dat, shared.detach(), 0.5, 3);
+        QVERIFY(std::abs(lc.item<double>() - 2.0648090) < 1e-6);
+        lc.backward();
+        QVERIFY(dat.grad().defined());
+        QVERIFY(!shared.grad().defined()); // the student is a teacher here, not trained
+    }
+
+    void fedDatKeepsTheClientAdapterAndHeadLocalAndAveragesTheSharedOneEqually()
+    {
+        NetworkShape shape;
+        shape.imagePixels = 4;
+        shape.instructionDim = 2;
+        shape.outputs = 3;
+        const QVariantMap model = {{QStringLiteral("hidden"), 5},
+                                   {QStringLiteral("layers"), 1},
+                                   {QStringLiteral("tuning"), QStringLiteral("adapter")},
+                                   {QStringLiteral("adapter_width"), 2}};
+        auto parts = create("feddat");
+        QVariantMap adjusted = model;
+        QVERIFY(parts->adjustModel(adjusted).isEmpty());
+        QCOMPARE(adjusted.value(QStringLiteral("adapter_branches")).toInt(), 3);
+        QVariantMap lora = model;
+        lora.insert(QStringLiteral("tuning"), QStringLiteral("lora"));
+        QVERIFY(parts->adjustModel(lora).contains(QStringLiteral("model.tuning")));
+        const auto network = makeNetwork(QStringLiteral("mlp"), adjusted, shape);
+        const ModelLayout layout = ModelLayout::of(*network, [&](const std::string &name) {
+            return parts->strategy->scopeOf(name, *network);
+        });
+        std::vector<std::string> local;
+        for (std::size_t i : layout.localIndices) {
+            local.push_back(layout.names[i]);
+        }
+        std::vector<std::string> shared;
+        for (std::size_t i : layout.sharedIndices) {
+            shared.push_back(layout.names[i]);
+        }
+        QCOMPARE(local, (std::vector<std::string>{
+                            "output.weight", "output.bias", "adapter0.client.down.weight",
+                            "adapter0.client.down.bias", "adapter0.client.up.weight",
+                            "adapter0.client.up.bias"}));
+        QCOMPARE(shared, (std::vector<std::string>{
+                             "adapter0.shared.down.weight", "adapter0.shared.down.bias",
+                             "adapter0.shared.up.weight", "adapter0.shared.up.bias"}));
+        QVERIFY(parts->strategy->isPersonalised());
+        // Uniform averaging, as the original code (nums = [1] * N): weights 1 and 3 give 1.
+        parts->strategy->initialize({{"w", torch::zeros({2})}}, 2);
+        QVERIFY(torch::allclose(serverStep(*parts->strategy), torch::tensor({1.0f, 3.0f})));
+        auto bySamples =
+            create("feddat", {{QStringLiteral("weighting"), QStringLiteral("samples")}});
+        bySamples->strategy->initialize({{"w", torch::zeros({2})}}, 2);
+        QVERIFY(torch::allclose(serverStep(*bySamples->strategy), torch::tensor({1.5f, 3.5f})));
     }
 
     // PCFT's trust matrices (issue 10) against hand-computed values.
