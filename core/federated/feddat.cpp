@@ -113,6 +113,12 @@ protected:
     void beforeBatches(LocalTraining &training) const override
     {
         Network &network = training.model->network();
+        // A reused replica still holds the previous client's gradients; with `faithful`'s
+        // zero_grad they would become zeros that Adam steps on (and counts), so a client's
+        // result would depend on which replica trained it before.
+        for (torch::Tensor &parameter : training.model->parameters()) {
+            parameter.mutable_grad() = torch::Tensor();
+        }
         if (m_settings.training == DatTraining::MutualKd) {
             snapshotSharedAdapters(network); // Ā_s := A_s^g, as received
         }
@@ -175,9 +181,14 @@ private:
               const Batch &batch, int current, const Outputs &outputs, const torch::Tensor &teacher,
               const std::function<bool(double)> &healthy) const
     {
+        // Multi-head training: distil over the task's own answers only, as the task loss does.
+        const bool masked = training.config->taskHeads && outputs.answerWords;
+        const auto own = [&](const torch::Tensor &logits) {
+            return masked ? logits.masked_fill(batch.answerMask.logical_not(), -1e9) : logits;
+        };
         torch::Tensor loss =
-            mutualKdLoss(taskLossOf(*training.config, batch, outputs), outputs.logits, teacher,
-                         m_settings.kdWeight, m_settings.temperature);
+            mutualKdLoss(taskLossOf(*training.config, batch, outputs), own(outputs.logits),
+                         own(teacher), m_settings.kdWeight, m_settings.temperature);
         for (auto &plugin : state.plugins) {
             const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
             if (term.defined()) {
