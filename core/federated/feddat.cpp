@@ -18,6 +18,8 @@
 #include "core/model/model_p.h"
 #include "core/sim/local_sgd_p.h"
 
+#include <optional>
+
 namespace fcl::detail {
 
 torch::Tensor mutualKdLoss(const torch::Tensor &taskLoss, const torch::Tensor &logits,
@@ -116,9 +118,7 @@ protected:
         // A reused replica still holds the previous client's gradients; with `faithful`'s
         // zero_grad they would become zeros that Adam steps on (and counts), so a client's
         // result would depend on which replica trained it before.
-        for (torch::Tensor &parameter : training.model->parameters()) {
-            parameter.mutable_grad() = torch::Tensor();
-        }
+        dropGradients(training);
         if (m_settings.training == DatTraining::MutualKd) {
             snapshotSharedAdapters(network); // Ā_s := A_s^g, as received
         }
@@ -142,7 +142,7 @@ protected:
         }
         // Step 1: the shared adapter (and the head) learn from the labels and the teacher.
         setAdapterRoute(network, AdapterRoute::Shared, share);
-        clearGradients(optimizer);
+        clearGradients(training, optimizer);
         const Outputs shared = network.predict(batch);
         if (!step(training, state, optimizer, batch, current, shared, teacher, healthy)) {
             return 0;
@@ -150,60 +150,51 @@ protected:
         // Step 2: the teacher's client side (and the head) learn from the labels and from step
         // 1's student, as it was before its update.
         setAdapterRoute(network, AdapterRoute::Dat, share);
-        clearGradients(optimizer);
+        clearGradients(training, optimizer);
         const Outputs dat = network.predict(batch);
-        const torch::Tensor taskLoss = taskLossOf(*training.config, batch, dat);
-        if (!step(training, state, optimizer, batch, current, dat, shared.logits.detach(),
-                  healthy)) {
-            return 0;
-        }
-        return taskLoss.item<double>();
+        const std::optional<double> taskLoss =
+            step(training, state, optimizer, batch, current, dat, shared.logits.detach(), healthy);
+        return taskLoss.value_or(0);
     }
 
 private:
     /// `fixed`: gradients become undefined, so the optimiser leaves the branch a step does not
     /// use exactly where it is. `faithful`: zeroed, as torch's zero_grad did in the original
     /// code, so Adam's moments and weight decay still move it.
-    void clearGradients(torch::optim::Optimizer &optimizer) const
+    void clearGradients(LocalTraining &training, torch::optim::Optimizer &optimizer) const
     {
         if (m_settings.faithful) {
             optimizer.zero_grad();
-            return;
-        }
-        for (auto &group : optimizer.param_groups()) {
-            for (auto &parameter : group.params()) {
-                parameter.mutable_grad() = torch::Tensor();
-            }
+        } else {
+            dropGradients(training);
         }
     }
 
-    bool step(LocalTraining &training, ClientState &state, torch::optim::Optimizer &optimizer,
-              const Batch &batch, int current, const Outputs &outputs, const torch::Tensor &teacher,
-              const std::function<bool(double)> &healthy) const
+    /// Every trainable parameter's gradient becomes undefined (the optimiser skips it).
+    static void dropGradients(LocalTraining &training)
     {
+        for (torch::Tensor &parameter : training.model->parameters()) {
+            parameter.mutable_grad() = torch::Tensor();
+        }
+    }
+
+    /// One distillation step towards `teacher`; returns its task loss, or nothing on divergence.
+    std::optional<double> step(LocalTraining &training, ClientState &state,
+                               torch::optim::Optimizer &optimizer, const Batch &batch, int current,
+                               const Outputs &outputs, const torch::Tensor &teacher,
+                               const std::function<bool(double)> &healthy) const
+    {
+        const LocalConfig &config = *training.config;
+        const torch::Tensor taskLoss = taskLossOf(config, batch, outputs);
         // Multi-head training: distil over the task's own answers only, as the task loss does.
-        const bool masked = training.config->taskHeads && outputs.answerWords;
-        const auto own = [&](const torch::Tensor &logits) {
-            return masked ? logits.masked_fill(batch.answerMask.logical_not(), -1e9) : logits;
-        };
-        torch::Tensor loss =
-            mutualKdLoss(taskLossOf(*training.config, batch, outputs), own(outputs.logits),
-                         own(teacher), m_settings.kdWeight, m_settings.temperature);
-        for (auto &plugin : state.plugins) {
-            const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
-            if (term.defined()) {
-                loss = loss + term;
-            }
+        const torch::Tensor loss =
+            mutualKdLoss(taskLoss, ownAnswerLogits(config, batch, outputs, outputs.logits),
+                         ownAnswerLogits(config, batch, outputs, teacher), m_settings.kdWeight,
+                         m_settings.temperature);
+        if (!finishStep(training, state, optimizer, batch, current, outputs, loss, healthy)) {
+            return std::nullopt;
         }
-        if (!healthy(loss.item<double>())) {
-            return false;
-        }
-        loss.backward();
-        for (auto &plugin : state.plugins) {
-            plugin->beforeStep(training);
-        }
-        optimizer.step();
-        return true;
+        return taskLoss.item<double>();
     }
 
     FedDatSettings m_settings;

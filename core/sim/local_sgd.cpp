@@ -110,14 +110,19 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     return result;
 }
 
-torch::Tensor taskLossOf(const LocalConfig &config, const Batch &batch, const Outputs &outputs)
+torch::Tensor ownAnswerLogits(const LocalConfig &config, const Batch &batch, const Outputs &outputs,
+                              const torch::Tensor &logits)
 {
     // Multi-head (task-incremental) training: the other answers' logits take no part.
+    return config.taskHeads && outputs.answerWords
+               ? logits.masked_fill(batch.answerMask.logical_not(), -1e9)
+               : logits;
+}
+
+torch::Tensor taskLossOf(const LocalConfig &config, const Batch &batch, const Outputs &outputs)
+{
     return torch::nn::functional::cross_entropy(
-        config.taskHeads && outputs.answerWords
-            ? outputs.logits.masked_fill(batch.answerMask.logical_not(), -1e9)
-            : outputs.logits,
-        outputs.targets);
+        ownAnswerLogits(config, batch, outputs, outputs.logits), outputs.targets);
 }
 
 double LocalSgd::trainBatch(LocalTraining &training, ClientState &state,
@@ -127,7 +132,17 @@ double LocalSgd::trainBatch(LocalTraining &training, ClientState &state,
     optimizer.zero_grad();
     const Outputs outputs = training.model->network().predict(batch);
     const torch::Tensor taskLoss = taskLossOf(*training.config, batch, outputs);
-    torch::Tensor loss = taskLoss;
+    if (!finishStep(training, state, optimizer, batch, current, outputs, taskLoss, healthy)) {
+        return 0;
+    }
+    return taskLoss.item<double>();
+}
+
+bool LocalSgd::finishStep(LocalTraining &training, ClientState &state,
+                          torch::optim::Optimizer &optimizer, const Batch &batch, int current,
+                          const Outputs &outputs, torch::Tensor loss,
+                          const std::function<bool(double)> &healthy) const
+{
     for (auto &plugin : state.plugins) {
         const torch::Tensor term = plugin->lossTerm(training, batch, outputs, current);
         if (term.defined()) {
@@ -135,14 +150,14 @@ double LocalSgd::trainBatch(LocalTraining &training, ClientState &state,
         }
     }
     if (!healthy(loss.item<double>())) {
-        return 0;
+        return false;
     }
     loss.backward();
     for (auto &plugin : state.plugins) {
         plugin->beforeStep(training);
     }
     optimizer.step();
-    return taskLoss.item<double>();
+    return true;
 }
 
 double tokenF1(const QString &predicted, const QString &expected)

@@ -29,7 +29,18 @@ protected:
     virtual double trainBatch(LocalTraining &training, ClientState &state,
                               torch::optim::Optimizer &optimizer, const Batch &batch, int current,
                               const std::function<bool(double)> &healthy) const;
+    /// The end of every optimiser step: adds the plugins' loss terms on `outputs` to `loss`,
+    /// checks it with `healthy` (false: nothing else happens), backpropagates, calls the
+    /// plugins' beforeStep and steps. Returns what `healthy` returned.
+    bool finishStep(LocalTraining &training, ClientState &state, torch::optim::Optimizer &optimizer,
+                    const Batch &batch, int current, const Outputs &outputs, torch::Tensor loss,
+                    const std::function<bool(double)> &healthy) const;
 };
+
+/// `logits` of a batch's outputs restricted to each sample's task's own answers when training is
+/// multi-head (LocalConfig::taskHeads, classifier outputs); otherwise `logits` unchanged.
+torch::Tensor ownAnswerLogits(const LocalConfig &config, const Batch &batch, const Outputs &outputs,
+                              const torch::Tensor &logits);
 
 /// The task loss of a batch's outputs: cross-entropy, over the task's own answers only with
 /// multi-head training (LocalConfig::taskHeads).
