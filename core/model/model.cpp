@@ -119,29 +119,21 @@ PeftConfig PeftConfig::fromParams(const QVariantMap &params)
     peft.loraAlpha = params.value(QStringLiteral("lora_alpha"), peft.loraAlpha).toDouble();
     peft.loraDropout = params.value(QStringLiteral("lora_dropout"), peft.loraDropout).toDouble();
     peft.loraTargets = params.value(QStringLiteral("lora_targets")).toString();
-    peft.adapterWidth = params.value(QStringLiteral("adapter_width"), peft.adapterWidth).toInt();
     peft.promptTokens = params.value(QStringLiteral("prompt_tokens"), peft.promptTokens).toInt();
-    peft.adapterBranches =
-        params.value(QStringLiteral("adapter_branches"), peft.adapterBranches).toInt();
+    AdapterOptions &adapter = peft.adapter;
+    adapter.bottleneck =
+        params.value(QStringLiteral("adapter_width"), QVariant::fromValue(adapter.bottleneck))
+            .toLongLong();
+    adapter.branches = params.value(QStringLiteral("adapter_branches"), adapter.branches).toInt();
     const QString route = params.value(QStringLiteral("adapter_route")).toString();
-    peft.adapterRoute = route == QLatin1String("shared")   ? AdapterRoute::Shared
-                        : route == QLatin1String("client") ? AdapterRoute::Client
-                                                           : AdapterRoute::Dat;
-    peft.adapterMix = params.value(QStringLiteral("adapter_mix"), peft.adapterMix).toDouble();
-    peft.adapterGaussianInit =
+    adapter.route = route == QLatin1String("shared")   ? AdapterRoute::Shared
+                    : route == QLatin1String("client") ? AdapterRoute::Client
+                                                       : AdapterRoute::Dat;
+    adapter.clientShare =
+        params.value(QStringLiteral("adapter_mix"), adapter.clientShare).toDouble();
+    adapter.gaussianInit =
         params.value(QStringLiteral("adapter_init")).toString() == QLatin1String("gaussian");
     return peft;
-}
-
-AdapterOptions PeftConfig::adapterOptions() const
-{
-    AdapterOptions options;
-    options.bottleneck = adapterWidth;
-    options.branches = adapterBranches;
-    options.route = adapterRoute;
-    options.clientShare = adapterMix;
-    options.gaussianInit = adapterGaussianInit;
-    return options;
 }
 
 namespace {
@@ -161,7 +153,7 @@ template <typename Classifier> void applyClassifierPeft(Classifier &network, con
         freezeBase(network);
         return;
     case PeftConfig::Mode::Adapter:
-        network.addAdapters(peft.adapterOptions());
+        network.addAdapters(peft.adapter);
         freezeBase(network);
         for (auto &item : network.named_parameters()) {
             if (item.key().rfind("output.", 0) == 0) {

@@ -71,19 +71,14 @@ struct PeftConfig {
     double loraAlpha = 16;
     double loraDropout = 0;
     QString loraTargets; ///< regular expression searched in module paths; empty: backbone default
-    int adapterWidth = 16;
-    /// Set by methods that shape the adapters (MethodParts::adjustModel), not by the user:
-    /// adapter_branches (1, or 3 for FedDAT's trio), adapter_route (dat|shared|client: the
-    /// trio's route for evaluation), adapter_mix (the client branch's share in the dat route)
-    /// and adapter_init (zero_up|gaussian).
-    int adapterBranches = 1;
-    AdapterRoute adapterRoute = AdapterRoute::Dat;
-    double adapterMix = 0.5;
-    bool adapterGaussianInit = false;
+    /// adapter_width is `bottleneck`. The rest is set by methods that shape the adapters
+    /// (MethodParts::adjustModel), not by the user: adapter_branches (1, or 3 for FedDAT's trio),
+    /// adapter_route (dat|shared|client: the trio's route for evaluation), adapter_mix (the
+    /// client branch's share in the dat route) and adapter_init (zero_up|gaussian).
+    AdapterOptions adapter;
     int promptTokens = 8; ///< soft prompt length (tiny-vlm only)
 
     static PeftConfig fromParams(const QVariantMap &params);
-    AdapterOptions adapterOptions() const;
 };
 
 /// A model as the engine sees it: a frozen shared base plus trainable parts. For the mlp and cnn

@@ -421,7 +421,7 @@ void applyTinyVlmPeft(Network &network, const PeftConfig &peft)
                         peft.loraRank, peft.loraAlpha, peft.loraDropout);
         break;
     case PeftConfig::Mode::Adapter:
-        vlm.addAdapters(peft.adapterOptions());
+        vlm.addAdapters(peft.adapter);
         break;
     case PeftConfig::Mode::Prompt:
         vlm.addSoftPrompt(peft.promptTokens);
