@@ -15,6 +15,9 @@
 #include <QApplication>
 #include <QDir>
 #include <QEventLoop>
+#include <QMouseEvent>
+#include <QScreen>
+#include <QSlider>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -101,10 +104,35 @@ int main(int argc, char *argv[])
     window.history()->selectRuns({3});
     if (QCustomPlot *norms =
             window.plots()->observationPlot(QStringLiteral("scaffold.control_variate_norm"))) {
-        window.plots()->setCurrentWidget(norms);
+        window.plots()->showPlot(norms);
     }
     waitMs(400);
     save(&window, out + QStringLiteral("/observations.png"));
+
+    // PCFT's trust graph, four rounds of the shipped preset, the slider on round 3 and the
+    // pointer on a node (a screen grab, so that the tooltip shows).
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/pcft-personal.json"));
+    window.document()->setSectionValue(QStringLiteral("federated"),
+                                       QStringLiteral("rounds_per_stage"), 4);
+    window.startRun();
+    done.exec();
+    if (QCustomPlot *graph = window.plots()->observationPlot(QStringLiteral("pcft.trust_graph"))) {
+        window.plots()->showPlot(graph);
+        QSlider *slider = window.plots()->observationSlider(QStringLiteral("pcft.trust_graph"));
+        slider->setValue(std::max(0, slider->maximum() - 1));
+        waitMs(300);
+        // Node 0 sits at the top of the circle (0, 1).
+        const QPoint node(qRound(graph->xAxis->coordToPixel(0)),
+                          qRound(graph->yAxis->coordToPixel(1)));
+        QMouseEvent move(QEvent::MouseMove, QPointF(node), QPointF(graph->mapToGlobal(node)),
+                         Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+        QApplication::sendEvent(graph, &move);
+        waitMs(400);
+        QApplication::primaryScreen()->grabWindow(0).save(out + QStringLiteral("/trust-graph.png"));
+    } else {
+        qWarning("the PCFT run has no trust graph");
+        return 1;
+    }
 
     auto runs = fcl::ui::loadReportRuns(*window.history()->store(), {1, 2});
     QString error;

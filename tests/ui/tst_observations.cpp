@@ -6,15 +6,19 @@
 #include "tests/support/test_support.h"
 #include "ui/history/history_panel.h"
 #include "ui/main/main_window.h"
+#include "ui/plots/observation_plot.h"
 #include "ui/plots/plots_panel.h"
 #include "ui/report/report_writer.h"
 #include "ui/run/run_controller.h"
 
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -174,14 +178,14 @@ private Q_SLOTS:
         QCOMPARE(panel.tabText(5), QStringLiteral("test: x.series"));
 
         QCustomPlot *plot = panel.observationPlot(QStringLiteral("x.series"));
-        panel.setCurrentWidget(plot);
+        panel.showPlot(plot);
         QCOMPARE(plot->graphCount(), 2); // one line per label
         QCOMPARE(plot->graph(1)->data()->size(), 3);
         QVERIFY(std::isnan(plot->graph(1)->data()->at(1)->value)); // a gap, not a zero
         QCOMPARE(plot->graph(1)->data()->at(2)->key, 3.0);         // x is the 1-based round
 
         plot = panel.observationPlot(QStringLiteral("x.matrix"));
-        panel.setCurrentWidget(plot);
+        panel.showPlot(plot);
         auto *map = qobject_cast<QCPColorMap *>(plot->plottable(0));
         QVERIFY(map != nullptr);
         QCOMPARE(map->data()->keySize(), 2);
@@ -190,20 +194,20 @@ private Q_SLOTS:
         QCOMPARE(itemsOfType(plot, "QCPItemText"), 6);
 
         plot = panel.observationPlot(QStringLiteral("x.points"));
-        panel.setCurrentWidget(plot);
+        panel.showPlot(plot);
         QCOMPARE(plot->graphCount(), 2);
         QCOMPARE(plot->graph(0)->data()->size(), 1);
         QCOMPARE(plot->graph(1)->data()->size(), 2);
 
         plot = panel.observationPlot(QStringLiteral("x.assign"));
-        panel.setCurrentWidget(plot);
+        panel.showPlot(plot);
         map = qobject_cast<QCPColorMap *>(plot->plottable(0));
         QCOMPARE(map->data()->cell(1, 0), 1.0); // a -> slot 2
         QVERIFY(std::isnan(map->data()->cell(0, 0)));
         QCOMPARE(map->data()->cell(0, 1), 1.0); // b -> slot 1
 
         plot = panel.observationPlot(QStringLiteral("x.graph"));
-        panel.setCurrentWidget(plot);
+        panel.showPlot(plot);
         QCOMPARE(itemsOfType(plot, "QCPItemLine"), 2);
         QCOMPARE(itemsOfType(plot, "QCPItemText"), 3); // node labels
 
@@ -214,6 +218,112 @@ private Q_SLOTS:
         panel.setSeries(plain, true);
         QCOMPARE(panel.count(), 5);
         QVERIFY(panel.observationPlot(QStringLiteral("x.graph")) == nullptr);
+    }
+
+    void snapshotSliderAndHoverShowEveryRound()
+    {
+        // A trust graph and its matrix over three rounds: a->b grows 0.2, 0.45, 0.7; b->a 0.1;
+        // a->c 0.0001 (drawn, but only counted in a tooltip).
+        RunSeries series;
+        series.reset(QStringLiteral("trust"), {QStringLiteral("t1")}, {QStringLiteral("a")}, {0}, 1,
+                     5);
+        const QStringList abc{"a", "b", "c"};
+        const double ab[] = {0.2, 0.45, 0.7};
+        for (int r = 0; r < 3; ++r) {
+            series.addObservation(observation("x.graph", ObservationShape::Graph, r, abc, {},
+                                              {0, 1, ab[r], 1, 0, 0.1, 2, 0, 0.3, 0, 2, 1e-4}));
+            series.addObservation(observation("x.matrix", ObservationShape::Matrix, r, abc, abc,
+                                              {1 - ab[r], ab[r], 0, 0.9, 0.1, 0, 0.3, 0, 0.7}));
+        }
+        PlotsPanel panel;
+        panel.resize(800, 600);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.setSeries(series, true);
+        QCustomPlot *plot = panel.observationPlot(QStringLiteral("x.graph"));
+        QSlider *slider = panel.observationSlider(QStringLiteral("x.graph"));
+        QVERIFY(plot != nullptr && slider != nullptr);
+        panel.showPlot(plot);
+        QVERIFY(slider->isVisible());
+        QCOMPARE(slider->maximum(), 2);
+        QCOMPARE(slider->value(), 2); // follows the newest round
+
+        // Pixel positions of the nodes as drawn: a at the top, b and c around the circle.
+        auto node = [&](int index) {
+            const double angle =
+                2 * 3.14159265358979323846 * index / 3 + 3.14159265358979323846 / 2;
+            return QPointF(plot->xAxis->coordToPixel(std::cos(angle)),
+                           plot->yAxis->coordToPixel(std::sin(angle)));
+        };
+        const QPointF abMiddle = (node(0) + node(1)) / 2;
+        const QString latest =
+            observationToolTip(plot, *series.observationsOf("x.graph")[2], abMiddle);
+        QVERIFY2(latest.contains(QStringLiteral("a \u2192 b: 0.700")), qPrintable(latest));
+        QVERIFY2(latest.contains(QStringLiteral("b \u2192 a: 0.100")), qPrintable(latest));
+        QVERIFY(!latest.contains(QStringLiteral("c")));
+        const QString atA = observationToolTip(plot, *series.observationsOf("x.graph")[2], node(0));
+        QVERIFY2(atA.startsWith(
+                     QStringLiteral("a\nedges out: b 0.700, 1 weaker\nedges in: c 0.300, b 0.100")),
+                 qPrintable(atA));
+        // Far from every node and edge: nothing.
+        QVERIFY(observationToolTip(
+                    plot, *series.observationsOf("x.graph")[2],
+                    QPointF(plot->xAxis->coordToPixel(1.4), plot->yAxis->coordToPixel(-1.3)))
+                    .isEmpty());
+
+        // Back to the first round: widths are relative to that round's strongest edge (c->a 0.3),
+        // so a->b is drawn 0.5 + 5.5 * 0.2 / 0.3 wide.
+        slider->setValue(0);
+        auto penOf = [&](double weight, double strongest) {
+            return 0.5 + 5.5 * weight / strongest;
+        };
+        bool found = false;
+        for (int i = 0; i < plot->itemCount(); ++i) {
+            if (auto *line = qobject_cast<QCPItemLine *>(plot->item(i))) {
+                found = found || std::abs(line->pen().widthF() - penOf(0.2, 0.3)) < 1e-9;
+            }
+        }
+        QVERIFY(found);
+        QCOMPARE(plot->itemCount(), 4 + 3); // four edges, three labels
+        QCOMPARE(slider->parentWidget()->findChild<QLabel *>()->text(),
+                 QStringLiteral("round 1 of 5 (stage 1)"));
+
+        // A new round while the user looks at round 1: the slider stays there.
+        series.addObservation(
+            observation("x.graph", ObservationShape::Graph, 3, abc, {}, {0, 1, 0.9}));
+        panel.setSeries(series, true);
+        QCOMPARE(slider->maximum(), 3);
+        QCOMPARE(slider->value(), 0);
+        // Back at the end, it follows again.
+        slider->setValue(3);
+        series.addObservation(
+            observation("x.graph", ObservationShape::Graph, 4, abc, {}, {0, 1, 0.95}));
+        panel.setSeries(series, true);
+        QCOMPARE(slider->value(), 4);
+
+        // Play starts from the first round and stops at the last.
+        QToolButton *play = panel.observationPlayButton(QStringLiteral("x.graph"));
+        play->click();
+        QVERIFY(play->isChecked());
+        QCOMPARE(slider->value(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(slider->value(), 4, 20 * PlotsPanel::kPlayInterval);
+        QTRY_VERIFY_WITH_TIMEOUT(!play->isChecked(), 4 * PlotsPanel::kPlayInterval);
+
+        // The heatmap names row, column and value under the pointer, in the shown round.
+        QCustomPlot *matrix = panel.observationPlot(QStringLiteral("x.matrix"));
+        QSlider *matrixSlider = panel.observationSlider(QStringLiteral("x.matrix"));
+        panel.showPlot(matrix);
+        matrixSlider->setValue(1);
+        const QPointF cell(matrix->xAxis->coordToPixel(2), matrix->yAxis->coordToPixel(1));
+        QCOMPARE(heatmapToolTip(matrix, cell), QStringLiteral("a / b: 0.450"));
+        // Series tabs draw every round and have no slider bar.
+        series.addObservation(observation("x.series", ObservationShape::Series, 0, {"u"}, {}, {1}));
+        panel.setSeries(series, true);
+        QCustomPlot *line = panel.observationPlot(QStringLiteral("x.series"));
+        panel.showPlot(line);
+        QVERIFY(!panel.observationSlider(QStringLiteral("x.series"))->isVisible());
+        // The fixed accuracy matrix has the same hover.
+        QVERIFY(heatmapToolTip(panel.matrixPlot(), QPointF(-5, -5)).isEmpty());
     }
 
     void stoppedRunResumesFromTheHistoryWithItsObservations()
@@ -263,7 +373,7 @@ private Q_SLOTS:
         QCustomPlot *norms =
             plots->observationPlot(QStringLiteral("scaffold.control_variate_norm"));
         QVERIFY(norms != nullptr);
-        plots->setCurrentWidget(norms);
+        plots->showPlot(norms);
         QCOMPARE(norms->graphCount(), 4); // the server's c and three clients
         QCOMPARE(norms->graph(1)->data()->size(), 6);
 

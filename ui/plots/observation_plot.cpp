@@ -5,12 +5,46 @@
 
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fcl::ui {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+/// Where drawGraph puts node `node` of `nodes`: on the unit circle, the first at the top.
+QPointF nodePosition(int node, int nodes)
+{
+    const double angle = 2 * kPi * node / std::max(1, nodes) + kPi / 2;
+    return {std::cos(angle), std::sin(angle)};
+}
+
+/// A graph's edges that drawGraph draws: valid node indices, finite non-zero weight, no loops.
+struct Edge {
+    int from;
+    int to;
+    double weight;
+};
+std::vector<Edge> drawnEdges(const Observation &o)
+{
+    const int nodes = static_cast<int>(o.labels.size());
+    std::vector<Edge> edges;
+    for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
+        const double weight = o.values[i + 2];
+        if (!std::isfinite(o.values[i]) || !std::isfinite(o.values[i + 1]) ||
+            !std::isfinite(weight) || o.values[i] < 0 || o.values[i + 1] < 0 ||
+            o.values[i] >= nodes || o.values[i + 1] >= nodes) {
+            continue;
+        }
+        const int from = static_cast<int>(o.values[i]);
+        const int to = static_cast<int>(o.values[i + 1]);
+        if (from != to && weight != 0) {
+            edges.push_back({from, to, weight});
+        }
+    }
+    return edges;
+}
 
 void clearPlot(QCustomPlot *plot)
 {
@@ -122,32 +156,21 @@ void drawGraph(QCustomPlot *plot, const Observation &o)
 {
     const int nodes = static_cast<int>(o.labels.size());
     auto position = [&](int node) {
-        const double angle = 2 * kPi * node / std::max(1, nodes) + kPi / 2;
-        return QPointF(std::cos(angle), std::sin(angle));
+        return nodePosition(node, nodes);
     };
+    const std::vector<Edge> edges = drawnEdges(o);
     double strongest = 0;
-    for (std::size_t i = 2; i < o.values.size(); i += 3) {
-        strongest = std::max(strongest, std::abs(o.values[i]));
+    for (const Edge &e : edges) {
+        strongest = std::max(strongest, std::abs(e.weight));
     }
     QColor edgeColor = plot->palette().color(QPalette::Text);
-    for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
-        const double weight = o.values[i + 2];
-        if (!std::isfinite(o.values[i]) || !std::isfinite(o.values[i + 1]) ||
-            !std::isfinite(weight) || o.values[i] < 0 || o.values[i + 1] < 0 ||
-            o.values[i] >= nodes || o.values[i + 1] >= nodes) {
-            continue;
-        }
-        const int from = static_cast<int>(o.values[i]);
-        const int to = static_cast<int>(o.values[i + 1]);
-        if (from == to || weight == 0) {
-            continue;
-        }
+    for (const Edge &e : edges) {
         auto *edge = new QCPItemLine(plot);
-        edge->start->setCoords(position(from));
-        edge->end->setCoords(position(to));
+        edge->start->setCoords(position(e.from));
+        edge->end->setCoords(position(e.to));
         QColor color = edgeColor;
         color.setAlpha(150);
-        edge->setPen(QPen(color, 0.5 + 5.5 * std::abs(weight) / std::max(1e-12, strongest)));
+        edge->setPen(QPen(color, 0.5 + 5.5 * std::abs(e.weight) / std::max(1e-12, strongest)));
         edge->setHead(QCPLineEnding::esSpikeArrow);
         edge->setSelectable(false);
     }
@@ -267,6 +290,182 @@ void drawObservations(QCustomPlot *plot, const std::vector<const Observation *> 
         drawGraph(plot, shown);
         break;
     }
+}
+
+bool isSnapshotShape(ObservationShape shape)
+{
+    return shape != ObservationShape::Series;
+}
+
+namespace {
+
+QString tickLabel(const QCPAxis *axis, int position)
+{
+    const auto ticks = axis->ticker().dynamicCast<QCPAxisTickerText>();
+    return ticks.isNull() ? QString::number(position) : ticks->ticks().value(position);
+}
+
+double pixelDistance(const QPointF &a, const QPointF &b)
+{
+    return std::hypot(a.x() - b.x(), a.y() - b.y());
+}
+
+/// Distance from p to the segment a-b, in pixels.
+double segmentDistance(const QPointF &p, const QPointF &a, const QPointF &b)
+{
+    const QPointF d = b - a;
+    const double length2 = d.x() * d.x() + d.y() * d.y();
+    const double t =
+        length2 <= 0
+            ? 0
+            : std::clamp(((p.x() - a.x()) * d.x() + (p.y() - a.y()) * d.y()) / length2, 0.0, 1.0);
+    return pixelDistance(p, a + t * d);
+}
+
+QString weightText(double weight)
+{
+    return QString::number(weight, 'f', 3);
+}
+
+QString graphToolTip(QCustomPlot *plot, const Observation &o, const QPointF &pixel)
+{
+    const int nodes = static_cast<int>(o.labels.size());
+    auto toPixel = [&](int node) {
+        const QPointF at = nodePosition(node, nodes);
+        return QPointF(plot->xAxis->coordToPixel(at.x()), plot->yAxis->coordToPixel(at.y()));
+    };
+    const std::vector<Edge> edges = drawnEdges(o);
+    // A node first (its disc is 14 px wide), then the nearest edge within a few pixels.
+    for (int node = 0; node < nodes; ++node) {
+        if (pixelDistance(pixel, toPixel(node)) > 9) {
+            continue;
+        }
+        std::vector<Edge> out;
+        std::vector<Edge> in;
+        for (const Edge &e : edges) {
+            if (e.from == node) {
+                out.push_back(e);
+            } else if (e.to == node) {
+                in.push_back(e);
+            }
+        }
+        // The strongest five; edges that would print as 0.000 are only counted.
+        auto list = [&](std::vector<Edge> &chosen, bool outgoing) {
+            std::stable_sort(chosen.begin(), chosen.end(), [](const Edge &a, const Edge &b) {
+                return std::abs(a.weight) > std::abs(b.weight);
+            });
+            QStringList parts;
+            int hidden = 0;
+            for (const Edge &e : chosen) {
+                if (parts.size() == 5 || std::abs(e.weight) < 5e-4) {
+                    ++hidden;
+                    continue;
+                }
+                parts << QStringLiteral("%1 %2").arg(o.labels[outgoing ? e.to : e.from],
+                                                     weightText(e.weight));
+            }
+            if (hidden > 0) {
+                parts << QObject::tr("%n weaker", nullptr, hidden);
+            }
+            return parts.isEmpty() ? QObject::tr("none") : parts.join(QStringLiteral(", "));
+        };
+        return QObject::tr("%1\nedges out: %2\nedges in: %3")
+            .arg(o.labels[node], list(out, true), list(in, false));
+    }
+    double nearest = 5;
+    int from = -1;
+    int to = -1;
+    for (const Edge &e : edges) {
+        const double distance = segmentDistance(pixel, toPixel(e.from), toPixel(e.to));
+        if (distance <= nearest) {
+            nearest = distance;
+            from = e.from;
+            to = e.to;
+        }
+    }
+    if (from < 0) {
+        return {};
+    }
+    // Both directions share the line: name each that exists.
+    QStringList lines;
+    for (const Edge &e : edges) {
+        if ((e.from == from && e.to == to) || (e.from == to && e.to == from)) {
+            lines << QStringLiteral("%1 \u2192 %2: %3")
+                         .arg(o.labels[e.from], o.labels[e.to], weightText(e.weight));
+        }
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+QString pointsToolTip(QCustomPlot *plot, const Observation &o, const QPointF &pixel)
+{
+    double nearest = 6;
+    QString text;
+    for (std::size_t i = 0; i + 2 < o.values.size(); i += 3) {
+        const double group = o.values[i + 2];
+        if (!std::isfinite(o.values[i]) || !std::isfinite(o.values[i + 1]) ||
+            !std::isfinite(group) || group < 0 || group >= o.labels.size()) {
+            continue;
+        }
+        const QPointF at(plot->xAxis->coordToPixel(o.values[i]),
+                         plot->yAxis->coordToPixel(o.values[i + 1]));
+        const double distance = pixelDistance(pixel, at);
+        if (distance <= nearest) {
+            nearest = distance;
+            text = QStringLiteral("%1 (%2, %3)")
+                       .arg(o.labels[static_cast<int>(group)], QString::number(o.values[i], 'g', 4),
+                            QString::number(o.values[i + 1], 'g', 4));
+        }
+    }
+    return text;
+}
+
+} // namespace
+
+QString heatmapToolTip(QCustomPlot *plot, const QPointF &pixel)
+{
+    QCPColorMap *map = nullptr;
+    for (int i = 0; i < plot->plottableCount() && map == nullptr; ++i) {
+        map = qobject_cast<QCPColorMap *>(plot->plottable(i));
+    }
+    if (map == nullptr || !plot->axisRect()->rect().contains(pixel.toPoint())) {
+        return {};
+    }
+    int column = -1;
+    int row = -1;
+    map->data()->coordToCell(plot->xAxis->pixelToCoord(pixel.x()),
+                             plot->yAxis->pixelToCoord(pixel.y()), &column, &row);
+    if (column < 0 || row < 0 || column >= map->data()->keySize() ||
+        row >= map->data()->valueSize()) {
+        return {};
+    }
+    const double value = map->data()->cell(column, row);
+    if (!std::isfinite(value)) {
+        return {};
+    }
+    return QStringLiteral("%1 / %2: %3")
+        .arg(tickLabel(plot->yAxis, row + 1), tickLabel(plot->xAxis, column + 1),
+             weightText(value));
+}
+
+QString observationToolTip(QCustomPlot *plot, const Observation &shown, const QPointF &pixel)
+{
+    switch (shown.shape) {
+    case ObservationShape::Matrix:
+        return heatmapToolTip(plot, pixel);
+    case ObservationShape::Assignment: {
+        // The cell under the pointer is the item's row; name its group.
+        const QString cell = heatmapToolTip(plot, pixel);
+        return cell.isEmpty() ? cell : cell.section(QLatin1Char(':'), 0, 0).trimmed();
+    }
+    case ObservationShape::Graph:
+        return graphToolTip(plot, shown, pixel);
+    case ObservationShape::Points:
+        return pointsToolTip(plot, shown, pixel);
+    case ObservationShape::Series:
+        break;
+    }
+    return {};
 }
 
 } // namespace fcl::ui

@@ -8,6 +8,7 @@
 #include <vector>
 
 class QCustomPlot;
+class QPointF;
 
 namespace fcl::ui {
 
@@ -24,5 +25,18 @@ void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringL
 /// snapshot `snapshot` of `history` (-1: the latest). `roundsTotal` fixes the x range of series.
 void drawObservations(QCustomPlot *plot, const std::vector<const Observation *> &history,
                       int snapshot = -1, int roundsTotal = 0);
+
+/// Whether a shape shows one snapshot at a time (and so gets a slider over rounds): every shape
+/// but Series, which draws its whole history.
+bool isSnapshotShape(ObservationShape shape);
+
+/// What the pointer at `pixel` points at on a heatmap drawn by drawHeatmap: "row / column: value"
+/// with the axes' labels; empty outside the cells or on an empty cell.
+QString heatmapToolTip(QCustomPlot *plot, const QPointF &pixel);
+
+/// What the pointer at `pixel` points at on `shown` as drawObservations drew it: a heatmap cell;
+/// a graph's node (its strongest edges out and in) or edge (the weight each way); a scatter
+/// point's group and position. Empty when it points at nothing.
+QString observationToolTip(QCustomPlot *plot, const Observation &shown, const QPointF &pixel);
 
 } // namespace fcl::ui

@@ -6,9 +6,15 @@
 
 #include <QApplication>
 #include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPalette>
+#include <QSlider>
+#include <QToolButton>
+#include <QToolTip>
+#include <QVBoxLayout>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -56,8 +62,19 @@ PlotsPanel::PlotsPanel(QWidget *parent)
         }
     });
     m_redrawTimer.start();
+    m_playTimer.setInterval(kPlayInterval);
+    connect(&m_playTimer, &QTimer::timeout, this, &PlotsPanel::stepPlayback);
+    m_matrix->setMouseTracking(true);
+    connect(m_matrix, &QCustomPlot::mouseMove, this, [this](QMouseEvent *event) {
+        const QString text = heatmapToolTip(m_matrix, event->position());
+        if (text.isEmpty()) {
+            QToolTip::hideText();
+        } else {
+            QToolTip::showText(event->globalPosition().toPoint(), text, m_matrix);
+        }
+    });
     connect(this, &QTabWidget::currentChanged, this, [this] {
-        auto *plot = qobject_cast<QCustomPlot *>(currentWidget());
+        QCustomPlot *plot = currentPlot();
         if (plot != nullptr && m_stale.remove(plot)) {
             rebuild(plot);
             plot->replot();
@@ -104,48 +121,217 @@ void PlotsPanel::syncTokenF1Tab()
     }
 }
 
+QCustomPlot *PlotsPanel::currentPlot() const
+{
+    if (auto *plot = qobject_cast<QCustomPlot *>(currentWidget())) {
+        return plot;
+    }
+    for (const auto &[kind, tab] : m_observationTabs) {
+        if (tab.page == currentWidget()) {
+            return tab.plot;
+        }
+    }
+    return nullptr;
+}
+
+void PlotsPanel::showPlot(QCustomPlot *plot)
+{
+    for (const auto &[kind, tab] : m_observationTabs) {
+        if (tab.plot == plot) {
+            setCurrentWidget(tab.page);
+            return;
+        }
+    }
+    if (indexOf(plot) >= 0) {
+        setCurrentWidget(plot);
+    }
+}
+
 QList<QCustomPlot *> PlotsPanel::plots() const
 {
     QList<QCustomPlot *> list{m_tasks, m_average, m_matrix, m_clients, m_communication};
     if (indexOf(m_f1) >= 0) {
         list.insert(1, m_f1);
     }
-    for (const auto &[kind, plot] : m_observationPlots) {
-        list << plot;
+    for (const auto &[kind, tab] : m_observationTabs) {
+        list << tab.plot;
     }
     return list;
 }
 
 QCustomPlot *PlotsPanel::observationPlot(const QString &kind) const
 {
-    const auto found = m_observationPlots.find(kind);
-    return found == m_observationPlots.end() ? nullptr : found->second;
+    const auto found = m_observationTabs.find(kind);
+    return found == m_observationTabs.end() ? nullptr : found->second.plot;
+}
+
+QSlider *PlotsPanel::observationSlider(const QString &kind) const
+{
+    const auto found = m_observationTabs.find(kind);
+    return found == m_observationTabs.end() ? nullptr : found->second.slider;
+}
+
+QToolButton *PlotsPanel::observationPlayButton(const QString &kind) const
+{
+    const auto found = m_observationTabs.find(kind);
+    return found == m_observationTabs.end() ? nullptr : found->second.play;
+}
+
+PlotsPanel::ObservationTab PlotsPanel::makeObservationTab(const QString &kind, const QString &title)
+{
+    ObservationTab tab;
+    tab.page = new QWidget(this);
+    auto *layout = new QVBoxLayout(tab.page);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    tab.plot = makeMenuPlot();
+    tab.plot->setParent(tab.page);
+    layout->addWidget(tab.plot, 1);
+    tab.bar = new QWidget(tab.page);
+    auto *bar = new QHBoxLayout(tab.bar);
+    bar->setContentsMargins(6, 0, 6, 4);
+    tab.play = new QToolButton(tab.bar);
+    tab.play->setCheckable(true);
+    tab.play->setText(tr("Play"));
+    tab.play->setToolTip(tr("Play the rounds one after another"));
+    tab.slider = new QSlider(Qt::Horizontal, tab.bar);
+    tab.slider->setRange(0, 0);
+    tab.slider->setPageStep(1);
+    tab.slider->setToolTip(tr("The round whose snapshot is shown; at the right end the plot "
+                              "follows the newest round"));
+    tab.roundLabel = new QLabel(tab.bar);
+    tab.roundLabel->setMinimumWidth(tab.roundLabel->fontMetrics().horizontalAdvance(
+        tr("round %1 of %2 (stage %3)").arg(9999).arg(9999).arg(99)));
+    bar->addWidget(tab.play);
+    bar->addWidget(tab.slider, 1);
+    bar->addWidget(tab.roundLabel);
+    layout->addWidget(tab.bar);
+    const int index = addTab(tab.page, title.size() > 32 ? title.left(31) + QChar(0x2026) : title);
+    setTabToolTip(index, title);
+    stylePlot(tab.plot, QString(), QString());
+    placeLegendBelow(tab.plot, 4);
+
+    QCustomPlot *plot = tab.plot;
+    connect(tab.slider, &QSlider::valueChanged, this, [this, kind, plot] {
+        const auto found = m_observationTabs.find(kind);
+        if (found != m_observationTabs.end()) {
+            syncSlider(kind, found->second);
+        }
+        rebuild(plot);
+        plot->replot();
+        m_stale.remove(plot);
+    });
+    connect(tab.play, &QToolButton::toggled, this, [this, kind](bool on) {
+        for (auto &[other, otherTab] : m_observationTabs) {
+            if (other != kind) {
+                const QSignalBlocker block(otherTab.play);
+                otherTab.play->setChecked(false);
+                otherTab.play->setText(tr("Play"));
+            }
+        }
+        ObservationTab &playing = m_observationTabs.at(kind);
+        playing.play->setText(on ? tr("Pause") : tr("Play"));
+        if (!on) {
+            m_playing.clear();
+            m_playTimer.stop();
+            return;
+        }
+        m_playing = kind;
+        if (playing.slider->value() == playing.slider->maximum()) {
+            playing.slider->setValue(0); // from the first round, as "play" promises
+        }
+        m_playTimer.start();
+    });
+    plot->setMouseTracking(true);
+    connect(plot, &QCustomPlot::mouseMove, this, [this, kind, plot](QMouseEvent *event) {
+        const Observation *shown = shownSnapshot(kind);
+        const QString text =
+            shown == nullptr ? QString() : observationToolTip(plot, *shown, event->position());
+        if (text.isEmpty()) {
+            QToolTip::hideText();
+        } else {
+            QToolTip::showText(event->globalPosition().toPoint(), text, plot);
+        }
+    });
+    return tab;
+}
+
+void PlotsPanel::stepPlayback()
+{
+    const auto found = m_observationTabs.find(m_playing);
+    if (found == m_observationTabs.end()) {
+        m_playTimer.stop();
+        return;
+    }
+    QSlider *slider = found->second.slider;
+    if (slider->value() >= slider->maximum()) {
+        found->second.play->setChecked(false); // the last round reached: stop there
+        return;
+    }
+    slider->setValue(slider->value() + 1);
+}
+
+const Observation *PlotsPanel::shownSnapshot(const QString &kind) const
+{
+    const std::vector<const Observation *> history = m_series.observationsOf(kind);
+    const auto found = m_observationTabs.find(kind);
+    if (history.empty() || found == m_observationTabs.end()) {
+        return nullptr;
+    }
+    const int at =
+        std::clamp(found->second.slider->value(), 0, static_cast<int>(history.size()) - 1);
+    return history[static_cast<std::size_t>(at)];
+}
+
+void PlotsPanel::syncSlider(const QString &kind, const ObservationTab &tab)
+{
+    const std::vector<const Observation *> history = m_series.observationsOf(kind);
+    const int last = std::max(0, static_cast<int>(history.size()) - 1);
+    {
+        const QSignalBlocker block(tab.slider);
+        const bool following = tab.slider->value() >= tab.slider->maximum();
+        tab.slider->setMaximum(last);
+        if (following) {
+            tab.slider->setValue(last);
+        }
+    }
+    const bool snapshots = !history.empty() && isSnapshotShape(history.front()->shape);
+    tab.bar->setVisible(snapshots);
+    tab.slider->setEnabled(history.size() > 1);
+    tab.play->setEnabled(history.size() > 1);
+    if (const Observation *shown = shownSnapshot(kind)) {
+        tab.roundLabel->setText(tr("round %1 of %2 (stage %3)")
+                                    .arg(shown->globalRound + 1)
+                                    .arg(std::max(m_series.stages * m_series.roundsPerStage,
+                                                  history.back()->globalRound + 1))
+                                    .arg(shown->stage + 1));
+    }
 }
 
 void PlotsPanel::syncObservationTabs()
 {
     const QStringList kinds = m_series.observationKinds();
-    for (auto it = m_observationPlots.begin(); it != m_observationPlots.end();) {
+    for (auto it = m_observationTabs.begin(); it != m_observationTabs.end();) {
         if (!kinds.contains(it->first)) {
-            m_stale.remove(it->second);
-            removeTab(indexOf(it->second));
-            delete it->second;
-            it = m_observationPlots.erase(it);
+            if (m_playing == it->first) {
+                m_playing.clear();
+                m_playTimer.stop();
+            }
+            m_stale.remove(it->second.plot);
+            removeTab(indexOf(it->second.page));
+            delete it->second.page;
+            it = m_observationTabs.erase(it);
         } else {
             ++it;
         }
     }
     for (const QString &kind : kinds) {
-        if (m_observationPlots.count(kind) == 0) {
+        if (m_observationTabs.count(kind) == 0) {
             const Observation &first = *m_series.observationsOf(kind).front();
-            const QString title = first.title.isEmpty() ? kind : first.title;
-            QCustomPlot *plot =
-                addPlotTab(title.size() > 32 ? title.left(31) + QChar(0x2026) : title);
-            setTabToolTip(indexOf(plot), title);
-            stylePlot(plot, QString(), QString());
-            placeLegendBelow(plot, 4);
-            m_observationPlots[kind] = plot;
+            m_observationTabs[kind] =
+                makeObservationTab(kind, first.title.isEmpty() ? kind : first.title);
         }
+        syncSlider(kind, m_observationTabs.at(kind));
     }
 }
 
@@ -172,7 +358,7 @@ void PlotsPanel::redrawNow()
     // Only the visible tab is rebuilt and painted now; the others when they are shown. Hidden
     // panels (reports) rebuild everything, since each plot may be rendered.
     for (QCustomPlot *plot : plots()) {
-        if (plot == currentWidget() || !isVisible()) {
+        if (plot == currentPlot() || !isVisible()) {
             rebuild(plot);
             plot->replot();
             m_stale.remove(plot);
@@ -255,9 +441,9 @@ void PlotsPanel::rebuild(QCustomPlot *plot)
     } else if (plot == m_matrix) {
         drawMatrix();
     } else {
-        for (const auto &[kind, observationPlot] : m_observationPlots) {
-            if (observationPlot == plot) {
-                drawObservations(plot, m_series.observationsOf(kind), -1,
+        for (const auto &[kind, tab] : m_observationTabs) {
+            if (tab.plot == plot) {
+                drawObservations(plot, m_series.observationsOf(kind), tab.slider->value(),
                                  m_series.stages * m_series.roundsPerStage);
             }
         }
@@ -387,7 +573,7 @@ void PlotsPanel::drawMatrix()
 
 void PlotsPanel::saveCurrent()
 {
-    auto *plot = qobject_cast<QCustomPlot *>(currentWidget());
+    QCustomPlot *plot = currentPlot();
     if (plot == nullptr) {
         return;
     }

@@ -10,6 +10,9 @@
 #include <map>
 
 class QCustomPlot;
+class QLabel;
+class QSlider;
+class QToolButton;
 
 namespace fcl::ui {
 
@@ -39,12 +42,39 @@ public:
     QList<QCustomPlot *> plots() const;
     /// The plot of an observation kind, or null while the series has none of that kind.
     QCustomPlot *observationPlot(const QString &kind) const;
+    /// The slider over the snapshots of an observation kind (one per round it was emitted), or
+    /// null. It follows the newest snapshot while it sits at its end; dragged back, it shows
+    /// that round's snapshot until moved again. Hidden for series, which show every round.
+    QSlider *observationSlider(const QString &kind) const;
+    /// Plays the snapshots of an observation kind from the slider's position (or from the first
+    /// when at the end), one every playInterval ms; pressing again pauses.
+    QToolButton *observationPlayButton(const QString &kind) const;
+    static constexpr int kPlayInterval = 600;
+    /// Makes the tab that shows `plot` current (observation plots sit in a tab with a slider).
+    void showPlot(QCustomPlot *plot);
     int redrawCount() const { return m_redraws; }
     /// Rebuilds every plot from the series and replots the visible one synchronously.
     void redrawNow();
 
 private:
     void rebuild(QCustomPlot *plot);
+    /// The plot shown by the current tab (observation tabs hold it beside their slider).
+    QCustomPlot *currentPlot() const;
+    struct ObservationTab {
+        QWidget *page = nullptr; ///< the tab: the plot above the slider bar
+        QCustomPlot *plot = nullptr;
+        QWidget *bar = nullptr;
+        QSlider *slider = nullptr;
+        QLabel *roundLabel = nullptr;
+        QToolButton *play = nullptr;
+    };
+    ObservationTab makeObservationTab(const QString &kind, const QString &title);
+    /// Brings a tab's slider range to its kind's snapshot count (keeping it at the end while it
+    /// follows) and its label to the shown snapshot's round.
+    void syncSlider(const QString &kind, const ObservationTab &tab);
+    /// The snapshot a tab shows, or null when its kind has none.
+    const Observation *shownSnapshot(const QString &kind) const;
+    void stepPlayback();
     /// One curve per task over the evaluated rounds (accuracy or token F1).
     void drawPerTask(QCustomPlot *plot, const std::vector<QVector<double>> &values);
     /// Shows the token F1 tab (second) while the series has F1 curves, hides it otherwise.
@@ -73,8 +103,10 @@ private:
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
     QCustomPlot *m_f1; ///< owned by the panel; a tab only for generative runs
-    std::map<QString, QCustomPlot *> m_observationPlots; ///< by observation kind
+    std::map<QString, ObservationTab> m_observationTabs; ///< by observation kind
     QTimer m_redrawTimer;
+    QTimer m_playTimer;
+    QString m_playing;           ///< the kind being played, or empty
     QSet<QCustomPlot *> m_stale; ///< hidden tabs whose data changed since they were drawn
     bool m_dirty = false;
     int m_redraws = 0;
