@@ -6,6 +6,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTimer>
 
 int main(int argc, char *argv[])
 {
@@ -52,5 +53,11 @@ int main(int argc, char *argv[])
         window.newExperiment();
     }
     window.show();
+    if (files.isEmpty()) {
+        // No file: start from the examples (Cancel keeps the blank experiment).
+        QTimer::singleShot(0, &window, [&window] {
+            window.showExamples();
+        });
+    }
     return QApplication::exec();
 }

@@ -60,6 +60,18 @@ int main(int argc, char *argv[])
     }
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.sqlite"));
+    if (argc == 4 && QString::fromLocal8Bit(argv[2]) == QLatin1String("--screen")) {
+        // make_screenshots OUT --screen EXPERIMENT: the window as it first opens on this screen
+        // (its own size, no saved layout), the experiment loaded, grabbed with the desktop.
+        fcl::ui::MainWindow window(db);
+        window.openExperiment(QString::fromLocal8Bit(argv[3]));
+        window.show();
+        waitMs(800);
+        QApplication::primaryScreen()->grabWindow(0).save(out + QStringLiteral("/screen.png"));
+        qInfo("wrote %s/screen.png (window %dx%d)", qPrintable(out), window.width(),
+              window.height());
+        return 0;
+    }
 
     fcl::ui::MainWindow window(db);
     window.resize(1600, 1000);

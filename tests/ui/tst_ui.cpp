@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Workbench behaviour on the offscreen platform: designer edits and undo, the run controller's
 // signals and cancel, the history model, reports, and a whole GUI run.
+#include "core/sim/presets.h"
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 #include "ui/designer/designer_panel.h"
@@ -8,6 +9,7 @@
 #include "ui/designer/timeline_grid.h"
 #include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
+#include "ui/main/examples_dialog.h"
 #include "ui/main/headless_run.h"
 #include "ui/main/main_window.h"
 #include "ui/models/experiment_document.h"
@@ -17,16 +19,24 @@
 #include "ui/run/run_controller.h"
 
 #include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
+#include <QUndoStack>
+#include <QWheelEvent>
 #include <qcustomplot.h>
 
 #include <cmath>
@@ -77,8 +87,7 @@ private Q_SLOTS:
         const QString db = m_dir->filePath(QStringLiteral("headless.sqlite"));
         const QString preset = QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json");
         QCOMPARE(runHeadless(preset, db, m_dir->filePath(QStringLiteral("report.txt"))), 2);
-        QCOMPARE(runHeadless(preset, db, m_dir->filePath(QStringLiteral("missing/report.pdf"))),
-                 2);
+        QCOMPARE(runHeadless(preset, db, m_dir->filePath(QStringLiteral("missing/report.pdf"))), 2);
         QVERIFY(!QFile::exists(db));
     }
 
@@ -433,6 +442,106 @@ private Q_SLOTS:
         QCOMPARE(array.size(), 2);
         QCOMPARE(array.at(1).toObject().value(QStringLiteral("metrics")).toArray().size(),
                  rowsPerRun);
+    }
+
+    void mainWindowFitsALaptopScreen()
+    {
+        // 1280x720 less a title bar and a panel: everything must fit without scrolling the window.
+        MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        QVERIFY(window.openExperiment(
+            QStringLiteral(FCL_SOURCE_DIR "/resources/presets/pcft-personal.json")));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QCoreApplication::processEvents();
+        const QSize minimum = window.minimumSizeHint().expandedTo(window.minimumSize());
+        QVERIFY2(minimum.width() <= 1280 && minimum.height() <= 680,
+                 qPrintable(QStringLiteral("%1x%2").arg(minimum.width()).arg(minimum.height())));
+    }
+
+    void wheelChangesNumberBoxesOnlyOnceFocused()
+    {
+        MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        window.resize(1280, 720);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.openExperiment(
+            QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json")));
+        auto *box = window.findChild<QDoubleSpinBox *>(QStringLiteral("federated.participation"));
+        QVERIFY(box != nullptr);
+        QTRY_VERIFY(box->isVisible()); // new method forms are shown from the event loop
+        QCOMPARE(box->focusPolicy(), Qt::StrongFocus); // a wheel does not give it focus
+        const double before = box->value();
+        const int undoSteps = window.document()->undoStack()->count();
+        const QPointF at(box->width() / 2.0, box->height() / 2.0);
+        auto wheel = [&] {
+            QWheelEvent event(at, box->mapToGlobal(at), QPoint(), QPoint(0, -120), Qt::NoButton,
+                              Qt::NoModifier, Qt::NoScrollPhase, false);
+            QApplication::sendEvent(box, &event);
+        };
+        wheel();
+        wheel();
+        QCOMPARE(box->value(), before);
+        QCOMPARE(window.document()->undoStack()->count(), undoSteps);
+
+        // Focused (a click or Tab), the wheel edits as usual: one undo step per tick.
+        window.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        box->setFocus(Qt::TabFocusReason);
+        QTRY_VERIFY(box->hasFocus());
+        wheel();
+        QCOMPARE(box->value(), before - box->singleStep());
+        QCOMPARE(window.document()->undoStack()->count(), undoSteps + 1);
+    }
+
+    void examplesListEveryPresetWithWhatToLookFor()
+    {
+        QCOMPARE(lookForLine(QStringLiteral("An example. Look for (measured, seed 3): ACC 0.50 "
+                                            "and pcft.trust. Then more.")),
+                 QStringLiteral("Look for: ACC 0.50 and pcft.trust."));
+        QCOMPARE(lookForLine(QStringLiteral("First sentence, v1.2 here. Second.")),
+                 QStringLiteral("First sentence, v1.2 here."));
+
+        const QString dir = QStringLiteral(FCL_SOURCE_DIR "/resources/presets");
+        const std::vector<PresetInfo> presets = listPresets(dir);
+        QCOMPARE(static_cast<qsizetype>(presets.size()),
+                 QDir(dir).entryList({QStringLiteral("*.json")}, QDir::Files).size());
+        QCOMPARE(presets.front().id, QStringLiteral("default"));
+        int pcft = -1;
+        for (std::size_t i = 0; i < presets.size(); ++i) {
+            // Every shipped example says what to look for.
+            QVERIFY2(presets[i].lookFor.startsWith(QStringLiteral("Look for: ")),
+                     qPrintable(presets[i].id + QStringLiteral(": ") + presets[i].lookFor));
+            pcft = presets[i].id == QLatin1String("pcft-personal") ? static_cast<int>(i) : pcft;
+        }
+        QVERIFY(pcft > 0);
+
+        ExamplesDialog dialog(presets);
+        QCOMPARE(dialog.list()->count(), static_cast<int>(presets.size()));
+        QCOMPARE(dialog.selectedPath(), presets.front().path);
+        dialog.list()->setCurrentRow(pcft);
+        QCOMPARE(dialog.selectedPath(), QDir(dir).absoluteFilePath("pcft-personal.json"));
+        QVERIFY(dialog.details()->toPlainText().contains(QStringLiteral("trust matrix")));
+
+        // The File menu lists them too; choosing one opens it and shows its description.
+        MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        QMenu *menu = nullptr;
+        for (QMenu *candidate : window.menuBar()->findChildren<QMenu *>()) {
+            menu = candidate->title() == QLatin1String("&Example") ? candidate : menu;
+        }
+        QVERIFY(menu != nullptr);
+        QCOMPARE(menu->actions().size(), static_cast<qsizetype>(presets.size()));
+        menu->actions().at(pcft)->trigger();
+        QCOMPARE(QFileInfo(window.document()->path()).fileName(),
+                 QStringLiteral("pcft-personal.json"));
+        QLabel *description = window.findChild<DesignerPanel *>()->description();
+        QVERIFY(description->isVisibleTo(&window));
+        // Three lines of it on the panel (elided with "…"), all of it on hover.
+        const QString full = presets[static_cast<std::size_t>(pcft)].description.simplified();
+        QCOMPARE(description->toolTip(), QStringLiteral("<p>%1</p>").arg(full.toHtmlEscaped()));
+        QVERIFY(full.startsWith(description->text().chopped(1)));
+        QVERIFY(description->text().endsWith(QChar(0x2026)));
+        window.newExperiment();
+        QVERIFY(!description->isVisibleTo(&window)); // no description, no empty box
     }
 
     void mainWindowRunsATinyPresetAndPlotsEveryRound()

@@ -14,6 +14,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStyle>
@@ -34,6 +35,43 @@ const ClientColumn kClientColumns[] = {{"name", "Name"},
                                        {"speed", "Speed"},
                                        {"dropout", "Dropout"}};
 
+/// A wrapped label that shows at most `lines` lines of a long text, ending in "…" (the
+/// whole text is its tooltip).
+class ElidedLabel : public QLabel {
+public:
+    ElidedLabel(int lines, QWidget *parent) : QLabel(parent), m_lines(lines)
+    {
+        setWordWrap(true);
+        setTextFormat(Qt::PlainText);
+    }
+    void setFullText(const QString &text)
+    {
+        m_full = text;
+        elide();
+    }
+
+protected:
+    void resizeEvent(QResizeEvent *event) override
+    {
+        QLabel::resizeEvent(event);
+        elide();
+    }
+
+private:
+    void elide()
+    {
+        // Wrapping leaves part of each line empty: budget 90 % of the lines' width.
+        const int width = std::max(1, contentsRect().width() - 2 * margin());
+        const QString shown =
+            fontMetrics().elidedText(m_full, Qt::ElideRight, width * m_lines * 9 / 10);
+        if (shown != text()) {
+            setText(shown);
+        }
+    }
+    int m_lines;
+    QString m_full;
+};
+
 QGroupBox *group(const QString &title, QWidget *parent)
 {
     auto *box = new QGroupBox(title, parent);
@@ -52,14 +90,33 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
 
     QGroupBox *paletteBox = group(tr("Task palette"), splitter);
     m_palette = new TaskPalette(paletteBox);
-    paletteBox->setMinimumWidth(165);
+    paletteBox->setMinimumWidth(140);
     paletteBox->layout()->addWidget(m_palette);
     auto *hint = new QLabel(tr("Drag a task onto the timeline."), paletteBox);
     hint->setWordWrap(true);
     hint->setForegroundRole(QPalette::PlaceholderText);
     paletteBox->layout()->addWidget(hint);
 
-    auto *middle = new QSplitter(Qt::Vertical, splitter);
+    // The middle column scrolls inside itself when the window is short (a 1280x720 laptop), so
+    // the clients table, the timeline and the validation list keep usable heights.
+    auto *middleColumn = new QWidget(splitter);
+    auto *middleLayout = new QVBoxLayout(middleColumn);
+    middleLayout->setContentsMargins(0, 0, 0, 0);
+    m_description = new ElidedLabel(3, middleColumn);
+    middleLayout->addWidget(m_description);
+    auto *middleScroll = new QScrollArea(middleColumn);
+    middleLayout->addWidget(middleScroll, 1);
+    middleScroll->setWidgetResizable(true);
+    middleScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    middleScroll->setFrameShape(QFrame::NoFrame);
+    auto *middle = new QSplitter(Qt::Vertical, middleScroll);
+    middle->setChildrenCollapsible(false);
+    m_description->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_description->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_description->setMargin(4);
+    // Three lines here; the whole text on hover and in the Examples dialog.
+    m_description->setFrameShape(QFrame::StyledPanel);
+    m_description->hide();
     QGroupBox *clientsBox = group(tr("Clients"), middle);
     m_clients = new QTableWidget(0, static_cast<int>(std::size(kClientColumns)), clientsBox);
     QStringList headers;
@@ -105,12 +162,18 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
     m_heterogeneousSeed->setRange(0, 1000000);
     m_heterogeneousSeed->setValue(1);
     m_heterogeneousSeed->setPrefix(tr("seed "));
-    for (QWidget *w : std::initializer_list<QWidget *>{addStage, removeStage, homogeneous,
-                                                       heterogeneous, m_heterogeneousSeed}) {
-        timelineButtons->addWidget(w);
-    }
+    // Two rows, so that the column stays narrow enough for a laptop screen.
+    auto *settingButtons = new QHBoxLayout;
+    timelineButtons->addWidget(addStage);
+    timelineButtons->addWidget(removeStage);
     timelineButtons->addStretch(1);
+    for (QWidget *w :
+         std::initializer_list<QWidget *>{homogeneous, heterogeneous, m_heterogeneousSeed}) {
+        settingButtons->addWidget(w);
+    }
+    settingButtons->addStretch(1);
     static_cast<QVBoxLayout *>(timelineBox->layout())->addLayout(timelineButtons);
+    static_cast<QVBoxLayout *>(timelineBox->layout())->addLayout(settingButtons);
 
     m_lowerTabs = new QTabWidget(middle);
     m_validation = new QListWidget(m_lowerTabs);
@@ -122,12 +185,19 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
     middle->setStretchFactor(1, 4);
     middle->setStretchFactor(2, 2);
     middle->setSizes({240, 300, 170});
+    m_clients->setMinimumHeight(m_clients->verticalHeader()->defaultSectionSize() * 4);
+    m_timeline->setMinimumHeight(110);
+    m_lowerTabs->setMinimumHeight(150);
+    middleScroll->setWidget(middle);
+    middleScroll->setMinimumWidth(middle->minimumSizeHint().width());
+    middleColumn->setMinimumWidth(middleScroll->minimumWidth());
 
     auto *scroll = new QScrollArea(splitter);
     m_methods = new MethodPanel(document, scroll);
     scroll->setWidget(m_methods);
     scroll->setWidgetResizable(true);
-    scroll->setMinimumWidth(330);
+    scroll->setMinimumWidth(m_methods->minimumSizeHint().width() +
+                            scroll->verticalScrollBar()->sizeHint().width() + 4);
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 3);
     splitter->setStretchFactor(2, 1);
@@ -232,6 +302,13 @@ void DesignerPanel::clientEdited(int row, int column)
 
 void DesignerPanel::refresh()
 {
+    const QString description =
+        m_document->json().value(QStringLiteral("description")).toString().simplified();
+    static_cast<ElidedLabel *>(m_description)->setFullText(description);
+    m_description->setToolTip(description.isEmpty()
+                                  ? QString()
+                                  : QStringLiteral("<p>%1</p>").arg(description.toHtmlEscaped()));
+    m_description->setVisible(!description.isEmpty());
     refreshClients();
     m_timeline->setTimeline(m_document->timeline(), m_document->clientNames());
     m_methods->refresh();

@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+class QLabel;
 class QListWidget;
 class QSpinBox;
 class QTableWidget;
@@ -32,6 +33,8 @@ public:
     QTableWidget *clientsTable() const { return m_clients; }
     MethodPanel *methods() const { return m_methods; }
     PartitionPreview *preview() const { return m_preview; }
+    /// The experiment's description (what it shows, what to look for); hidden when it has none.
+    QLabel *description() const { return m_description; }
     void makeHomogeneous();
     void makeHeterogeneous();
 
@@ -45,6 +48,7 @@ private:
     int selectedClient() const;
 
     ExperimentDocument *m_document;
+    QLabel *m_description;
     TaskPalette *m_palette;
     QTableWidget *m_clients;
     TimelineGrid *m_timeline;

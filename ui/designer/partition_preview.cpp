@@ -29,7 +29,7 @@ PartitionPreview::PartitionPreview(QWidget *parent) : QWidget(parent), m_plot(ne
     row->addWidget(m_note, 1);
     layout->addLayout(row);
     layout->addWidget(m_plot, 1);
-    m_plot->setMinimumHeight(180);
+    m_plot->setMinimumHeight(110);
     stylePlot(m_plot, tr("client"), tr("samples"));
     m_plot->legend->setFont(QFont(font().family(), 7));
     connect(m_stage, &QSpinBox::valueChanged, this, &PartitionPreview::redraw);

@@ -103,7 +103,7 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     auto *compareLayout = new QVBoxLayout(compare);
     compareLayout->setContentsMargins(0, 0, 0, 0);
     m_comparePlot = new QCustomPlot(compare);
-    m_comparePlot->setMinimumHeight(150);
+    m_comparePlot->setMinimumHeight(110);
     stylePlot(m_comparePlot, tr("round"), tr("average accuracy"));
     m_compareTable = new QTableWidget(compare);
     m_compareTable->verticalHeader()->setDefaultSectionSize(20);
@@ -147,6 +147,7 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     connect(report, &QPushButton::clicked, this, [this] {
         Q_EMIT reportRequested(selectedRunIds());
     });
+    updateComparison(); // the empty state says how to compare, instead of bare 0-5 axes
 }
 
 void HistoryPanel::updateButtons()

@@ -2,15 +2,19 @@
 #include "ui/main/main_window.h"
 
 #include "core/common/version.h"
+#include "core/sim/presets.h"
 #include "ui/designer/designer_panel.h"
 #include "ui/history/history_panel.h"
+#include "ui/main/examples_dialog.h"
 #include "ui/plots/plots_panel.h"
 #include "ui/report/report_writer.h"
 #include "ui/run/run_controller.h"
 
+#include <QAbstractSpinBox>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -20,6 +24,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScreen>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -28,12 +33,49 @@
 
 namespace fcl::ui {
 
+namespace {
+
+/// Number boxes and drop-downs take the mouse wheel only once focused (a click or Tab): a
+/// wheel over an unfocused one scrolls the panel around it instead of changing the value (and
+/// adding an undo step per tick).
+class WheelGuard : public QObject {
+public:
+    using QObject::QObject;
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        const bool shown = event->type() == QEvent::Polish || event->type() == QEvent::Show;
+        if (event->type() != QEvent::Wheel && !shown) {
+            return false;
+        }
+        auto *widget = qobject_cast<QWidget *>(watched);
+        const bool guarded = qobject_cast<QAbstractSpinBox *>(watched) != nullptr ||
+                             qobject_cast<QComboBox *>(watched) != nullptr;
+        if (widget == nullptr || !guarded) {
+            return false;
+        }
+        if (shown) {
+            widget->setFocusPolicy(Qt::StrongFocus); // not WheelFocus: the wheel gives no focus
+            return false;
+        }
+        if (widget->hasFocus()) {
+            return false;
+        }
+        event->ignore(); // unaccepted, so the parents (the scroll area) get the wheel
+        return true;
+    }
+};
+
+} // namespace
+
 MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     : QMainWindow(parent), m_databasePath(databasePath),
       m_designer(new DesignerPanel(&m_document, this)), m_plots(new PlotsPanel(this)),
       m_history(new HistoryPanel(this)), m_controller(new RunController(this))
 {
     setObjectName(QStringLiteral("MainWindow"));
+    qApp->installEventFilter(new WheelGuard(this));
     setCentralWidget(m_designer);
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
     m_plotsDock = new QDockWidget(tr("Live plots"), this);
@@ -50,7 +92,9 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     m_progress->setMaximumWidth(260);
     m_progress->setTextVisible(true);
     m_progress->setVisible(false);
-    statusBar()->addWidget(m_statusLabel, 1);
+    // Both on the right: a temporary message ("Opened …") takes the left and never overlaps the
+    // run's state.
+    statusBar()->addPermanentWidget(m_statusLabel);
     statusBar()->addPermanentWidget(m_progress);
 
     createActions();
@@ -127,9 +171,12 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
     connect(m_history, &HistoryPanel::resumeRequested, this, &MainWindow::resumeRun);
 
     QSettings settings;
-    resize(1500, 940);
-    resizeDocks({m_plotsDock}, {560}, Qt::Horizontal);
-    resizeDocks({m_historyDock}, {250}, Qt::Vertical);
+    // First start: 1500x940 or the screen's free area, whichever is smaller; the plots get
+    // about 37 % of the width and the history a quarter of the height.
+    const QRect available = screen()->availableGeometry();
+    resize(std::min(1500, available.width()), std::min(940, available.height()));
+    resizeDocks({m_plotsDock}, {std::max(330, width() * 37 / 100)}, Qt::Horizontal);
+    resizeDocks({m_historyDock}, {std::max(200, height() / 4)}, Qt::Vertical);
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     rebuildRecentMenu();
@@ -155,7 +202,9 @@ void MainWindow::createActions()
                 return;
             }
             const QString path = QFileDialog::getOpenFileName(
-                this, tr("Open experiment"), QFileInfo(m_document.path()).absolutePath(),
+                this, tr("Open experiment"),
+                m_document.path().isEmpty() ? presetsDir()
+                                            : QFileInfo(m_document.path()).absolutePath(),
                 tr("Experiments (*.json)"));
             if (!path.isEmpty()) {
                 openExperiment(path);
@@ -163,6 +212,20 @@ void MainWindow::createActions()
         });
     open->setShortcut(QKeySequence::Open);
     m_recentMenu = file->addMenu(tr("Open &recent"));
+    QAction *examples = file->addAction(tr("E&xamples…"), this, &MainWindow::showExamples);
+    examples->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    examples->setStatusTip(tr("The shipped example experiments, with what each one shows"));
+    QMenu *examplesMenu = file->addMenu(tr("&Example"));
+    for (const PresetInfo &preset : listPresets()) {
+        QAction *action = examplesMenu->addAction(preset.name, this, [this, path = preset.path] {
+            if (maybeSave()) {
+                openExperiment(path);
+            }
+        });
+        action->setStatusTip(preset.lookFor);
+        action->setToolTip(preset.lookFor);
+    }
+    examplesMenu->setToolTipsVisible(true);
     QAction *saveAction = file->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton),
                                           tr("&Save"), this, &MainWindow::save);
     saveAction->setShortcut(QKeySequence::Save);
@@ -212,6 +275,7 @@ void MainWindow::createActions()
     view->addAction(m_historyDock->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(examples);
     help->addAction(tr("&About FCL Workbench"), this, [this] {
         QMessageBox::about(
             this, tr("About FCL Workbench"),
@@ -277,6 +341,15 @@ void MainWindow::newExperiment()
                                 QJsonObject{{QStringLiteral("name"), QStringLiteral("client-2")}}}},
                     {QStringLiteral("stages"), QJsonArray{QStringLiteral("fmnist-split-1"),
                                                           QStringLiteral("fmnist-split-2")}}});
+}
+
+bool MainWindow::showExamples()
+{
+    ExamplesDialog dialog(listPresets(), this);
+    if (dialog.exec() != QDialog::Accepted || dialog.selectedPath().isEmpty() || !maybeSave()) {
+        return false;
+    }
+    return openExperiment(dialog.selectedPath());
 }
 
 bool MainWindow::openExperiment(const QString &path)

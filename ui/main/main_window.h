@@ -28,6 +28,9 @@ public:
     ~MainWindow() override;
 
     bool openExperiment(const QString &path);
+    /// The Examples dialog; opens the chosen preset (after asking to save changes). True when one
+    /// was opened.
+    bool showExamples();
     /// A small valid experiment to start from (two clients, two stages).
     void newExperiment();
     /// Starts the designed experiment; false (with the reason in the status bar) if invalid or

@@ -129,10 +129,38 @@ void placeLegendBelow(QCustomPlot *plot, int columns)
         plot->plotLayout()->addElement(1, 0, sub);
         plot->plotLayout()->setRowStretchFactor(1, 0.001);
         sub->addElement(0, 0, plot->legend);
+        // A grid's widest size is the sum of its columns' widest, and an empty legend's is 0: on
+        // its own it would squeeze the axis rect above it to the legend's width before a run.
+        // An empty element beside it (given no stretch) lifts that bound.
+        sub->addElement(0, 1, new QCPLayoutElement(plot));
+        sub->setColumnStretchFactor(0, 1);
+        sub->setColumnStretchFactor(1, 0.001);
         sub->setMargins(QMargins(6, 0, 6, 6));
     }
     plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot->legend->setWrap(columns);
+}
+
+void useRoundTicks(QCustomPlot *plot)
+{
+    QSharedPointer<QCPAxisTickerFixed> ticks(new QCPAxisTickerFixed);
+    ticks->setTickStep(1.0);
+    ticks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    ticks->setTickCount(8);
+    plot->xAxis->setTicker(ticks);
+}
+
+void addEmptyHint(QCustomPlot *plot, const QString &text)
+{
+    auto *hint = new QCPItemText(plot);
+    hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+    hint->position->setCoords(0.5, 0.5);
+    hint->setPositionAlignment(Qt::AlignCenter);
+    hint->setTextAlignment(Qt::AlignCenter);
+    hint->setText(text);
+    hint->setColor(plot->palette().color(QPalette::PlaceholderText));
+    hint->setSelectable(false);
+    plot->legend->setVisible(false);
 }
 
 bool savePlot(QCustomPlot *plot, const QString &path, QString *error)

@@ -15,6 +15,11 @@ QColor seriesColor(int index);
 void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel);
 /// Moves the legend below the axis rect, in `columns` columns, so it never hides a curve.
 void placeLegendBelow(QCustomPlot *plot, int columns);
+/// Integer ticks (1, 2, 3 … or every 2nd, 5th …) for an axis of rounds: never "2.5".
+void useRoundTicks(QCustomPlot *plot);
+/// A grey line in the middle of the axis rect saying what will appear there and how (an empty
+/// plot is not broken); hides the legend. Removed with the plot's items.
+void addEmptyHint(QCustomPlot *plot, const QString &text);
 /// Saves as PNG or PDF by the file's suffix; false with `error` set on failure.
 bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
 

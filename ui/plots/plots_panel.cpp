@@ -28,7 +28,7 @@ namespace {
 QCustomPlot *makePlot(QWidget *parent)
 {
     auto *plot = new QCustomPlot(parent);
-    plot->setMinimumSize(320, 220);
+    plot->setMinimumSize(300, 180);
     plot->setContextMenuPolicy(Qt::CustomContextMenu);
     return plot;
 }
@@ -245,8 +245,10 @@ PlotsPanel::ObservationTab PlotsPanel::makeObservationTab(const QString &kind, c
     plot->setMouseTracking(true);
     connect(plot, &QCustomPlot::mouseMove, this, [this, kind, plot](QMouseEvent *event) {
         const Observation *shown = shownSnapshot(kind);
-        const QString text =
-            shown == nullptr ? QString() : observationToolTip(plot, *shown, event->position());
+        if (shown == nullptr || !isSnapshotShape(shown->shape)) {
+            return; // a series: the generic nearest-point tooltip of stylePlot
+        }
+        const QString text = observationToolTip(plot, *shown, event->position());
         if (text.isEmpty()) {
             QToolTip::hideText();
         } else {
@@ -374,6 +376,18 @@ void PlotsPanel::finishRoundAxes(QCustomPlot *plot, double yLow, double yHigh)
     drawStageLines(plot);
     plot->xAxis->setRange(0.5, std::max(1, m_series.stages * m_series.roundsPerStage) + 0.5);
     plot->yAxis->setRange(yLow, yHigh);
+    useRoundTicks(plot);
+    if (m_series.rounds.isEmpty()) {
+        addEmptyHint(plot, m_series.stages == 0
+                               ? tr("No run yet.\nPress Run (F5) to train the experiment, or\n"
+                                    "double-click a run in History to show it.")
+                               : tr("Loading data and evaluating the untrained model…\nThe "
+                                    "curves appear here round by round."));
+    } else {
+        if (plot != m_clients) { // which draws a legend only for few clients or a summary
+            plot->legend->setVisible(true);
+        }
+    }
 }
 
 void PlotsPanel::drawStageLines(QCustomPlot *plot)
@@ -388,6 +402,40 @@ void PlotsPanel::drawStageLines(QCustomPlot *plot)
         line->point1->setCoords(end + 0.5, 0);
         line->point2->setCoords(end + 0.5, 1);
         line->setPen(QPen(color, 1, Qt::DashLine));
+    }
+    // Each stage's band is labelled at the top with the task(s) it brings, elided to the band.
+    const int total = m_series.stages * m_series.roundsPerStage;
+    if (m_series.stages < 2 || total <= 0) {
+        return;
+    }
+    QFont font = plot->font();
+    font.setPointSizeF(font.pointSizeF() * 0.85);
+    const QFontMetrics metrics(font);
+    const double bandPixels =
+        std::max(20, plot->axisRect()->width()) * m_series.roundsPerStage / double(total) - 6;
+    QColor labelColor = plot->palette().color(QPalette::Text);
+    labelColor.setAlpha(170);
+    for (int stage = 0; stage < m_series.stages; ++stage) {
+        QStringList tasks;
+        for (std::size_t j = 0; j < m_series.taskIds.size() && j < m_series.learnedAt.size(); ++j) {
+            if (m_series.learnedAt[j] == stage) {
+                tasks << m_series.taskIds[j];
+            }
+        }
+        if (tasks.isEmpty()) {
+            continue;
+        }
+        auto *label = new QCPItemText(plot);
+        label->position->setTypeX(QCPItemPosition::ptPlotCoords);
+        label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        label->position->setCoords(
+            stage * m_series.roundsPerStage + (m_series.roundsPerStage + 1) / 2.0, 0.0);
+        label->setPositionAlignment(Qt::AlignTop | Qt::AlignHCenter);
+        label->setFont(font);
+        label->setColor(labelColor);
+        label->setText(metrics.elidedText(tasks.join(QStringLiteral(", ")), Qt::ElideMiddle,
+                                          static_cast<int>(bandPixels)));
+        label->setSelectable(false);
     }
 }
 
@@ -569,6 +617,15 @@ void PlotsPanel::drawMatrix()
         }
     }
     drawHeatmap(m_matrix, rows, columns, values, 0, 1);
+    if (s.matrix.stages() == 0) {
+        m_matrix->xAxis->setTickLabels(!columns.isEmpty());
+        m_matrix->yAxis->setTickLabels(!columns.isEmpty());
+        addEmptyHint(m_matrix, s.stages == 0
+                                   ? tr("No run yet.\nAfter each stage, a row of accuracy per "
+                                        "task appears here.")
+                                   : tr("After each stage, a row of accuracy per task\nappears "
+                                        "here (row: after stage; column: task)."));
+    }
 }
 
 void PlotsPanel::saveCurrent()

@@ -181,7 +181,12 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs)
     }
     plot->xAxis->setRange(0.5, lastRound + 0.5);
     plot->yAxis->setRange(-0.02, 1.02);
+    useRoundTicks(plot);
     plot->legend->setVisible(true);
+    if (runs.empty()) {
+        addEmptyHint(plot, QObject::tr("Select runs above to compare them here\n(Ctrl+click or "
+                                       "Shift+click for several)."));
+    }
 }
 
 QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImage> &images)
