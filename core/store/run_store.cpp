@@ -618,8 +618,10 @@ Result<Unit> RunStore::finishRun(qint64 runId, RunStatus status, const QString &
     update.addBindValue(runStatusName(status));
     update.addBindValue(nowText());
     update.addBindValue(error.isEmpty() ? QVariant() : QVariant(error));
-    // Summary metrics cover the stages that finished (all of them unless cancelled or failed).
-    const bool complete = summary.stagesCompleted > 0;
+    // Summary metrics cover the stages that finished: all of them, or those before a cancel. A
+    // failed run (diverged, out of memory) has none: its first stages' numbers would make the
+    // broken run the best-looking row of a list. Its stage rows are kept.
+    const bool complete = summary.stagesCompleted > 0 && status != RunStatus::Failed;
     update.addBindValue(complete ? nullable(summary.finalAverageAccuracy) : QVariant());
     update.addBindValue(complete ? nullable(summary.finalAverageForgetting) : QVariant());
     update.addBindValue(complete ? nullable(summary.backwardTransfer) : QVariant());

@@ -2,6 +2,7 @@
 // fcl_bench: GEMM rate, training throughput against it (mlp, cnn, tiny-vlm with LoRA and with full
 // tuning), tiny-vlm decoding, the default preset's time, and resident memory per simulated client.
 // Prints a table; asserts nothing. The shipped presets' wall times: tests/bench/readme_figures.sh.
+// --methods: per-round time and bytes of FedDAT and PCFT against FedAvg with the same adapter.
 #include "core/model/model_p.h"
 #include "core/model/tiny_vlm_p.h"
 #include "core/sim/engine.h"
@@ -9,6 +10,9 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 
 #include <cstdio>
@@ -286,6 +290,109 @@ double residentInChild(int clients, bool vlm)
     return child.readAllStandardOutput().trimmed().toDouble();
 }
 
+/// One preset with `federated` overrides (null removes a key), `rounds` rounds: seconds and bytes
+/// (up + down) per round, evaluation included; the whole run's seconds.
+struct MethodCost {
+    double secondsPerRound = 0;
+    double megabytesPerRound = 0;
+    double seconds = 0;
+    QString status;
+};
+MethodCost methodCost(const QString &preset, const QJsonObject &overrides, int rounds)
+{
+    const QString path = QStringLiteral(FCL_SOURCE_DIR "/resources/presets/") + preset;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        return {0, 0, 0, QStringLiteral("cannot read ") + path};
+    }
+    QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
+    QJsonObject federated = json.value(QStringLiteral("federated")).toObject();
+    for (auto it = overrides.begin(); it != overrides.end(); ++it) {
+        if (it.value().isNull()) {
+            federated.remove(it.key()); // another method's field
+        } else {
+            federated.insert(it.key(), it.value());
+        }
+    }
+    if (rounds > 0) {
+        federated.insert(QStringLiteral("rounds_per_stage"), rounds);
+    }
+    json.insert(QStringLiteral("federated"), federated);
+    auto experiment = parseExperiment(QJsonDocument(json).toJson(), QFileInfo(path).absolutePath());
+    if (!experiment) {
+        return {0, 0, 0, experiment.errorString()};
+    }
+    const int total =
+        experiment.value().roundsPerStage() * static_cast<int>(experiment.value().stages.size());
+    RunObserver silent;
+    CancellationToken cancel;
+    QElapsedTimer timer;
+    timer.start();
+    const RunOutcome outcome = runExperiment(experiment.value(), nullptr, silent, cancel, {});
+    const double elapsed = seconds(timer);
+    return {elapsed / std::max(1, total),
+            double(outcome.summary.totalBytesUp + outcome.summary.totalBytesDown) / 1e6 /
+                std::max(1, total),
+            elapsed, runStatusName(outcome.status)};
+}
+
+int methodsBench()
+{
+    struct Row {
+        const char *label;
+        const char *preset;
+        QJsonObject overrides;
+    };
+    const auto method = [](const char *name) {
+        return QJsonObject{{QStringLiteral("method"), QString::fromLatin1(name)}};
+    };
+    auto with = [](QJsonObject o, const char *key, const char *value) {
+        o.insert(QString::fromLatin1(key), QString::fromLatin1(value));
+        return o;
+    };
+    const std::vector<Row> rows = {
+        {"feddat-hetero: FedAvg, one adapter", "feddat-hetero.json", method("fedavg")},
+        {"feddat-hetero: FedDAT (mutual KD, 3 adapters)", "feddat-hetero.json", method("feddat")},
+        {"feddat-hetero: FedDAT, shared_only", "feddat-hetero.json",
+         with(method("feddat"), "train", "shared_only")},
+        {"pcft-personal: FedAvg, one LoRA", "pcft-personal.json",
+         QJsonObject{{QStringLiteral("method"), QStringLiteral("fedavg")},
+                     {QStringLiteral("trust"), QJsonValue::Null},
+                     {QStringLiteral("warmup_fraction"), QJsonValue::Null}}},
+        {"pcft-personal: PCFT none (alone)", "pcft-personal.json",
+         with(method("pcft"), "trust", "none")},
+        {"pcft-personal: PCFT naive", "pcft-personal.json", with(method("pcft"), "trust", "naive")},
+        {"pcft-personal: PCFT weights", "pcft-personal.json",
+         with(method("pcft"), "trust", "weights")},
+        {"pcft-personal: PCFT validation", "pcft-personal.json",
+         with(method("pcft"), "trust", "validation")},
+        {"pcft-personal: PCFT prediction", "pcft-personal.json",
+         with(method("pcft"), "trust", "prediction")},
+    };
+    constexpr int kRounds = 3;
+    std::printf("per round, %d rounds of each preset's clients, evaluation included\n", kRounds);
+    std::printf("%-50s %10s %8s %10s %8s\n", "method", "s/round", "x FedAvg", "MB/round",
+                "x FedAvg");
+    double baseSeconds = 0;
+    double baseBytes = 0;
+    for (const Row &row : rows) {
+        const MethodCost cost = methodCost(QString::fromLatin1(row.preset), row.overrides, kRounds);
+        if (row.overrides.value(QStringLiteral("method")).toString() == QLatin1String("fedavg")) {
+            baseSeconds = cost.secondsPerRound;
+            baseBytes = cost.megabytesPerRound;
+        }
+        std::printf("%-50s %10.2f %8.2f %10.2f %8.2f  %s\n", row.label, cost.secondsPerRound,
+                    cost.secondsPerRound / std::max(1e-9, baseSeconds), cost.megabytesPerRound,
+                    cost.megabytesPerRound / std::max(1e-9, baseBytes), qPrintable(cost.status));
+    }
+    std::printf("\n%-50s %10s\n", "preset as shipped", "seconds");
+    for (const char *preset : {"feddat-hetero.json", "pcft-personal.json"}) {
+        const MethodCost cost = methodCost(QString::fromLatin1(preset), {}, 0);
+        std::printf("%-50s %10.1f  %s\n", preset, cost.seconds, qPrintable(cost.status));
+    }
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
@@ -293,6 +400,9 @@ int main(int argc, char *argv[])
         std::printf("%.3f\n", residentWithClients(QByteArray(argv[2]).toInt(),
                                                   QByteArray(argv[1]) == "--memory-vlm"));
         return 0;
+    }
+    if (argc == 2 && QByteArray(argv[1]) == "--methods") {
+        return methodsBench();
     }
     // --vlm: only the GEMM rate and the tiny-vlm figures (a minute instead of five).
     const bool vlmOnly = argc == 2 && QByteArray(argv[1]) == "--vlm";

@@ -233,6 +233,25 @@ private Q_SLOTS:
                     .join(QLatin1Char('\n'))
                     .contains(QStringLiteral(
                         "clients[0].samples_per_task: expected a number, got a string")));
+        // The list speaks in the table's terms (row 1, its name, the column's title), the bad
+        // cell is marked, and a click on the message goes to it.
+        QListWidget *list = designer.validationList();
+        QListWidgetItem *message = nullptr;
+        for (int i = 0; i < list->count(); ++i) {
+            if (list->item(i)->text().startsWith(QStringLiteral("Client 1 (clinic-a), Samples / "
+                                                                "task: expected a number"))) {
+                message = list->item(i);
+            }
+        }
+        QVERIFY2(message != nullptr, qPrintable(designer.errors().join(QLatin1Char('\n'))));
+        QTableWidgetItem *bad = designer.clientsTable()->item(0, 1);
+        QVERIFY(bad->font().bold());
+        QCOMPARE(bad->foreground().color(), QColor(0xc0, 0x39, 0x2b));
+        QVERIFY(!designer.clientsTable()->item(1, 1)->font().bold()); // only the bad cell
+        designer.clientsTable()->setCurrentCell(3, 4);
+        Q_EMIT list->itemClicked(message);
+        QCOMPARE(designer.clientsTable()->currentRow(), 0);
+        QCOMPARE(designer.clientsTable()->currentColumn(), 1);
         document.undoStack()->undo();
         document.undoStack()->undo();
         document.undoStack()->undo();
@@ -442,6 +461,88 @@ private Q_SLOTS:
         QCOMPARE(array.size(), 2);
         QCOMPARE(array.at(1).toObject().value(QStringLiteral("metrics")).toArray().size(),
                  rowsPerRun);
+    }
+
+    void comparisonIsPickedByTicksAndSaysWhatDiffers()
+    {
+        const QString db = m_dir->filePath(QStringLiteral("runs.sqlite"));
+        {
+            auto store = RunStore::open(db);
+            QVERIFY(store);
+            test::RecordingObserver observer;
+            CancellationToken cancel;
+            QCOMPARE(
+                runExperiment(test::tinyExperiment(), store.value().get(), observer, cancel).status,
+                RunStatus::Completed);
+            QCOMPARE(runExperiment(test::tinyExperiment(QStringLiteral(R"({"method": "replay"})")),
+                                   store.value().get(), observer, cancel)
+                         .status,
+                     RunStatus::Completed);
+            // EWC a million times too strong diverges in stage 2.
+            QCOMPARE(runExperiment(test::tinyExperiment(
+                                       QStringLiteral(R"({"method": "ewc", "lambda": 1000000})")),
+                                   store.value().get(), observer, cancel)
+                         .status,
+                     RunStatus::Failed);
+        }
+        HistoryPanel history;
+        QString error;
+        QVERIFY2(history.openDatabase(db, &error), qPrintable(error));
+        HistoryModel *model = history.model();
+        QCOMPARE(model->rowCount(), 3);
+        auto rowOf = [&](qint64 id) {
+            for (int row = 0; row < model->rowCount(); ++row) {
+                if (model->run(row).id == id) {
+                    return row;
+                }
+            }
+            return -1;
+        };
+        // The failed run has no final metrics, not its stage-1 numbers.
+        QCOMPARE(
+            model->data(model->index(rowOf(3), HistoryModel::Accuracy), Qt::DisplayRole).toString(),
+            QStringLiteral("–"));
+        QCOMPARE(history.compareTable()->rowCount(), 0);
+        QVERIFY(!history.differsLabel()->isVisibleTo(&history));
+
+        // Ticking runs 1 and 2 compares them; each gets its curve's colour beside its name.
+        QVERIFY(model->setData(model->index(rowOf(1), HistoryModel::Id), Qt::Checked,
+                               Qt::CheckStateRole));
+        QVERIFY(model->setData(model->index(rowOf(2), HistoryModel::Id), Qt::Checked,
+                               Qt::CheckStateRole));
+        QCOMPARE(history.selectedRunIds().size(), std::size_t(2));
+        QCOMPARE(model->data(model->index(rowOf(1), HistoryModel::Id), Qt::CheckStateRole).toInt(),
+                 static_cast<int>(Qt::Checked));
+        QVERIFY(model->data(model->index(rowOf(2), HistoryModel::Name), Qt::DecorationRole)
+                    .canConvert<QColor>());
+        QVERIFY(
+            !model->data(model->index(rowOf(3), HistoryModel::Name), Qt::DecorationRole).isValid());
+        QCustomPlot *plot = history.comparePlot();
+        QCOMPARE(plot->graphCount(), 2);
+        QVERIFY2(plot->graph(0)->name().startsWith(QStringLiteral("#")) &&
+                     plot->graph(0)->name().contains(model->run(rowOf(1)).name.left(10)),
+                 qPrintable(plot->graph(0)->name()));
+        QVERIFY(history.differsLabel()->isVisibleTo(&history));
+        QVERIFY2(history.differsLabel()->text().contains(
+                     QStringLiteral("continual.method: finetune | replay")),
+                 qPrintable(history.differsLabel()->text()));
+        QCOMPARE(history.compareTable()->rowCount(), 2); // one row per run, all of it shown
+        QCOMPARE(history.compareTable()->columnCount(), 8);
+
+        // Any metric can be overlaid.
+        history.compareMetric()->setCurrentIndex(
+            history.compareMetric()->findData(static_cast<int>(CompareMetric::Communication)));
+        QCOMPARE(plot->yAxis->label(), QStringLiteral("MB sent (cumulative)"));
+        const RunRecord first = model->run(rowOf(1));
+        QCOMPARE(plot->graph(0)->data()->at(plot->graph(0)->data()->size() - 1)->value,
+                 double(first.bytesUp + first.bytesDown) / 1e6);
+
+        // Unticking removes it again.
+        QVERIFY(model->setData(model->index(rowOf(2), HistoryModel::Id), Qt::Unchecked,
+                               Qt::CheckStateRole));
+        QCOMPARE(history.selectedRunIds(), std::vector<qint64>{1});
+        QCOMPARE(plot->graphCount(), 1);
+        QVERIFY(!history.differsLabel()->isVisibleTo(&history));
     }
 
     void mainWindowFitsALaptopScreen()

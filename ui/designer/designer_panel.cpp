@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSpinBox>
@@ -203,6 +204,7 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
     splitter->setStretchFactor(2, 1);
     splitter->setSizes({170, 640, 340});
 
+    connect(m_validation, &QListWidget::itemClicked, this, &DesignerPanel::goToErrorCell);
     connect(addClient, &QPushButton::clicked, m_document, &ExperimentDocument::addClient);
     connect(duplicateClient, &QPushButton::clicked, this, [this] {
         m_document->duplicateClient(selectedClient());
@@ -300,6 +302,60 @@ void DesignerPanel::clientEdited(int row, int column)
     m_document->setClientValue(row, key, ok ? QJsonValue(value) : QJsonValue(text));
 }
 
+DesignerPanel::ErrorCell DesignerPanel::errorCell(const Error &error) const
+{
+    // clients[2].dropout -> the clients table, row 2; stages[1].clinic-b -> the timeline cell.
+    static const QRegularExpression clientField(
+        QStringLiteral("^clients\\[(\\d+)\\](?:\\.(\\w+))?$"));
+    static const QRegularExpression stageField(QStringLiteral("^stages\\[(\\d+)\\]\\.(.+)$"));
+    ErrorCell cell;
+    cell.text = error.toString();
+    const QStringList names = m_document->clientNames();
+    if (const auto match = clientField.match(error.where); match.hasMatch()) {
+        const int row = match.captured(1).toInt();
+        if (row >= names.size()) {
+            return cell;
+        }
+        int column = 0;
+        QString field = match.captured(2);
+        for (int c = 0; c < static_cast<int>(std::size(kClientColumns)); ++c) {
+            if (field == QLatin1String(kClientColumns[c].key)) {
+                column = c;
+                field = tr(kClientColumns[c].title);
+            }
+        }
+        cell = {
+            m_clients, row, column,
+            field.isEmpty()
+                ? tr("Client %1 (%2): %3").arg(row + 1).arg(names[row], error.message)
+                : tr("Client %1 (%2), %3: %4").arg(row + 1).arg(names[row], field, error.message)};
+    } else if (const auto stage = stageField.match(error.where); stage.hasMatch()) {
+        const int row = static_cast<int>(names.indexOf(stage.captured(2)));
+        if (row >= 0) {
+            cell = {m_timeline, row, stage.captured(1).toInt(),
+                    tr("Stage %1, %2: %3")
+                        .arg(stage.captured(1).toInt() + 1)
+                        .arg(stage.captured(2), error.message)};
+        }
+    }
+    return cell;
+}
+
+void DesignerPanel::goToErrorCell(QListWidgetItem *item)
+{
+    const QVariant at = item->data(Qt::UserRole);
+    if (!at.isValid()) {
+        return;
+    }
+    QTableWidget *table = item->data(Qt::UserRole + 1).toInt() == 1
+                              ? static_cast<QTableWidget *>(m_timeline)
+                              : m_clients;
+    const QPoint cell = at.toPoint();
+    table->setCurrentCell(cell.y(), cell.x());
+    table->scrollToItem(table->item(cell.y(), cell.x()));
+    table->setFocus(Qt::OtherFocusReason);
+}
+
 void DesignerPanel::refresh()
 {
     const QString description =
@@ -328,8 +384,23 @@ void DesignerPanel::refresh()
     } else {
         for (const Error &error : result.errors()) {
             m_errors << error.toString();
-            new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxCritical),
-                                error.toString(), m_validation);
+            const ErrorCell cell = errorCell(error);
+            auto *item = new QListWidgetItem(style()->standardIcon(QStyle::SP_MessageBoxCritical),
+                                             cell.text, m_validation);
+            if (cell.table != nullptr) {
+                item->setData(Qt::UserRole, QPoint(cell.column, cell.row));
+                item->setData(Qt::UserRole + 1, cell.table == m_timeline ? 1 : 0);
+                item->setToolTip(tr("Click to go to the cell (%1)").arg(error.where));
+                const QSignalBlocker quiet(cell.table); // a style change is not an edit
+                if (QTableWidgetItem *bad = cell.table->item(cell.row, cell.column)) {
+                    bad->setData(Qt::ForegroundRole, QColor(0xc0, 0x39, 0x2b));
+                    QFont font = bad->font();
+                    font.setBold(true);
+                    font.setUnderline(true);
+                    bad->setFont(font);
+                    bad->setToolTip(error.message);
+                }
+            }
         }
         m_preview->setExperiment(nullptr);
         m_lowerTabs->setCurrentWidget(m_validation);

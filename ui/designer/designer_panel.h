@@ -7,6 +7,7 @@
 
 class QLabel;
 class QListWidget;
+class QListWidgetItem;
 class QSpinBox;
 class QTableWidget;
 class QTabWidget;
@@ -37,11 +38,23 @@ public:
     QLabel *description() const { return m_description; }
     void makeHomogeneous();
     void makeHeterogeneous();
+    /// The validation list (click an error to go to its cell).
+    QListWidget *validationList() const { return m_validation; }
 
 Q_SIGNALS:
     void validityChanged(bool valid);
 
 private:
+    /// Where an error points in the tables, and its text in the tables' terms: "Client 1
+    /// (clinic-a), Dropout: …" for clients[0].dropout (JSON counts from 0, the table from 1).
+    struct ErrorCell {
+        QTableWidget *table = nullptr; ///< null: the error has no cell
+        int row = -1;
+        int column = -1;
+        QString text;
+    };
+    ErrorCell errorCell(const Error &error) const;
+    void goToErrorCell(QListWidgetItem *item);
     void refresh();
     void refreshClients();
     void clientEdited(int row, int column);

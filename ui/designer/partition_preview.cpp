@@ -32,6 +32,7 @@ PartitionPreview::PartitionPreview(QWidget *parent) : QWidget(parent), m_plot(ne
     m_plot->setMinimumHeight(110);
     stylePlot(m_plot, tr("client"), tr("samples"));
     m_plot->legend->setFont(QFont(font().family(), 7));
+    placeLegendBelow(m_plot, 5); // beside the bars it would cover them
     connect(m_stage, &QSpinBox::valueChanged, this, &PartitionPreview::redraw);
 }
 

@@ -10,6 +10,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
@@ -102,13 +103,31 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     auto *compare = new QWidget(splitter);
     auto *compareLayout = new QVBoxLayout(compare);
     compareLayout->setContentsMargins(0, 0, 0, 0);
+    auto *metricRow = new QHBoxLayout;
+    metricRow->addWidget(new QLabel(tr("Compare"), compare));
+    m_compareMetric = new QComboBox(compare);
+    for (CompareMetric metric : {CompareMetric::AverageAccuracy, CompareMetric::AverageForgetting,
+                                 CompareMetric::Communication, CompareMetric::Loss}) {
+        m_compareMetric->addItem(compareMetricName(metric), static_cast<int>(metric));
+    }
+    metricRow->addWidget(m_compareMetric, 1);
+    compareLayout->addLayout(metricRow);
     m_comparePlot = new QCustomPlot(compare);
     m_comparePlot->setMinimumHeight(110);
     stylePlot(m_comparePlot, tr("round"), tr("average accuracy"));
+    placeLegendBelow(m_comparePlot, 1); // outside the curves
+    m_differs = new QLabel(compare);
+    m_differs->setWordWrap(true);
+    m_differs->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_differs->setVisible(false);
+    // One row per run: with a few runs the whole table shows.
     m_compareTable = new QTableWidget(compare);
+    m_compareTable->verticalHeader()->setVisible(false);
     m_compareTable->verticalHeader()->setDefaultSectionSize(20);
+    m_compareTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     compareLayout->addWidget(m_comparePlot, 3);
-    compareLayout->addWidget(m_compareTable, 2);
+    compareLayout->addWidget(m_differs);
+    compareLayout->addWidget(m_compareTable, 1);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
     layout->addWidget(splitter, 1);
@@ -136,6 +155,20 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
             auto *dialog = new AskDialog(m_store->path(), ids.front(), this);
             dialog->setAttribute(Qt::WA_DeleteOnClose);
             dialog->show();
+        }
+    });
+    connect(m_compareMetric, &QComboBox::currentIndexChanged, this,
+            &HistoryPanel::updateComparison);
+    // The tick in the Run column is the discoverable way to pick runs: it toggles the row's
+    // selection, which is what the comparison shows.
+    connect(&m_model, &HistoryModel::compareToggled, this, [this](qint64 runId, bool compared) {
+        for (int row = 0; row < m_filter.rowCount(); ++row) {
+            const QModelIndex at = m_filter.index(row, 0);
+            if (m_model.run(m_filter.mapToSource(at).row()).id == runId) {
+                m_view->selectionModel()->select(
+                    at, (compared ? QItemSelectionModel::Select : QItemSelectionModel::Deselect) |
+                            QItemSelectionModel::Rows);
+            }
         }
     });
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
@@ -223,33 +256,50 @@ void HistoryPanel::updateComparison()
             runs = std::move(loaded).value();
         }
     }
-    drawComparison(m_comparePlot, runs);
+    const auto metric = static_cast<CompareMetric>(m_compareMetric->currentData().toInt());
+    drawComparison(m_comparePlot, runs, metric);
     m_comparePlot->replot();
-    const QStringList rows = {tr("status"), tr("ACC (Last)"), tr("Forgetting"), tr("BWT"),
-                              tr("FWT"),    tr("MB sent"),    tr("seed")};
+    std::map<qint64, QColor> colors;
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+        colors[runs[k].record.id] = seriesColor(static_cast<int>(k));
+    }
+    m_model.setCompared(colors);
+
+    const QStringList differs = differingSettings(runs);
+    m_differs->setVisible(runs.size() >= 2);
+    m_differs->setText(differs.isEmpty()
+                           ? tr("Same settings (seed included): the curves differ by chance only.")
+                           : tr("What differs: %1").arg(differs.join(QStringLiteral(" · "))));
+    m_differs->setToolTip(differs.join(QLatin1Char('\n')));
+
+    const QStringList columns = {tr("Run"), tr("status"), tr("ACC (Last)"), tr("Forgetting"),
+                                 tr("BWT"), tr("FWT"),    tr("MB sent"),    tr("methods")};
     m_compareTable->clear();
-    m_compareTable->setRowCount(static_cast<int>(rows.size()));
-    m_compareTable->setColumnCount(static_cast<int>(runs.size()));
-    m_compareTable->setVerticalHeaderLabels(rows);
+    m_compareTable->setColumnCount(static_cast<int>(columns.size()));
+    m_compareTable->setRowCount(static_cast<int>(runs.size()));
+    m_compareTable->setHorizontalHeaderLabels(columns);
     for (int k = 0; k < static_cast<int>(runs.size()); ++k) {
         const RunRecord &r = runs[static_cast<std::size_t>(k)].record;
-        auto *header = new QTableWidgetItem(runLabel(r));
-        header->setToolTip(r.name);
-        m_compareTable->setHorizontalHeaderItem(k, header);
-        auto metric = [](double v) {
+        auto metricText = [](double v) {
             return std::isnan(v) ? QStringLiteral("–") : QString::number(v, 'f', 3);
         };
-        const QStringList values = {runStatusName(r.status),
-                                    metric(r.finalAverageAccuracy),
-                                    metric(r.finalAverageForgetting),
-                                    metric(r.backwardTransfer),
-                                    metric(r.forwardTransfer),
+        const QStringList values = {runLegendName(r, 30),
+                                    runStatusName(r.status),
+                                    metricText(r.finalAverageAccuracy),
+                                    metricText(r.finalAverageForgetting),
+                                    metricText(r.backwardTransfer),
+                                    metricText(r.forwardTransfer),
                                     QString::number(double(r.bytesUp + r.bytesDown) / 1e6, 'f', 1),
-                                    QString::number(r.seed)};
-        for (int row = 0; row < values.size(); ++row) {
-            auto *item = new QTableWidgetItem(values[row]);
-            item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-            m_compareTable->setItem(row, k, item);
+                                    runLabel(r).section(QLatin1Char(' '), 1)};
+        for (int column = 0; column < values.size(); ++column) {
+            auto *item = new QTableWidgetItem(values[column]);
+            if (column == 0) {
+                item->setData(Qt::DecorationRole, seriesColor(k));
+                item->setToolTip(r.name);
+            } else if (column < 7) {
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            }
+            m_compareTable->setItem(k, column, item);
         }
     }
     m_compareTable->resizeColumnsToContents();

@@ -12,6 +12,7 @@
 class QComboBox;
 class QPushButton;
 class QCustomPlot;
+class QLabel;
 class QLineEdit;
 class QTableView;
 class QTableWidget;
@@ -50,6 +51,11 @@ public:
     HistoryModel *model() { return &m_model; }
     HistoryFilterModel *filterModel() { return &m_filter; }
     QTableView *view() const { return m_view; }
+    QComboBox *compareMetric() const { return m_compareMetric; }
+    QCustomPlot *comparePlot() const { return m_comparePlot; }
+    QTableWidget *compareTable() const { return m_compareTable; }
+    /// "What differs: …" between the compared runs (hidden for fewer than two).
+    QLabel *differsLabel() const { return m_differs; }
 
 Q_SIGNALS:
     void runActivated(qint64 runId);
@@ -69,7 +75,9 @@ private:
     QTableView *m_view;
     QLineEdit *m_search;
     QComboBox *m_status;
+    QComboBox *m_compareMetric;
     QCustomPlot *m_comparePlot;
+    QLabel *m_differs; ///< the settings that differ between the compared runs
     QTableWidget *m_compareTable;
     QPushButton *m_resume;
     QPushButton *m_ask;

@@ -89,15 +89,27 @@ int runHeadless(const QString &experimentPath, const QString &databasePath,
         err << "fcl-workbench: cannot write the report: " << error << Qt::endl;
         return 1;
     }
-    QTextStream(stdout) << QStringLiteral(
-                               "Run %1 %2: ACC %3, forgetting %4. Report: %5 (database: %6)")
-                               .arg(outcome.runId)
-                               .arg(runStatusName(outcome.status))
-                               .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
-                               .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3)
-                               .arg(QFileInfo(reportPath).absoluteFilePath(), databasePath)
+    QTextStream(stdout) << QStringLiteral("%1. Report: %2 (database: %3)")
+                               .arg(outcomeLine(outcome), QFileInfo(reportPath).absoluteFilePath(),
+                                    databasePath)
                         << Qt::endl;
     return outcome.status == RunStatus::Failed ? 1 : 0;
+}
+
+QString outcomeLine(const RunOutcome &outcome)
+{
+    const QString run =
+        QStringLiteral("Run %1 %2").arg(outcome.runId).arg(runStatusName(outcome.status));
+    if (outcome.status == RunStatus::Failed) {
+        return QObject::tr("%1: no final metrics (its finished stages are kept)").arg(run);
+    }
+    if (outcome.summary.stagesCompleted == 0) {
+        return QObject::tr("%1 before its first stage ended: no final metrics").arg(run);
+    }
+    return QObject::tr("%1: ACC %2, forgetting %3")
+        .arg(run)
+        .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
+        .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3);
 }
 
 } // namespace fcl::ui

@@ -6,6 +6,7 @@
 #include "ui/designer/designer_panel.h"
 #include "ui/history/history_panel.h"
 #include "ui/main/examples_dialog.h"
+#include "ui/main/headless_run.h"
 #include "ui/plots/plots_panel.h"
 #include "ui/report/report_writer.h"
 #include "ui/run/run_controller.h"
@@ -30,6 +31,7 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QToolBar>
+#include <QToolButton>
 
 namespace fcl::ui {
 
@@ -147,11 +149,7 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
             m_statusLabel->setText(tr("Run failed"));
             showError(tr("The run failed"), outcome.error);
         } else {
-            m_statusLabel->setText(tr("Run %1 %2: ACC %3, forgetting %4")
-                                       .arg(outcome.runId)
-                                       .arg(runStatusName(outcome.status))
-                                       .arg(outcome.summary.finalAverageAccuracy, 0, 'f', 3)
-                                       .arg(outcome.summary.finalAverageForgetting, 0, 'f', 3));
+            m_statusLabel->setText(outcomeLine(outcome));
         }
         updateActions();
         Q_EMIT runCompleted(outcome.runId);
@@ -161,11 +159,18 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
                 m_progress->setVisible(true);
                 m_progress->setRange(0, std::max(1, total));
                 m_progress->setValue(done);
-                m_statusLabel->setText(text);
+                // A round that ends after Pause was pressed must not replace "Paused" by an ETA.
+                if (m_controller->isPaused()) {
+                    updateActions();
+                } else {
+                    m_statusLabel->setText(text);
+                }
             });
     connect(m_controller, &RunController::stateChanged, this, &MainWindow::updateActions);
     connect(m_designer, &DesignerPanel::validityChanged, this, &MainWindow::updateActions);
     connect(&m_document, &ExperimentDocument::changed, this, &MainWindow::updateTitle);
+    // After the designer's own refresh (connected first): Run's tooltip lists today's errors.
+    connect(&m_document, &ExperimentDocument::changed, this, &MainWindow::updateActions);
     connect(m_history, &HistoryPanel::runActivated, this, &MainWindow::showStoredRun);
     connect(m_history, &HistoryPanel::reportRequested, this, &MainWindow::exportReport);
     connect(m_history, &HistoryPanel::resumeRequested, this, &MainWindow::resumeRun);
@@ -271,6 +276,12 @@ void MainWindow::createActions()
     m_cancel->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
+    m_showDesigner = view->addAction(tr("&Designer"));
+    m_showDesigner->setCheckable(true);
+    m_showDesigner->setChecked(true);
+    m_showDesigner->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    m_showDesigner->setStatusTip(tr("Hide the designer to give the plots the whole window"));
+    connect(m_showDesigner, &QAction::toggled, m_designer, &QWidget::setVisible);
     view->addAction(m_plotsDock->toggleViewAction());
     view->addAction(m_historyDock->toggleViewAction());
 
@@ -293,6 +304,12 @@ void MainWindow::createActions()
     toolbar->addSeparator();
     toolbar->addAction(undo);
     toolbar->addAction(redo);
+    // Icons only: "Undo Set federated.rounds_per_stage" would move every button after it.
+    for (QAction *action : {undo, redo}) {
+        if (auto *button = qobject_cast<QToolButton *>(toolbar->widgetForAction(action))) {
+            button->setToolButtonStyle(Qt::ToolButtonIconOnly);
+        }
+    }
     toolbar->addSeparator();
     toolbar->addAction(m_run);
     toolbar->addAction(m_pause);
@@ -381,6 +398,11 @@ bool MainWindow::startRun()
     m_progress->setVisible(true);
     m_statusLabel->setText(tr("Loading data…"));
     m_controller->start(experiment.value(), m_databasePath);
+    // While it runs, the plots get at least half the width (as much as the designer allows).
+    if (m_plotsDock->isVisible() && !m_plotsDock->isFloating() &&
+        m_plotsDock->width() < width() / 2) {
+        resizeDocks({m_plotsDock}, {width() / 2}, Qt::Horizontal);
+    }
     updateActions();
     return true;
 }

@@ -81,6 +81,7 @@ private:
     QLabel *m_statusLabel;
     QProgressBar *m_progress;
     QMenu *m_recentMenu = nullptr;
+    QAction *m_showDesigner = nullptr; ///< View > Designer: hidden, the plots get the window
     QAction *m_run = nullptr;
     QAction *m_pause = nullptr;
     QAction *m_cancel = nullptr;

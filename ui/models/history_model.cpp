@@ -75,6 +75,13 @@ QVariant HistoryModel::data(const QModelIndex &index, int role) const
             return {};
         }
     }
+    if (role == Qt::CheckStateRole && index.column() == Id) {
+        return m_compared.count(run.id) > 0 ? Qt::Checked : Qt::Unchecked;
+    }
+    if (role == Qt::DecorationRole && index.column() == Name) {
+        const auto found = m_compared.find(run.id);
+        return found == m_compared.end() ? QVariant() : QVariant(found->second);
+    }
     if (role == Qt::ForegroundRole && index.column() == Status) {
         switch (run.status) {
         case RunStatus::Failed:
@@ -103,6 +110,30 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
     static const char *const names[] = {"Run", "Name",       "Status", "Started", "Seed",
                                         "ACC", "Forgetting", "BWT",    "FWT",     "MB sent"};
     return QString::fromLatin1(names[section]);
+}
+
+Qt::ItemFlags HistoryModel::flags(const QModelIndex &index) const
+{
+    const Qt::ItemFlags base = QAbstractTableModel::flags(index);
+    return index.column() == Id ? base | Qt::ItemIsUserCheckable : base;
+}
+
+bool HistoryModel::setData(const QModelIndex &index, const QVariant &value, int role)
+{
+    if (!index.isValid() || role != Qt::CheckStateRole || index.column() != Id) {
+        return false;
+    }
+    Q_EMIT compareToggled(run(index.row()).id, value.toInt() == static_cast<int>(Qt::Checked));
+    return true;
+}
+
+void HistoryModel::setCompared(const std::map<qint64, QColor> &colors)
+{
+    m_compared = colors;
+    if (!m_runs.empty()) {
+        Q_EMIT dataChanged(index(0, Id), index(rowCount() - 1, Name),
+                           {Qt::CheckStateRole, Qt::DecorationRole});
+    }
 }
 
 } // namespace fcl::ui

@@ -4,6 +4,9 @@
 #include "core/store/run_store.h"
 
 #include <QAbstractTableModel>
+#include <QColor>
+
+#include <map>
 
 #include <vector>
 
@@ -39,9 +42,18 @@ public:
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+    Qt::ItemFlags flags(const QModelIndex &index) const override;
+    /// A tick in the Run column toggles whether the run is compared (compareToggled).
+    bool setData(const QModelIndex &index, const QVariant &value, int role) override;
+    /// The compared runs and their curves' colours: ticked, with a swatch beside the name.
+    void setCompared(const std::map<qint64, QColor> &colors);
+
+Q_SIGNALS:
+    void compareToggled(qint64 runId, bool compared);
 
 private:
     std::vector<RunRecord> m_runs;
+    std::map<qint64, QColor> m_compared;
 };
 
 } // namespace fcl::ui

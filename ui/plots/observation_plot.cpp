@@ -209,8 +209,20 @@ void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringL
     auto *map = new QCPColorMap(plot->xAxis, plot->yAxis);
     map->data()->setSize(columns, rows);
     map->data()->setRange(QCPRange(1, columns), QCPRange(1, rows));
-    // Cell labels only while they fit (about 45 px a cell at a 600 px wide plot).
-    const bool labelCells = columns <= 10 && rows <= 16;
+    // Cell labels only while they fit: a "0.00" needs about 30 x 14 px (smaller type below 44 px
+    // a cell); the values are on hover anyway. The axis rect's size is the last layout's.
+    const QRect area =
+        plot->axisRect()->rect().width() > 50
+            ? plot->axisRect()->rect()
+            : QRect(0, 0, std::max(200, plot->width() - 160), std::max(120, plot->height() - 90));
+    const double cellWidth = area.width() / double(columns);
+    const double cellHeight = area.height() / double(rows);
+    const bool labelCells = cellWidth >= 30 && cellHeight >= 14;
+    QFont cellFont = plot->font();
+    cellFont.setBold(true);
+    if (cellWidth < 44 || cellHeight < 20) {
+        cellFont.setPointSizeF(cellFont.pointSizeF() * 0.8);
+    }
     for (int j = 0; j < columns; ++j) {
         for (int i = 0; i < rows; ++i) {
             const std::size_t at = static_cast<std::size_t>(i * columns + j);
@@ -222,9 +234,7 @@ void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringL
                 label->setText(QString::number(value, 'f', 2));
                 const double share = (value - minimum) / std::max(1e-12, maximum - minimum);
                 label->setColor(share > 0.55 ? Qt::black : Qt::white);
-                QFont font = label->font();
-                font.setBold(true);
-                label->setFont(font);
+                label->setFont(cellFont);
             }
         }
     }
@@ -239,15 +249,48 @@ void drawHeatmap(QCustomPlot *plot, const QStringList &rowLabels, const QStringL
     map->setGradient(gradient);
     map->setDataRange(QCPRange(minimum, maximum));
     map->setInterpolate(false);
-    plot->xAxis->setTicker(textTicks(columnLabels));
-    plot->yAxis->setTicker(textTicks(rowLabels));
-    plot->xAxis->setTickLabelRotation(columns > 4 ? 20 : 0);
+    // A colour scale beside the map, made once per plot and reused by later draws.
+    QCPColorScale *scale = nullptr;
+    for (int i = 0; i < plot->plotLayout()->elementCount() && scale == nullptr; ++i) {
+        scale = qobject_cast<QCPColorScale *>(plot->plotLayout()->elementAt(i));
+    }
+    if (scale == nullptr) {
+        scale = new QCPColorScale(plot);
+        plot->plotLayout()->addElement(0, 1, scale);
+        plot->plotLayout()->setColumnStretchFactor(1, 0.01);
+        scale->setBarWidth(10);
+        auto *group = new QCPMarginGroup(plot);
+        plot->axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+        scale->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+        scale->axis()->setTickLabelColor(plot->palette().color(QPalette::Text));
+        scale->axis()->setBasePen(QPen(plot->palette().color(QPalette::Text)));
+        scale->axis()->setTickPen(QPen(plot->palette().color(QPalette::Text)));
+        scale->axis()->setSubTickPen(QPen(plot->palette().color(QPalette::Text)));
+    }
+    map->setColorScale(scale);
+    scale->setGradient(gradient);
+    scale->setDataRange(QCPRange(minimum, maximum));
+    // Long names are cut in the middle, where prefixes shared by every task ("fmnist-split-")
+    // would otherwise hide the part that differs.
+    const QFontMetrics metrics(plot->xAxis->tickLabelFont());
+    auto elided = [&](const QStringList &labels, int pixels) {
+        QStringList out;
+        for (const QString &label : labels) {
+            out << metrics.elidedText(label, Qt::ElideMiddle, pixels);
+        }
+        return out;
+    };
+    plot->setProperty("fclHeatmapRows", rowLabels); // whole, for the hover text
+    plot->setProperty("fclHeatmapColumns", columnLabels);
+    plot->xAxis->setTicker(textTicks(elided(columnLabels, 110)));
+    plot->yAxis->setTicker(textTicks(elided(rowLabels, 110)));
+    plot->xAxis->setTickLabelRotation(columns > 10 ? 60 : columns > 4 ? 25 : 0);
     plot->xAxis->setRange(0.5, columns + 0.5);
     plot->yAxis->setRange(0.5, rows + 0.5);
     plot->yAxis->setRangeReversed(true); // first row on top, as a matrix is written
     // Room on the right for the last rotated column label.
     plot->axisRect()->setAutoMargins(QCP::msLeft | QCP::msTop | QCP::msBottom);
-    plot->axisRect()->setMargins(QMargins(0, 0, 60, 0));
+    plot->axisRect()->setMargins(QMargins(0, 0, columns > 4 ? 30 : 10, 0));
     plot->xAxis->grid()->setVisible(false);
     plot->yAxis->grid()->setVisible(false);
 }
@@ -298,12 +341,6 @@ bool isSnapshotShape(ObservationShape shape)
 }
 
 namespace {
-
-QString tickLabel(const QCPAxis *axis, int position)
-{
-    const auto ticks = axis->ticker().dynamicCast<QCPAxisTickerText>();
-    return ticks.isNull() ? QString::number(position) : ticks->ticks().value(position);
-}
 
 double pixelDistance(const QPointF &a, const QPointF &b)
 {
@@ -444,8 +481,8 @@ QString heatmapToolTip(QCustomPlot *plot, const QPointF &pixel)
         return {};
     }
     return QStringLiteral("%1 / %2: %3")
-        .arg(tickLabel(plot->yAxis, row + 1), tickLabel(plot->xAxis, column + 1),
-             weightText(value));
+        .arg(plot->property("fclHeatmapRows").toStringList().value(row),
+             plot->property("fclHeatmapColumns").toStringList().value(column), weightText(value));
 }
 
 QString observationToolTip(QCustomPlot *plot, const Observation &shown, const QPointF &pixel)

@@ -469,6 +469,11 @@ QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<doubl
     // difference cannot be seen anyway.
     graph->setAntialiased(x.size() <= 2000);
     graph->setVisible(!hidden.contains(name));
+    if (!graph->visible()) { // hidden through the legend before this redraw: keep it grey there
+        if (QCPPlottableLegendItem *item = target->legend->itemWithPlottable(graph)) {
+            item->setTextColor(target->palette().color(QPalette::Disabled, QPalette::Text));
+        }
+    }
     return graph;
 }
 

@@ -14,9 +14,11 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QMap>
 #include <QPageLayout>
 #include <QPdfWriter>
 #include <QSaveFile>
+#include <QSet>
 #include <QTextDocument>
 #include <qcustomplot.h>
 
@@ -166,26 +168,136 @@ Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector
     return runs;
 }
 
-void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs)
+QString compareMetricName(CompareMetric metric)
+{
+    switch (metric) {
+    case CompareMetric::AverageAccuracy:
+        return QObject::tr("average accuracy");
+    case CompareMetric::AverageForgetting:
+        return QObject::tr("average forgetting");
+    case CompareMetric::Communication:
+        return QObject::tr("MB sent (cumulative)");
+    case CompareMetric::Loss:
+        return QObject::tr("training loss");
+    }
+    return {};
+}
+
+QString runLegendName(const RunRecord &run, int maxCharacters)
+{
+    QString name = run.name.simplified();
+    if (name.size() > maxCharacters) {
+        const int keep = maxCharacters - 1;
+        name = name.left(keep - keep / 2) + QChar(0x2026) + name.right(keep / 2);
+    }
+    return QStringLiteral("#%1 %2").arg(run.id).arg(name);
+}
+
+namespace {
+
+void flatten(const QJsonValue &value, const QString &path, QMap<QString, QString> &out)
+{
+    if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            flatten(it.value(), path.isEmpty() ? it.key() : path + QLatin1Char('.') + it.key(),
+                    out);
+        }
+    } else if (value.isArray()) {
+        const QJsonArray array = value.toArray();
+        for (int i = 0; i < array.size(); ++i) {
+            flatten(array.at(i), QStringLiteral("%1[%2]").arg(path).arg(i), out);
+        }
+    } else {
+        out.insert(path, value.isString()   ? value.toString()
+                         : value.isDouble() ? QString::number(value.toDouble())
+                         : value.isBool()
+                             ? (value.toBool() ? QStringLiteral("true") : QStringLiteral("false"))
+                             : QStringLiteral("null"));
+    }
+}
+
+} // namespace
+
+QStringList differingSettings(const std::vector<ReportRun> &runs)
+{
+    if (runs.size() < 2) {
+        return {};
+    }
+    std::vector<QMap<QString, QString>> flat(runs.size());
+    QSet<QString> paths;
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+        QJsonObject config = runs[k].record.config;
+        config.remove(QStringLiteral("name")); // the runs' names are already their labels
+        config.remove(QStringLiteral("description"));
+        flatten(config, QString(), flat[k]);
+        for (auto it = flat[k].keyBegin(); it != flat[k].keyEnd(); ++it) {
+            paths.insert(*it);
+        }
+    }
+    QStringList sorted(paths.begin(), paths.end());
+    sorted.sort();
+    QStringList lines;
+    for (const QString &path : sorted) {
+        QStringList values;
+        bool differs = false;
+        for (std::size_t k = 0; k < runs.size(); ++k) {
+            values << flat[k].value(path, QStringLiteral("–"));
+            differs = differs || values.back() != values.front();
+        }
+        if (differs) {
+            lines << QStringLiteral("%1: %2").arg(path, values.join(QStringLiteral(" | ")));
+        }
+    }
+    return lines;
+}
+
+void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs, CompareMetric metric)
 {
     plot->clearGraphs();
     plot->clearItems();
     double lastRound = 1;
+    double highest = 1;
     for (std::size_t k = 0; k < runs.size(); ++k) {
         const RunSeries &s = runs[k].series;
         QCPGraph *graph = plot->addGraph();
-        graph->setName(runLabel(runs[k].record));
+        graph->setName(runLegendName(runs[k].record));
         graph->setPen(QPen(seriesColor(static_cast<int>(k)), 2));
-        graph->setData(s.evaluatedRounds, s.averageAccuracy, true);
+        switch (metric) {
+        case CompareMetric::AverageAccuracy:
+            graph->setData(s.evaluatedRounds, s.averageAccuracy, true);
+            break;
+        case CompareMetric::AverageForgetting:
+            graph->setData(s.evaluatedRounds, s.averageForgetting, true);
+            break;
+        case CompareMetric::Communication: {
+            QVector<double> total(s.cumulativeUpMB.size());
+            for (int i = 0; i < total.size(); ++i) {
+                total[i] = s.cumulativeUpMB[i] + s.cumulativeDownMB.value(i);
+                highest = std::max(highest, total[i]);
+            }
+            graph->setData(s.rounds, total, true);
+            break;
+        }
+        case CompareMetric::Loss:
+            graph->setData(s.rounds.mid(0, s.loss.size()), s.loss, true);
+            for (double v : s.loss) {
+                highest = std::isfinite(v) ? std::max(highest, v) : highest;
+            }
+            break;
+        }
         lastRound = std::max(lastRound, static_cast<double>(s.stages * s.roundsPerStage));
     }
     plot->xAxis->setRange(0.5, lastRound + 0.5);
-    plot->yAxis->setRange(-0.02, 1.02);
+    const bool unit =
+        metric == CompareMetric::AverageAccuracy || metric == CompareMetric::AverageForgetting;
+    plot->yAxis->setRange(unit ? -0.02 : 0, unit ? 1.02 : highest * 1.05);
+    plot->yAxis->setLabel(compareMetricName(metric));
     useRoundTicks(plot);
     plot->legend->setVisible(true);
     if (runs.empty()) {
-        addEmptyHint(plot, QObject::tr("Select runs above to compare them here\n(Ctrl+click or "
-                                       "Shift+click for several)."));
+        addEmptyHint(plot, QObject::tr("Tick runs in the list (or Ctrl+click them) to compare "
+                                       "them here."));
     }
 }
 

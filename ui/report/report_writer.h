@@ -26,7 +26,16 @@ QString runLabel(const RunRecord &run);
 Result<std::vector<ReportRun>> loadReportRuns(RunStore &store, const std::vector<qint64> &runIds);
 
 /// Average accuracy of several runs on one plot (the comparison view and report).
-void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs);
+/// What a comparison overlays, one curve per run.
+enum class CompareMetric { AverageAccuracy, AverageForgetting, Communication, Loss };
+QString compareMetricName(CompareMetric metric);
+void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs,
+                    CompareMetric metric = CompareMetric::AverageAccuracy);
+/// "#3 name" with a long name cut in the middle (where runs of one experiment differ).
+QString runLegendName(const RunRecord &run, int maxCharacters = 44);
+/// The experiment settings that differ between runs, as "path: a | b | c" lines (JSON paths
+/// such as "continual.method"; "–" where a run has no value). Empty for fewer than two runs.
+QStringList differingSettings(const std::vector<ReportRun> &runs);
 
 /// Why exportRuns() could not write `path`, checked before any work: the suffix (.pdf, .html,
 /// .htm, .csv, .json) and a folder that exists. Empty when it can.

@@ -133,6 +133,42 @@ private Q_SLOTS:
         QVERIFY(test::fuzzyCompare(matrix->finalAverageForgetting(), 0.6 - 0.3));
     }
 
+    void failedRunsHaveNoFinalMetrics()
+    {
+        // A run that diverged in stage 2 keeps its stage-1 rows but no final metrics, so no list
+        // ranks it by the numbers of a stage it did not get past; a cancelled one keeps them.
+        auto store = openStore();
+        QVERIFY(store);
+        RunSummary summary;
+        summary.stagesCompleted = 1;
+        summary.finalAverageAccuracy = 0.974;
+        summary.finalAverageForgetting = 0;
+        summary.backwardTransfer = 0;
+        summary.totalBytesUp = 100;
+        for (RunStatus status : {RunStatus::Failed, RunStatus::Cancelled}) {
+            const QJsonObject config{{QStringLiteral("clients"), QJsonArray{QJsonObject{}}},
+                                     {QStringLiteral("stages"), QJsonArray{QStringLiteral("t1")}}};
+            auto id = store->createRun(QStringLiteral("exp"), config, 1, 1, {QStringLiteral("t1")});
+            QVERIFY(id.isOk());
+            QVERIFY(store->appendStage(id.value(), {0, {0.974}, 0.974, 0.0}).isOk());
+            QVERIFY(store->finishRun(id.value(), status, QStringLiteral("x"), summary).isOk());
+            auto run = store->run(id.value());
+            QVERIFY2(run.isOk(), qPrintable(run.errorString()));
+            QCOMPARE(run->status, status);
+            QCOMPARE(run->bytesUp, qint64(100));
+            if (status == RunStatus::Failed) {
+                QVERIFY(std::isnan(run->finalAverageAccuracy));
+                QVERIFY(std::isnan(run->finalAverageForgetting));
+                QVERIFY(std::isnan(run->backwardTransfer));
+            } else {
+                QCOMPARE(run->finalAverageAccuracy, 0.974);
+            }
+            auto matrix = store->accuracyMatrix(id.value());
+            QVERIFY(matrix.isOk());
+            QCOMPARE(matrix->stages(), 1); // the finished stage is kept
+        }
+    }
+
     void observationShapesAreChecked()
     {
         auto obs = [](ObservationShape shape, QStringList labels, QStringList columns,
