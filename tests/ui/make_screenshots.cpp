@@ -74,7 +74,9 @@ int main(int argc, char *argv[])
     }
 
     fcl::ui::MainWindow window(db);
-    window.resize(1600, 1000);
+    // The whole screen: run under xvfb-run -s "-screen 0 1920x1080x24" (or 1280x720) to see the
+    // workbench at that size.
+    window.resize(QApplication::primaryScreen()->availableGeometry().size());
     window.show();
     window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
     waitMs(500);

@@ -113,23 +113,28 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     metricRow->addWidget(m_compareMetric, 1);
     compareLayout->addLayout(metricRow);
     m_comparePlot = new QCustomPlot(compare);
-    m_comparePlot->setMinimumHeight(110);
+    m_comparePlot->setMinimumHeight(150);
     stylePlot(m_comparePlot, tr("round"), tr("average accuracy"));
-    placeLegendBelow(m_comparePlot, 1); // outside the curves
-    m_differs = new QLabel(compare);
+    placeLegendBelow(m_comparePlot, 2); // outside the curves
+    // Beside the plot: what differs between the runs, and their final metrics.
+    auto *side = new QWidget(splitter);
+    auto *sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    m_differs = new QLabel(side);
     m_differs->setWordWrap(true);
     m_differs->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_differs->setVisible(false);
     // One row per run: with a few runs the whole table shows.
-    m_compareTable = new QTableWidget(compare);
+    m_compareTable = new QTableWidget(side);
     m_compareTable->verticalHeader()->setVisible(false);
     m_compareTable->verticalHeader()->setDefaultSectionSize(20);
     m_compareTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    compareLayout->addWidget(m_comparePlot, 3);
-    compareLayout->addWidget(m_differs);
-    compareLayout->addWidget(m_compareTable, 1);
+    compareLayout->addWidget(m_comparePlot, 1);
+    sideLayout->addWidget(m_differs);
+    sideLayout->addWidget(m_compareTable, 1);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    splitter->setStretchFactor(2, 2);
     layout->addWidget(splitter, 1);
 
     connect(m_search, &QLineEdit::textChanged, &m_filter, [this](const QString &text) {

@@ -177,11 +177,11 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
 
     QSettings settings;
     // First start: 1500x940 or the screen's free area, whichever is smaller; the plots get
-    // about 37 % of the width and the history a quarter of the height.
+    // about 37 % of the width and the history 30 % of the height.
     const QRect available = screen()->availableGeometry();
     resize(std::min(1500, available.width()), std::min(940, available.height()));
     resizeDocks({m_plotsDock}, {std::max(330, width() * 37 / 100)}, Qt::Horizontal);
-    resizeDocks({m_historyDock}, {std::max(200, height() / 4)}, Qt::Vertical);
+    resizeDocks({m_historyDock}, {std::max(220, height() * 3 / 10)}, Qt::Vertical);
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     rebuildRecentMenu();

@@ -38,25 +38,83 @@ QString escaped(const QString &text)
     return text.toHtmlEscaped();
 }
 
-QString imageTag(std::vector<QImage> &images, const QImage &image, int widthPx)
+/// The plot as an image with `title` drawn above it, inside the image: a chart's heading can
+/// never be left at the bottom of a page without its chart.
+QImage render(QCustomPlot *plot, const QString &title, int width = 760, int height = 420)
 {
-    images.push_back(image);
-    return QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"%2\"></p>")
-        .arg(images.size() - 1)
-        .arg(widthPx);
-}
-
-QImage render(QCustomPlot *plot, int width = 760, int height = 400)
-{
+    plot->plotLayout()->insertRow(0);
+    auto *heading = new QCPTextElement(plot, title, QFont(plot->font().family(), 12, QFont::Bold));
+    heading->setTextColor(plot->palette().color(QPalette::Text));
+    plot->plotLayout()->addElement(0, 0, heading);
     plot->resize(width, height);
     plot->replot();
-    return plot->toPixmap(width, height, 2.0).toImage();
+    QImage image = plot->toPixmap(width, height, 2.0).toImage();
+    plot->plotLayout()->remove(heading);
+    plot->plotLayout()->simplify();
+    plot->replot();
+    return image;
+}
+
+/// Charts two to a row, each half the page wide (a report page holds a run).
+QString chartGrid(std::vector<QImage> &images, const std::vector<QImage> &charts)
+{
+    QString html = QStringLiteral("<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\">");
+    for (std::size_t i = 0; i < charts.size(); i += 2) {
+        html += QStringLiteral("<tr>");
+        for (std::size_t k = i; k < i + 2; ++k) {
+            if (k < charts.size()) {
+                images.push_back(charts[k]);
+                html += QStringLiteral("<td width=\"50%\" align=\"center\"><img "
+                                       "src=\"report://%1\" width=\"340\"></td>")
+                            .arg(images.size() - 1);
+            } else {
+                html += QStringLiteral("<td width=\"50%\"></td>");
+            }
+        }
+        html += QStringLiteral("</tr>");
+    }
+    return html + QStringLiteral("</table>");
+}
+
+/// What each client trains in each stage: one task for all ("1: fmnist-split-1"), or the
+/// per-client assignment of a heterogeneous stage ("2: clinic-a fmnist-tops, clinic-b …").
+QStringList stageLines(const QJsonObject &config)
+{
+    QStringList names;
+    for (const QJsonValue &client : config.value(QStringLiteral("clients")).toArray()) {
+        names << client.toObject().value(QStringLiteral("name")).toString();
+    }
+    QStringList lines;
+    int s = 1;
+    for (const QJsonValue &stage : config.value(QStringLiteral("stages")).toArray()) {
+        if (stage.isString()) {
+            lines << QStringLiteral("%1: %2").arg(s++).arg(stage.toString());
+            continue;
+        }
+        const QJsonObject cells = stage.toObject();
+        QStringList tasks;
+        QStringList assignment;
+        bool everyClientTheSame = cells.size() == names.size();
+        for (const QString &name : names) {
+            const QString task = cells.value(name).toString();
+            if (!task.isEmpty()) {
+                assignment << QStringLiteral("%1 %2").arg(name, task);
+            }
+            if (!tasks.contains(task)) {
+                tasks << task;
+            }
+        }
+        everyClientTheSame = everyClientTheSame && tasks.size() == 1;
+        lines << QStringLiteral("%1: %2").arg(s++).arg(
+            everyClientTheSame ? tasks.front() : assignment.join(QStringLiteral(", ")));
+    }
+    return lines;
 }
 
 QString configTable(const QJsonObject &config)
 {
-    QString html =
-        QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" width=\"100%\">");
+    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"2\" "
+                                  "width=\"100%\" style=\"font-size: 8pt\">");
     for (const char *key : {"model", "federated", "continual", "partition", "evaluation"}) {
         const QJsonObject section = config.value(QLatin1String(key)).toObject();
         QStringList parts;
@@ -78,31 +136,22 @@ QString configTable(const QJsonObject &config)
     }
     html += QStringLiteral("<tr><td><b>clients</b></td><td>%1</td></tr>")
                 .arg(escaped(names.join(QStringLiteral(", "))));
-    QStringList stages;
-    int s = 1;
-    for (const QJsonValue &stage : config.value(QStringLiteral("stages")).toArray()) {
-        QStringList tasks;
-        for (const QJsonValue &task : stage.toObject()) {
-            if (!tasks.contains(task.toString())) {
-                tasks << task.toString();
-            }
-        }
-        stages << QStringLiteral("%1: %2").arg(s++).arg(tasks.join(QStringLiteral(" + ")));
-    }
     html += QStringLiteral("<tr><td><b>stages</b></td><td>%1</td></tr></table>")
-                .arg(escaped(stages.join(QStringLiteral("; "))));
+                .arg(escaped(stageLines(config).join(QStringLiteral("; "))));
     return html;
 }
 
 QString matrixTable(const ReportRun &run)
 {
     const AccuracyMatrix &m = run.series.matrix;
-    QString html = QStringLiteral(
-        "<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\"><tr><th>after</th>");
+    // The header row repeats on every page the table spans; many tasks get smaller type.
+    QString html = QStringLiteral("<table border=\"1\" cellspacing=\"0\" cellpadding=\"2\" "
+                                  "style=\"font-size: %1pt\"><thead><tr><th>after</th>")
+                       .arg(m.tasks() > 8 ? 6 : 8);
     for (const QString &task : run.record.taskIds) {
         html += QStringLiteral("<th>%1</th>").arg(escaped(task));
     }
-    html += QStringLiteral("</tr><tr><td>untrained</td>");
+    html += QStringLiteral("</tr></thead><tr><td>untrained</td>");
     for (int j = 0; j < m.tasks(); ++j) {
         html += QStringLiteral("<td align=\"right\">%1</td>").arg(number(m.baseline(j)));
     }
@@ -120,9 +169,9 @@ QString matrixTable(const ReportRun &run)
 QString metricsTable(const std::vector<ReportRun> &runs)
 {
     QString html = QStringLiteral(
-        "<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>run</th><th>status</th>"
-        "<th>ACC (Last)</th><th>Avg</th><th>Forgetting</th><th>BWT</th><th>FWT</th><th>MB "
-        "sent</th></tr>");
+        "<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" style=\"font-size: 9pt\">"
+        "<thead><tr><th>run</th><th>status</th><th>ACC (Last)</th><th>Avg</th><th>Forgetting</th>"
+        "<th>BWT</th><th>FWT</th><th>MB sent</th></tr></thead>");
     for (const ReportRun &run : runs) {
         const AccuracyMatrix &m = run.series.matrix;
         const bool complete = run.series.stagesFinished == m.stages() && m.stages() > 0;
@@ -237,13 +286,32 @@ QStringList differingSettings(const std::vector<ReportRun> &runs)
     }
     QStringList sorted(paths.begin(), paths.end());
     sorted.sort();
+    auto differsAt = [&](const QString &path) {
+        for (std::size_t k = 1; k < runs.size(); ++k) {
+            if (flat[k].value(path) != flat[0].value(path) ||
+                flat[k].contains(path) != flat[0].contains(path)) {
+                return true;
+            }
+        }
+        return false;
+    };
     QStringList lines;
     for (const QString &path : sorted) {
         QStringList values;
         bool differs = false;
+        bool missing = false;
         for (std::size_t k = 0; k < runs.size(); ++k) {
             values << flat[k].value(path, QStringLiteral("–"));
             differs = differs || values.back() != values.front();
+            missing = missing || !flat[k].contains(path);
+        }
+        // "continual.method: finetune | replay" says it; replay's own settings, absent from the
+        // fine-tune run, would only repeat it.
+        const QString section = path.section(QLatin1Char('.'), 0, 0);
+        if (differs && missing && path.contains(QLatin1Char('.')) &&
+            path != section + QStringLiteral(".method") &&
+            differsAt(section + QStringLiteral(".method"))) {
+            continue;
         }
         if (differs) {
             lines << QStringLiteral("%1: %2").arg(path, values.join(QStringLiteral(" | ")));
@@ -305,7 +373,7 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
 {
     QString html = QStringLiteral(
         "<html><head><meta charset=\"utf-8\"><title>FCL Workbench report</title></head>"
-        "<body style=\"font-family: sans-serif\">");
+        "<body style=\"font-family: sans-serif; font-size: 10pt\">");
     html += QStringLiteral(
                 "<h1>FCL Workbench report</h1><p>%1 run(s) · generated %2 by FCL Workbench %3</p>")
                 .arg(runs.size())
@@ -322,20 +390,28 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
     if (runs.size() > 1) {
         QCustomPlot comparison;
         stylePlot(&comparison, QObject::tr("round"), QObject::tr("average accuracy"));
+        placeLegendBelow(&comparison, 2);
         drawComparison(&comparison, runs);
-        html += QStringLiteral("<h2>Comparison: average accuracy over rounds</h2>") +
-                imageTag(images, render(&comparison), 640);
+        html += QStringLiteral("<h2>Comparison</h2>");
+        images.push_back(
+            render(&comparison, QObject::tr("Average accuracy over rounds"), 900, 460));
+        html += QStringLiteral("<p align=\"center\"><img src=\"report://%1\" width=\"640\"></p>")
+                    .arg(images.size() - 1);
+        const QStringList differs = differingSettings(runs);
+        html += QStringLiteral("<p><b>What differs</b> (in the order of the table above): %1</p>")
+                    .arg(differs.isEmpty() ? QObject::tr("nothing: the same settings and seed")
+                                           : escaped(differs.join(QStringLiteral(" · "))));
     }
     for (const ReportRun &run : runs) {
-        // Each run on its own pages, except a lone run, which follows the summary table directly.
+        // Each run on its own page, except a lone run, which follows the summary table directly.
         const bool newPage = runs.size() > 1;
         html +=
             QStringLiteral("<h2%1>Run %2: %3</h2>")
                 .arg(newPage ? QStringLiteral(" style=\"page-break-before: always\"") : QString())
                 .arg(run.record.id)
                 .arg(escaped(run.record.name));
-        html += QStringLiteral(
-                    "<p>status <b>%1</b> · seed %2 · version %3 · %4 threads · started %5%6</p>")
+        html += QStringLiteral("<p style=\"font-size: 9pt\">status <b>%1</b> · seed %2 · version "
+                               "%3 · %4 threads · started %5%6</p>")
                     .arg(runStatusName(run.record.status))
                     .arg(run.record.seed)
                     .arg(run.record.version)
@@ -345,39 +421,34 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
                          run.record.error.isEmpty()
                              ? QString()
                              : QStringLiteral(" · error: ") + escaped(run.record.error));
-        html += QStringLiteral("<h3>Configuration</h3>") + configTable(run.record.config);
-        html += QStringLiteral("<h3>Accuracy matrix</h3>") + matrixTable(run);
+        html += configTable(run.record.config);
+        html += QStringLiteral("<p><b>Accuracy matrix</b> (row: after stage; column: task)</p>") +
+                matrixTable(run);
         panel.setSeries(run.series, true);
-        html += QStringLiteral("<h3>Accuracy per task</h3>") +
-                imageTag(images, render(panel.taskPlot()), 640);
+        std::vector<QImage> charts;
+        charts.push_back(render(panel.taskPlot(), QObject::tr("Accuracy per task")));
         if (panel.tokenF1Plot() != nullptr) {
-            html += QStringLiteral("<h3>Token F1 per task</h3><p><small>Partial credit for "
-                                   "generated answers: the share of answer words right, as "
-                                   "SQuAD scores it.</small></p>") +
-                    imageTag(images, render(panel.tokenF1Plot()), 640);
+            charts.push_back(render(panel.tokenF1Plot(), QObject::tr("Token F1 per task")));
         }
-        html += QStringLiteral("<h3>Average accuracy and forgetting</h3>") +
-                imageTag(images, render(panel.averagePlot()), 640);
-        html += QStringLiteral("<h3>Accuracy matrix heatmap</h3>") +
-                imageTag(images, render(panel.matrixPlot(), 760, 330), 600);
-        html += QStringLiteral("<h3>Communication</h3>") +
-                imageTag(images, render(panel.communicationPlot(), 760, 320), 560);
+        charts.push_back(
+            render(panel.averagePlot(), QObject::tr("Average accuracy and forgetting")));
+        charts.push_back(render(panel.matrixPlot(), QObject::tr("Accuracy matrix")));
+        charts.push_back(
+            render(panel.communicationPlot(), QObject::tr("Communication (MB, cumulative)")));
         // What the methods observed, drawn by shape (a series over the rounds; the last
         // snapshot of a matrix, scatter, assignment or graph).
         for (const QString &kind : run.series.observationKinds()) {
             const std::vector<const Observation *> history = run.series.observationsOf(kind);
             const Observation &last = *history.back();
-            const bool snapshot = last.shape != ObservationShape::Series;
-            html += QStringLiteral("<h3>%1</h3>").arg(escaped(last.title));
-            if (snapshot) {
-                html += QStringLiteral("<p><small>After stage %1, round %2 (the last of %3 "
-                                       "snapshots).</small></p>")
-                            .arg(last.stage + 1)
-                            .arg(last.round + 1)
-                            .arg(history.size());
-            }
-            html += imageTag(images, render(panel.observationPlot(kind), 760, 360), 600);
+            const QString title = last.shape == ObservationShape::Series
+                                      ? last.title
+                                      : QObject::tr("%1 (stage %2, round %3)")
+                                            .arg(last.title)
+                                            .arg(last.stage + 1)
+                                            .arg(last.round + 1);
+            charts.push_back(render(panel.observationPlot(kind), title));
         }
+        html += chartGrid(images, charts);
     }
     return html + QStringLiteral("</body></html>");
 }
@@ -462,6 +533,9 @@ bool ReportWriter::write(const QString &path, const std::vector<ReportRun> &runs
         return false;
     }
     QTextDocument document;
+    // Lay out on a page of A4's printable proportions (180 x 267 mm) at 720 units across; print()
+    // scales that to the writer's page, so charts and tables fit the width on any screen DPI.
+    document.setPageSize(QSizeF(720, 720 * 267.0 / 180.0));
     for (std::size_t i = 0; i < images.size(); ++i) {
         document.addResource(QTextDocument::ImageResource,
                              QUrl(QStringLiteral("report://%1").arg(i)), images[i]);
