@@ -10,6 +10,7 @@ packages=(
     libtorch-dev libopenblas0-pthread
     dataset-fashion-mnist
     fonts-dejavu-core xvfb xauth poppler-utils
+    dpkg-dev desktop-file-utils appstream
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "core/data/task_catalog.h"
 #include "core/sim/engine.h"
 #include "core/sim/memory_estimate.h"
+#include "core/sim/presets.h"
 #include "core/sim/pretrain.h"
 #include "core/sim/registry.h"
 #include "core/sim/timeline.h"
@@ -17,6 +18,7 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QTextStream>
@@ -78,8 +80,9 @@ const char *const kUsage =
     "Usage: fcl <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  run EXP.json [--db FILE] [--threads N] [--quiet] [--checkpoint-every N]\n"
-    "                                                     run an experiment, store it, print the "
+    "  run EXP.json|EXAMPLE [--db FILE] [--threads N] [--quiet] [--checkpoint-every N]\n"
+    "                                                     run an experiment (a file, or a shipped\n"
+    "                                                     example by name), store it, print the "
     "results\n"
     "  resume RUN [--db FILE] [--threads N] [--quiet]     continue an interrupted or cancelled run "
     "from\n"
@@ -88,6 +91,7 @@ const char *const kUsage =
     "  validate EXP.json                                  check an experiment file, list every "
     "error\n"
     "  tasks                                              list the built-in task catalog\n"
+    "  examples                                           list the shipped example experiments\n"
     "  import FILE [--id ID] [--labels F] [--images F] [--instruction T] [--classes a,b,...]\n"
     "         [--test-fraction X] [--seed N]              check a user data file (JSONL, CSV, IDX) "
     "as a task\n"
@@ -339,6 +343,16 @@ int runAndReport(
     return outcome.status == RunStatus::Cancelled ? cancelledExitCode() : kExitOk;
 }
 
+/// An experiment argument: a file, or the name of a shipped example ("pcft-personal").
+QString experimentPath(const QString &argument)
+{
+    if (QFileInfo::exists(argument) || argument.endsWith(QLatin1String(".json"))) {
+        return argument;
+    }
+    const QString example = presetsDir() + QLatin1Char('/') + argument + QStringLiteral(".json");
+    return QFileInfo::exists(example) ? example : argument;
+}
+
 int commandRun(const QStringList &args)
 {
     auto parsed = parseOptions(args, {QStringLiteral("db"), QStringLiteral("threads"),
@@ -349,7 +363,7 @@ int commandRun(const QStringList &args)
     if (parsed->positional.size() != 1) {
         return badInput(QStringLiteral("run needs one experiment file: fcl run EXP.json"));
     }
-    auto experiment = loadExperimentFile(parsed->positional.first());
+    auto experiment = loadExperimentFile(experimentPath(parsed->positional.first()));
     if (!experiment) {
         return badInput(QStringLiteral("invalid experiment:\n") + experiment.errorString());
     }
@@ -406,7 +420,7 @@ int commandValidate(const QStringList &args)
         return badInput(
             QStringLiteral("validate needs one experiment file: fcl validate EXP.json"));
     }
-    auto experiment = loadExperimentFile(parsed->positional.first());
+    auto experiment = loadExperimentFile(experimentPath(parsed->positional.first()));
     if (!experiment) {
         err() << printable(experiment.errorString()) << Qt::endl;
         err() << experiment.errors().size() << " error(s)" << Qt::endl;
@@ -480,6 +494,22 @@ int commandPretrain(const QStringList &args)
                  .arg(report->lastLoss, 0, 'f', 3)
                  .arg(report->heldOutExact, 0, 'f', 3)
                  .arg(report->weightsSha256);
+    out().flush();
+    return kExitOk;
+}
+
+int commandExamples()
+{
+    const std::vector<PresetInfo> presets = listPresets();
+    if (presets.empty()) {
+        err() << "fcl: no examples in " << presetsDir() << Qt::endl;
+        return kExitBadInput;
+    }
+    for (const PresetInfo &preset : presets) {
+        out() << QStringLiteral("%1 %2\n").arg(preset.id, -22).arg(preset.name);
+        out() << QStringLiteral("%1 %2\n").arg(QString(), -22).arg(preset.lookFor);
+    }
+    out() << QStringLiteral("\nRun one with: fcl run NAME (files in %1)\n").arg(presetsDir());
     out().flush();
     return kExitOk;
 }
@@ -706,6 +736,9 @@ int dispatch(const QStringList &arguments)
     }
     if (command == QLatin1String("tasks")) {
         return commandTasks();
+    }
+    if (command == QLatin1String("examples")) {
+        return commandExamples();
     }
     if (command == QLatin1String("pretrain")) {
         return commandPretrain(rest);
