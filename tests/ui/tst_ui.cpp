@@ -560,6 +560,18 @@ private Q_SLOTS:
         const QSize minimum = window.minimumSizeHint().expandedTo(window.minimumSize());
         QVERIFY2(minimum.width() <= 1280 && minimum.height() <= 680,
                  qPrintable(QStringLiteral("%1x%2").arg(minimum.width()).arg(minimum.height())));
+        // View > Designer off: the plots take the room (at least half the width).
+        window.resize(1280, 720);
+        QAction *designer = nullptr;
+        for (QAction *action : window.findChildren<QAction *>()) {
+            designer = action->text() == QLatin1String("&Designer") ? action : designer;
+        }
+        QVERIFY(designer != nullptr && designer->isChecked());
+        designer->trigger();
+        QVERIFY(!window.findChild<DesignerPanel *>()->isVisible());
+        QTRY_VERIFY(window.plots()->width() >= 1280 / 2); // laid out on the next events
+        designer->trigger();
+        QVERIFY(window.findChild<DesignerPanel *>()->isVisible());
     }
 
     void wheelChangesNumberBoxesOnlyOnceFocused()
@@ -656,10 +668,18 @@ private Q_SLOTS:
         QVERIFY(window.openExperiment(writeTinyExperiment(2, 3)));
         QVERIFY(window.runAction()->isEnabled());
         QSignalSpy completed(&window, &MainWindow::runCompleted);
+        window.resize(1280, 720);
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto *designer = window.findChild<DesignerPanel *>();
+        QVERIFY(designer->isVisible());
         QVERIFY(window.startRun());
         QVERIFY(!window.runAction()->isEnabled());
+        // At 1280 px the designer cannot leave the plots half the width: it steps aside for the
+        // run and comes back after it.
+        QVERIFY(!designer->isVisible());
         QVERIFY(completed.wait(120000));
         QVERIFY2(window.lastErrorMessage().isEmpty(), qPrintable(window.lastErrorMessage()));
+        QVERIFY(designer->isVisible());
         PlotsPanel *plots = window.plots();
         // Hidden tabs are redrawn when shown, as a user would see them.
         QCOMPARE(plots->currentWidget(), plots->taskPlot());

@@ -151,6 +151,10 @@ MainWindow::MainWindow(const QString &databasePath, QWidget *parent)
         } else {
             m_statusLabel->setText(outcomeLine(outcome));
         }
+        if (m_designerHiddenForRun) { // the run hid it; the user did not
+            m_designerHiddenForRun = false;
+            m_showDesigner->setChecked(true);
+        }
         updateActions();
         Q_EMIT runCompleted(outcome.runId);
     });
@@ -281,7 +285,10 @@ void MainWindow::createActions()
     m_showDesigner->setChecked(true);
     m_showDesigner->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     m_showDesigner->setStatusTip(tr("Hide the designer to give the plots the whole window"));
-    connect(m_showDesigner, &QAction::toggled, m_designer, &QWidget::setVisible);
+    connect(m_showDesigner, &QAction::toggled, this, [this](bool shown) {
+        m_designer->setVisible(shown);
+        m_designerHiddenForRun = m_designerHiddenForRun && !shown;
+    });
     view->addAction(m_plotsDock->toggleViewAction());
     view->addAction(m_historyDock->toggleViewAction());
 
@@ -398,10 +405,20 @@ bool MainWindow::startRun()
     m_progress->setVisible(true);
     m_statusLabel->setText(tr("Loading data…"));
     m_controller->start(experiment.value(), m_databasePath);
-    // While it runs, the plots get at least half the width (as much as the designer allows).
+    // While it runs, the plots get at least half the width. On a narrow window the designer
+    // cannot give that much, so it steps aside until the run ends (Ctrl+D brings it back).
     if (m_plotsDock->isVisible() && !m_plotsDock->isFloating() &&
         m_plotsDock->width() < width() / 2) {
         resizeDocks({m_plotsDock}, {width() / 2}, Qt::Horizontal);
+        if (m_showDesigner->isChecked() &&
+            width() - m_designer->minimumSizeHint().width() < width() / 2) {
+            m_showDesigner->setChecked(false);
+            m_designerHiddenForRun = true;
+            statusBar()->showMessage(
+                tr("The designer is hidden while the run goes, to give the plots room; "
+                   "Ctrl+D (View → Designer) shows it."),
+                10000);
+        }
     }
     updateActions();
     return true;

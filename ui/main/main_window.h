@@ -81,7 +81,8 @@ private:
     QLabel *m_statusLabel;
     QProgressBar *m_progress;
     QMenu *m_recentMenu = nullptr;
-    QAction *m_showDesigner = nullptr; ///< View > Designer: hidden, the plots get the window
+    QAction *m_showDesigner = nullptr;   ///< View > Designer: hidden, the plots get the window
+    bool m_designerHiddenForRun = false; ///< hidden by startRun, shown again when it ends
     QAction *m_run = nullptr;
     QAction *m_pause = nullptr;
     QAction *m_cancel = nullptr;

@@ -107,7 +107,10 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
                 if (distance < bestDistance && distance < 24) {
                     bestDistance = distance;
                     tip = QStringLiteral("%1\n%2 = %3\n%4 = %5")
-                              .arg(graph->name(), plot->xAxis->label())
+                              .arg(graph->property("fclFullName").isValid()
+                                       ? graph->property("fclFullName").toString()
+                                       : graph->name(),
+                                   plot->xAxis->label())
                               .arg(it->key)
                               .arg(plot->yAxis->label())
                               .arg(it->value, 0, 'f', 4);

@@ -447,7 +447,7 @@ QSet<QString> resetPlot(QCustomPlot *target)
     QSet<QString> hidden;
     for (int g = 0; g < target->graphCount(); ++g) {
         if (!target->graph(g)->visible()) {
-            hidden.insert(target->graph(g)->name());
+            hidden.insert(target->graph(g)->property("fclFullName").toString());
         }
     }
     target->clearGraphs();
@@ -460,7 +460,16 @@ QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<doubl
                    Qt::PenStyle style = Qt::SolidLine)
 {
     QCPGraph *graph = target->addGraph();
-    graph->setName(name);
+    // The legend shows the name cut in the middle to its column's width: "fmnist…split-3" keeps
+    // the part that tells the curves apart. Hover and hidden-curve memory use the whole name.
+    // Only on screen: a hidden plot (a report's) is drawn at its own size later.
+    const int columns = std::max(1, target->legend->wrap());
+    const int room = std::max(60, (target->width() - 30) / columns - 45);
+    graph->setName(
+        target->isVisible()
+            ? QFontMetrics(target->legend->font()).elidedText(name, Qt::ElideMiddle, room)
+            : name);
+    graph->setProperty("fclFullName", name);
     graph->setPen(QPen(color, 2, style));
     graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)
                                          : QCPScatterStyle(QCPScatterStyle::ssCircle, 4));

@@ -56,17 +56,19 @@ QImage render(QCustomPlot *plot, const QString &title, int width = 760, int heig
 }
 
 /// Charts two to a row, each half the page wide (a report page holds a run).
-QString chartGrid(std::vector<QImage> &images, const std::vector<QImage> &charts)
+QString chartGrid(std::vector<QImage> &images,
+                  const std::vector<std::pair<QString, QImage>> &charts)
 {
     QString html = QStringLiteral("<table width=\"100%\" cellspacing=\"0\" cellpadding=\"2\">");
     for (std::size_t i = 0; i < charts.size(); i += 2) {
         html += QStringLiteral("<tr>");
         for (std::size_t k = i; k < i + 2; ++k) {
             if (k < charts.size()) {
-                images.push_back(charts[k]);
+                images.push_back(charts[k].second);
                 html += QStringLiteral("<td width=\"50%\" align=\"center\"><img "
-                                       "src=\"report://%1\" width=\"340\"></td>")
-                            .arg(images.size() - 1);
+                                       "src=\"report://%1\" width=\"340\" alt=\"%2\"></td>")
+                            .arg(images.size() - 1)
+                            .arg(charts[k].first.toHtmlEscaped());
             } else {
                 html += QStringLiteral("<td width=\"50%\"></td>");
             }
@@ -425,16 +427,17 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
         html += QStringLiteral("<p><b>Accuracy matrix</b> (row: after stage; column: task)</p>") +
                 matrixTable(run);
         panel.setSeries(run.series, true);
-        std::vector<QImage> charts;
-        charts.push_back(render(panel.taskPlot(), QObject::tr("Accuracy per task")));
+        std::vector<std::pair<QString, QImage>> charts;
+        auto chart = [&](QCustomPlot *plot, const QString &title) {
+            charts.emplace_back(title, render(plot, title));
+        };
+        chart(panel.taskPlot(), QObject::tr("Accuracy per task"));
         if (panel.tokenF1Plot() != nullptr) {
-            charts.push_back(render(panel.tokenF1Plot(), QObject::tr("Token F1 per task")));
+            chart(panel.tokenF1Plot(), QObject::tr("Token F1 per task"));
         }
-        charts.push_back(
-            render(panel.averagePlot(), QObject::tr("Average accuracy and forgetting")));
-        charts.push_back(render(panel.matrixPlot(), QObject::tr("Accuracy matrix")));
-        charts.push_back(
-            render(panel.communicationPlot(), QObject::tr("Communication (MB, cumulative)")));
+        chart(panel.averagePlot(), QObject::tr("Average accuracy and forgetting"));
+        chart(panel.matrixPlot(), QObject::tr("Accuracy matrix"));
+        chart(panel.communicationPlot(), QObject::tr("Communication (MB, cumulative)"));
         // What the methods observed, drawn by shape (a series over the rounds; the last
         // snapshot of a matrix, scatter, assignment or graph).
         for (const QString &kind : run.series.observationKinds()) {
@@ -446,7 +449,7 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
                                             .arg(last.title)
                                             .arg(last.stage + 1)
                                             .arg(last.round + 1);
-            charts.push_back(render(panel.observationPlot(kind), title));
+            chart(panel.observationPlot(kind), title);
         }
         html += chartGrid(images, charts);
     }
