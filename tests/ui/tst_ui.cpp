@@ -574,6 +574,27 @@ private Q_SLOTS:
         QVERIFY(window.findChild<DesignerPanel *>()->isVisible());
     }
 
+    void runToolTipNamesTheCurrentErrors()
+    {
+        MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));
+        QVERIFY(window.openExperiment(writeTinyExperiment()));
+        QVERIFY(window.runAction()->isEnabled());
+        window.document()->setSectionValue(QStringLiteral("federated"), QStringLiteral("lr"), -1);
+        QVERIFY(!window.runAction()->isEnabled());
+        QVERIFY2(window.runAction()->toolTip().contains(QStringLiteral("federated.lr")),
+                 qPrintable(window.runAction()->toolTip()));
+        // A second error, then the first fixed, Run disabled throughout: the tooltip follows
+        // (it was only refreshed when Run's state flipped, so it kept the fixed error).
+        window.document()->setSectionValue(QStringLiteral("federated"),
+                                           QStringLiteral("local_epochs"), -3);
+        window.document()->setSectionValue(QStringLiteral("federated"), QStringLiteral("lr"),
+                                           0.05);
+        QVERIFY(!window.runAction()->isEnabled());
+        QVERIFY(!window.runAction()->toolTip().contains(QStringLiteral("federated.lr")));
+        QVERIFY2(window.runAction()->toolTip().contains(QStringLiteral("federated.local_epochs")),
+                 qPrintable(window.runAction()->toolTip()));
+    }
+
     void wheelChangesNumberBoxesOnlyOnceFocused()
     {
         MainWindow window(m_dir->filePath(QStringLiteral("runs.sqlite")));

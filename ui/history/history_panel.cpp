@@ -99,6 +99,7 @@ HistoryPanel::HistoryPanel(QWidget *parent) : QWidget(parent)
     m_view->verticalHeader()->setVisible(false);
     m_view->verticalHeader()->setDefaultSectionSize(22);
     m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false); // wrapped text is cut at its end whatever the elide mode
     m_view->setTextElideMode(Qt::ElideMiddle); // run names differ at their ends
 
     auto *compare = new QWidget(splitter);
