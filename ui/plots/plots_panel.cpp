@@ -352,6 +352,12 @@ void PlotsPanel::markDirty()
     m_dirty = true;
 }
 
+void PlotsPanel::resizeEvent(QResizeEvent *event)
+{
+    QTabWidget::resizeEvent(event);
+    markDirty(); // legends and stage labels are cut to the plot's width: cut them again
+}
+
 void PlotsPanel::redrawNow()
 {
     m_dirty = false;
@@ -464,7 +470,8 @@ QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<doubl
     // the part that tells the curves apart. Hover and hidden-curve memory use the whole name.
     // Only on screen: a hidden plot (a report's) is drawn at its own size later.
     const int columns = std::max(1, target->legend->wrap());
-    const int room = std::max(60, (target->width() - 30) / columns - 45);
+    const int room =
+        std::max(50, (target->width() - 24) / columns - target->legend->iconSize().width() - 24);
     graph->setName(
         target->isVisible()
             ? QFontMetrics(target->legend->font()).elidedText(name, Qt::ElideMiddle, room)

@@ -56,6 +56,9 @@ public:
     /// Rebuilds every plot from the series and replots the visible one synchronously.
     void redrawNow();
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
     void rebuild(QCustomPlot *plot);
     /// The plot shown by the current tab (observation tabs hold it beside their slider).

@@ -2,7 +2,7 @@
 // FedHDS's building blocks (issue 9), against values computed by hand: HDBSCAN on a point set
 // with two clusters and noise (core distances, spanning tree, stabilities, membership
 // probabilities, weighted centroids), the coreset it picks, the server's clustering of the
-// clients' centroids, and the deterministic 2-D PCA.
+// clients' centroids, the deterministic 2-D PCA, and t-SNE's perplexity search and gradient.
 #include "core/federated/embedding_2d.h"
 #include "core/federated/hdbscan.h"
 
@@ -107,6 +107,82 @@ private Q_SLOTS:
         QVERIFY(near(centroids[2], 10.566667) && near(centroids[3], 0.6));
         // Kept: upload 0 (distance .033333) and upload 6 (.210819); client 1 keeps nothing.
         QCOMPARE(nearestMembers(uploads, 2, r, centroids), (std::vector<int>{0, 6}));
+    }
+
+    void tsnePerplexityGradientAndDeterminism()
+    {
+        // Perplexity 2 on x = 0, 1, 2, 4: each row's precision by bisection.
+        const std::vector<double> x = {0, 1, 2, 4};
+        std::vector<double> squared(16);
+        for (int i = 0; i < 4; ++i) {
+            for (int j = 0; j < 4; ++j) {
+                squared[static_cast<std::size_t>(i * 4 + j)] = (x[i] - x[j]) * (x[i] - x[j]);
+            }
+        }
+        std::vector<double> betas;
+        const std::vector<double> p = detail::tsneConditional(squared, 4, 2.0, &betas);
+        QVERIFY(std::abs(betas[0] - 0.254347) < 1e-5);
+        QVERIFY(std::abs(p[1] - 0.671917) < 1e-5);
+        QVERIFY(std::abs(p[2] - 0.313279) < 1e-5 && std::abs(p[3] - 0.014804) < 1e-5);
+        QVERIFY(std::abs(betas[2] - 0.639317) < 1e-5);
+        QVERIFY(std::abs(p[8] - 0.113546) < 1e-5 && std::abs(p[9] - 0.772908) < 1e-5 &&
+                std::abs(p[11] - 0.113546) < 1e-5);
+        // Perplexity n - 1: every row nearly uniform. The entropy falls short of ln 3 only by
+        // about beta^2 Var(d) / 2, so the bisection stops (1e-5) at beta ~ 7e-4, where the
+        // probabilities still differ from 1/3 by about beta (d_j - mean d) / 3 ~ 2e-3.
+        const std::vector<double> uniform = detail::tsneConditional(squared, 4, 3.0);
+        for (int j : {1, 2, 3}) {
+            QVERIFY(std::abs(uniform[static_cast<std::size_t>(j)] - 1.0 / 3.0) < 5e-3);
+        }
+        QVERIFY(std::abs(uniform[3] - 1.0 / 3.0) > 1e-4); // the farthest point a little less
+        // The gradient at Y = (0,0), (1,0), (3,0) with p = 1/6 for every pair: q = .3125, .0625,
+        // .125 by hand.
+        std::vector<double> joint(9, 1.0 / 6.0);
+        for (int i = 0; i < 3; ++i) {
+            joint[static_cast<std::size_t>(i * 4)] = 0;
+        }
+        const std::vector<double> y = {0, 0, 1, 0, 3, 0};
+        std::vector<double> gradient;
+        const double kl = detail::tsneKlGradient(joint, y, 3, gradient);
+        QVERIFY(near(kl, 0.2133009));
+        QVERIFY(near(gradient[0], 0.1666667) && near(gradient[2], -0.3583333) &&
+                near(gradient[4], 0.1916667));
+        QCOMPARE(gradient[1], 0.0);
+        for (double &v : joint) {
+            v *= 12; // early exaggeration
+        }
+        detail::tsneKlGradient(joint, y, 3, gradient);
+        QVERIFY(near(gradient[0], -5.7) && near(gradient[2], 0.375) && near(gradient[4], 5.325));
+
+        // A whole run at perplexity 3 (at the default, min(30, n - 1) = 11 of 12 points, every
+        // point is everyone's neighbour and there is no structure to keep): two separated groups
+        // stay apart in 2-D, and the same input gives the same bits (no random start).
+        std::vector<double> points;
+        for (int i = 0; i < 12; ++i) {
+            const double offset = i < 6 ? 0.0 : 20.0;
+            points.insert(points.end(),
+                          {offset + 0.3 * (i % 3), offset + 0.2 * (i % 2), 0.1 * (i % 4)});
+        }
+        const Embedding2d e = tsne2d(points, 12, 3, {3.0, 1000});
+        QCOMPARE(tsne2d(points, 12, 3, {3.0, 1000}).points, e.points);
+        auto gap = [&](int a, int b) {
+            return std::hypot(e.points[static_cast<std::size_t>(a * 2)] -
+                                  e.points[static_cast<std::size_t>(b * 2)],
+                              e.points[static_cast<std::size_t>(a * 2 + 1)] -
+                                  e.points[static_cast<std::size_t>(b * 2 + 1)]);
+        };
+        double within = 0;
+        double across = 1e300;
+        for (int a = 0; a < 12; ++a) {
+            for (int b = a + 1; b < 12; ++b) {
+                if ((a < 6) == (b < 6)) {
+                    within = std::max(within, gap(a, b));
+                } else {
+                    across = std::min(across, gap(a, b));
+                }
+            }
+        }
+        QVERIFY2(across > within, qPrintable(QStringLiteral("%1 %2").arg(across).arg(within)));
     }
 
     void pcaRecoversTheAxesAndTheirShares()
