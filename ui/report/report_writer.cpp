@@ -360,6 +360,10 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs, Compa
             }
             break;
         }
+        // Marks while they are few: a run evaluated once would otherwise draw nothing.
+        if (graph->data()->size() <= 60) {
+            graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        }
         lastRound = std::max(lastRound, static_cast<double>(s.stages * s.roundsPerStage));
     }
     plot->xAxis->setRange(0.5, lastRound + 0.5);
