@@ -66,6 +66,9 @@ QString formatSummary(const AccuracyMatrix &matrix, qint64 bytesUp, qint64 bytes
         line("Average forgetting (F)", QString::number(matrix.finalAverageForgetting(), 'f', 3));
     text += line("Backward transfer (BWT)", signedValue(matrix.backwardTransfer()));
     text += line("Forward transfer (FWT)", signedValue(matrix.forwardTransfer()));
+    text += line("Mean right after learning (MFT)",
+                 QString::number(matrix.meanFinetuneAccuracy(), 'f', 3));
+    text += line("Mean final accuracy (MFN)", QString::number(matrix.meanFinalAccuracy(), 'f', 3));
     text += line("Communication up / down", formatBytes(double(bytesUp)) + QStringLiteral(" / ") +
                                                 formatBytes(double(bytesDown)));
     return text;

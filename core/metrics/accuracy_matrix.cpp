@@ -125,4 +125,26 @@ double AccuracyMatrix::forwardTransfer() const
     return meanOf(transfer);
 }
 
+double AccuracyMatrix::meanFinetuneAccuracy() const
+{
+    std::vector<double> right;
+    for (int j = 0; j < tasks(); ++j) {
+        if (learnedAt(j) < m_stages) {
+            right.push_back(at(learnedAt(j), j));
+        }
+    }
+    return meanOf(right);
+}
+
+double AccuracyMatrix::meanFinalAccuracy() const
+{
+    std::vector<double> final;
+    for (int j = 0; j < tasks(); ++j) {
+        if (learnedAt(j) < m_stages) {
+            final.push_back(at(m_stages - 1, j));
+        }
+    }
+    return meanOf(final);
+}
+
 } // namespace fcl

@@ -40,6 +40,12 @@ public:
     double backwardTransfer() const;
     /// FWT: mean over tasks learned after stage 0 of R[learnedAt j - 1][j] - b[j].
     double forwardTransfer() const;
+    /// MFT (MCITlib): mean over the tasks learned so far of R[learnedAt j][j], each task's score
+    /// right after the stage that first trains it.
+    double meanFinetuneAccuracy() const;
+    /// MFN (MCITlib): mean over the tasks learned so far of their score after the last stage.
+    /// Equal to Last while every column is a learned task; MAA is Avg.
+    double meanFinalAccuracy() const;
 
 private:
     int m_stages = 0;

@@ -172,23 +172,27 @@ QString metricsTable(const std::vector<ReportRun> &runs)
 {
     QString html = QStringLiteral(
         "<table border=\"1\" cellspacing=\"0\" cellpadding=\"3\" style=\"font-size: 9pt\">"
-        "<thead><tr><th>run</th><th>status</th><th>ACC (Last)</th><th>Avg</th><th>Forgetting</th>"
-        "<th>BWT</th><th>FWT</th><th>MB sent</th></tr></thead>");
+        "<thead><tr><th>run</th><th>status</th><th>ACC (Last)</th><th>Avg</th><th>MFT</th>"
+        "<th>Forgetting</th><th>BWT</th><th>FWT</th><th>MB sent</th></tr></thead>");
     for (const ReportRun &run : runs) {
         const AccuracyMatrix &m = run.series.matrix;
-        const bool complete = run.series.stagesFinished == m.stages() && m.stages() > 0;
-        html += QStringLiteral("<tr><td>%1 · %2</td><td>%3</td><td align=\"right\">%4</td><td "
-                               "align=\"right\">%5</td>"
-                               "<td align=\"right\">%6</td><td align=\"right\">%7</td><td "
-                               "align=\"right\">%8</td><td align=\"right\">%9</td></tr>")
+        const bool complete = run.series.stagesFinished == m.stages() && m.stages() > 0 &&
+                              run.record.status != RunStatus::Failed;
+        const QStringList cells = {
+            number(run.record.finalAverageAccuracy),
+            complete ? number(m.averageIncrementalAccuracy()) : QStringLiteral("–"),
+            complete ? number(m.meanFinetuneAccuracy()) : QStringLiteral("–"),
+            number(run.record.finalAverageForgetting),
+            number(run.record.backwardTransfer),
+            number(run.record.forwardTransfer),
+            QString::number(double(run.record.bytesUp + run.record.bytesDown) / 1e6, 'f', 1)};
+        html += QStringLiteral("<tr><td>%1 · %2</td><td>%3</td>")
                     .arg(run.record.id)
-                    .arg(escaped(run.record.name), runStatusName(run.record.status))
-                    .arg(number(run.record.finalAverageAccuracy))
-                    .arg(complete ? number(m.averageIncrementalAccuracy()) : QStringLiteral("–"))
-                    .arg(number(run.record.finalAverageForgetting),
-                         number(run.record.backwardTransfer), number(run.record.forwardTransfer))
-                    .arg(QString::number(double(run.record.bytesUp + run.record.bytesDown) / 1e6,
-                                         'f', 1));
+                    .arg(escaped(run.record.name), runStatusName(run.record.status));
+        for (const QString &cell : cells) {
+            html += QStringLiteral("<td align=\"right\">%1</td>").arg(cell);
+        }
+        html += QStringLiteral("</tr>");
     }
     return html + QStringLiteral("</table>");
 }
@@ -395,7 +399,9 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
         "of the "
         "average accuracy on tasks seen so far; Forgetting = mean drop from each task's best "
         "earlier "
-        "score; BWT / FWT = backward / forward transfer (GEM, divided by T−1).</small></p>");
+        "score; MFT = mean over tasks of the accuracy right after learning each (MCITlib); BWT / "
+        "FWT "
+        "= backward / forward transfer (GEM, divided by T−1).</small></p>");
     PlotsPanel panel;
     if (runs.size() > 1) {
         QCustomPlot comparison;

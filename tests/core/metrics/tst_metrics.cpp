@@ -78,6 +78,46 @@ private Q_SLOTS:
         QVERIFY(fuzzyCompare(m.forwardTransfer(), 0.3 - 0.1));
     }
 
+    void mcitMetricsOnHomogeneousAndHeterogeneousSequences()
+    {
+        // FCIT's and MCITlib's figures by hand. Hom: R = [[.8,.1,0],[.5,.7,.2],[.4,.6,.9]].
+        AccuracyMatrix hom(3, {0, 1, 2});
+        const double r[3][3] = {{0.8, 0.1, 0.0}, {0.5, 0.7, 0.2}, {0.4, 0.6, 0.9}};
+        for (int i = 0; i < 3; ++i) {
+            for (int j = 0; j < 3; ++j) {
+                hom.set(i, j, r[i][j]);
+            }
+        }
+        QVERIFY(fuzzyCompare(hom.finalAverageAccuracy(), 0.633333333333));       // Last
+        QVERIFY(fuzzyCompare(hom.averageIncrementalAccuracy(), 0.677777777778)); // Avg = MAA
+        QVERIFY(fuzzyCompare(hom.meanFinetuneAccuracy(), 0.8));                  // (.8+.7+.9)/3
+        QVERIFY(fuzzyCompare(hom.meanFinalAccuracy(), 0.633333333333));
+        // In a homogeneous sequence BWT = T/(T-1) (MFN - MFT).
+        QVERIFY(fuzzyCompare(hom.backwardTransfer(),
+                             1.5 * (hom.meanFinalAccuracy() - hom.meanFinetuneAccuracy())));
+        // Het: four columns, the first two learned together, L = (0, 0, 1, 2).
+        AccuracyMatrix het(3, {0, 0, 1, 2});
+        const double h[3][4] = {{0.6, 0.4, 0.1, 0.0}, {0.5, 0.3, 0.7, 0.2}, {0.2, 0.5, 0.6, 0.8}};
+        for (int i = 0; i < 3; ++i) {
+            for (int j = 0; j < 4; ++j) {
+                het.set(i, j, h[i][j]);
+            }
+        }
+        QVERIFY(fuzzyCompare(het.finalAverageAccuracy(), 0.525));
+        QVERIFY(fuzzyCompare(het.averageIncrementalAccuracy(), 0.508333333333));
+        QVERIFY(fuzzyCompare(het.meanFinetuneAccuracy(), 0.625)); // (.6+.4+.7+.8)/4
+        QVERIFY(fuzzyCompare(het.meanFinalAccuracy(), 0.525));
+        // A run cancelled after stage 1 counts only the tasks learned so far.
+        AccuracyMatrix cut(2, {0, 0, 1, 2});
+        for (int i = 0; i < 2; ++i) {
+            for (int j = 0; j < 4; ++j) {
+                cut.set(i, j, h[i][j]);
+            }
+        }
+        QVERIFY(fuzzyCompare(cut.meanFinetuneAccuracy(), (0.6 + 0.4 + 0.7) / 3));
+        QVERIFY(fuzzyCompare(cut.meanFinalAccuracy(), (0.5 + 0.3 + 0.7) / 3));
+    }
+
     void truncatedMatrixIgnoresTasksNotYetLearned()
     {
         // A run cancelled after stage 1 of 3: only task 0 counts.
