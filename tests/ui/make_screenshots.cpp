@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Drives the real workbench and saves the README's screenshots: the designer, a run in progress,
-// a finished comparison, plus a report. Run under xvfb-run (or the offscreen platform):
-//   xvfb-run -s "-screen 0 1600x1000x24" ./build/tests/ui/make_screenshots OUT_DIR
+// a finished comparison, SCAFFOLD's observations, PCFT's trust graph with its hover, plus a
+// report. The window takes the screen's size; run under xvfb-run at the size wanted:
+//   xvfb-run -s "-screen 0 1920x1080x24" ./build/tests/make_screenshots OUT_DIR
+//   make_screenshots OUT_DIR --screen EXP.json   the window as it first opens, EXP loaded
 #include "ui/designer/designer_panel.h"
 #include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
