@@ -117,11 +117,7 @@ void stylePlot(QCustomPlot *plot, const QString &xLabel, const QString &yLabel)
                 }
             }
         }
-        if (tip.isEmpty()) {
-            QToolTip::hideText();
-        } else {
-            QToolTip::showText(event->globalPosition().toPoint(), tip, plot);
-        }
+        showPlotToolTip(plot, event, tip);
     });
 }
 
@@ -142,6 +138,23 @@ void placeLegendBelow(QCustomPlot *plot, int columns)
     }
     plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot->legend->setWrap(columns);
+}
+
+void showPlotToolTip(QCustomPlot *plot, const QMouseEvent *event, const QString &text)
+{
+    if (text.isEmpty()) {
+        QToolTip::hideText();
+    } else {
+        QToolTip::showText(event->globalPosition().toPoint(), text, plot);
+    }
+}
+
+QString legendLabel(QCustomPlot *plot, const QString &name, int minimumPixels)
+{
+    const int columns = std::max(1, plot->legend->wrap());
+    const int room = std::max(minimumPixels, (plot->width() - 24) / columns -
+                                                 plot->legend->iconSize().width() - 24);
+    return QFontMetrics(plot->legend->font()).elidedText(name, Qt::ElideMiddle, room);
 }
 
 void useRoundTicks(QCustomPlot *plot)

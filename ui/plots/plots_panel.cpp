@@ -13,7 +13,6 @@
 #include <QPalette>
 #include <QSlider>
 #include <QToolButton>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -66,12 +65,7 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     connect(&m_playTimer, &QTimer::timeout, this, &PlotsPanel::stepPlayback);
     m_matrix->setMouseTracking(true);
     connect(m_matrix, &QCustomPlot::mouseMove, this, [this](QMouseEvent *event) {
-        const QString text = heatmapToolTip(m_matrix, event->position());
-        if (text.isEmpty()) {
-            QToolTip::hideText();
-        } else {
-            QToolTip::showText(event->globalPosition().toPoint(), text, m_matrix);
-        }
+        showPlotToolTip(m_matrix, event, heatmapToolTip(m_matrix, event->position()));
     });
     connect(this, &QTabWidget::currentChanged, this, [this] {
         QCustomPlot *plot = currentPlot();
@@ -248,12 +242,7 @@ PlotsPanel::ObservationTab PlotsPanel::makeObservationTab(const QString &kind, c
         if (shown == nullptr || !isSnapshotShape(shown->shape)) {
             return; // a series: the generic nearest-point tooltip of stylePlot
         }
-        const QString text = observationToolTip(plot, *shown, event->position());
-        if (text.isEmpty()) {
-            QToolTip::hideText();
-        } else {
-            QToolTip::showText(event->globalPosition().toPoint(), text, plot);
-        }
+        showPlotToolTip(plot, event, observationToolTip(plot, *shown, event->position()));
     });
     return tab;
 }
@@ -469,13 +458,7 @@ QCPGraph *addGraph(QCustomPlot *target, const QString &name, const QVector<doubl
     // The legend shows the name cut in the middle to its column's width: "fmnist…split-3" keeps
     // the part that tells the curves apart. Hover and hidden-curve memory use the whole name.
     // Only on screen: a hidden plot (a report's) is drawn at its own size later.
-    const int columns = std::max(1, target->legend->wrap());
-    const int room =
-        std::max(50, (target->width() - 24) / columns - target->legend->iconSize().width() - 24);
-    graph->setName(
-        target->isVisible()
-            ? QFontMetrics(target->legend->font()).elidedText(name, Qt::ElideMiddle, room)
-            : name);
+    graph->setName(target->isVisible() ? legendLabel(target, name, 50) : name);
     graph->setProperty("fclFullName", name);
     graph->setPen(QPen(color, 2, style));
     graph->setScatterStyle(x.size() > 60 ? QCPScatterStyle(QCPScatterStyle::ssNone)

@@ -335,11 +335,7 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs, Compa
     for (std::size_t k = 0; k < runs.size(); ++k) {
         const RunSeries &s = runs[k].series;
         QCPGraph *graph = plot->addGraph();
-        // Cut to the legend's column (two columns below the plot), in the middle.
-        const int room =
-            std::max(80, (plot->width() - 24) / 2 - plot->legend->iconSize().width() - 24);
-        graph->setName(QFontMetrics(plot->legend->font())
-                           .elidedText(runLegendName(runs[k].record, 200), Qt::ElideMiddle, room));
+        graph->setName(legendLabel(plot, runLegendName(runs[k].record, 200), 80));
         graph->setPen(QPen(seriesColor(static_cast<int>(k)), 2));
         switch (metric) {
         case CompareMetric::AverageAccuracy:
