@@ -374,7 +374,7 @@ void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs, Compa
     useRoundTicks(plot);
     plot->legend->setVisible(true);
     if (runs.empty()) {
-        addEmptyHint(plot, QObject::tr("Tick runs in the list (or Ctrl+click them) to compare "
+        addEmptyHint(plot, QObject::tr("Tick runs in the list\n(or Ctrl+click them)\nto compare "
                                        "them here."));
     }
 }
