@@ -69,13 +69,15 @@ MethodDescriptor describeMethod(const char *category, const char *id, const char
                                 const char *summary, const char *explanation,
                                 std::vector<ParamDescriptor> params, MethodFactory create)
 {
-    return {QString::fromLatin1(category),
-            QString::fromLatin1(id),
-            QString::fromUtf8(title),
-            QString::fromUtf8(summary),
-            QString::fromUtf8(explanation),
-            std::move(params),
-            std::move(create)};
+    MethodDescriptor method;
+    method.category = QString::fromLatin1(category);
+    method.id = QString::fromLatin1(id);
+    method.title = QString::fromUtf8(title);
+    method.summary = QString::fromUtf8(summary);
+    method.explanation = QString::fromUtf8(explanation);
+    method.params = std::move(params);
+    method.create = std::move(create);
+    return method;
 }
 
 QString ParamDescriptor::rangeText() const

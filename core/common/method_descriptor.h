@@ -47,6 +47,8 @@ struct MethodDescriptor {
     QString explanation; ///< a few sentences a lecturer can read out
     std::vector<ParamDescriptor> params;
     MethodFactory create; ///< federated and continual methods; empty for the others
+    /// The model.backbone the method needs (empty: any); validation names the field otherwise.
+    QString requiresBackbone;
 };
 
 ParamDescriptor intParam(const char *name, int minimum, int maximum, int defaultValue,

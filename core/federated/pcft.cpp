@@ -66,7 +66,8 @@ public:
 
     Topology topology() const override { return Topology::PeerToPeer; }
     bool isPersonalised() const override { return true; }
-    Traffic peerTraffic() const override { return m_traffic; }
+    Traffic extraTraffic() const override { return m_traffic; }
+    void beginRound(RoundPlan &) override { m_traffic = {}; }
 
     void initialize(const TensorList &initialShared, int clients) override
     {

@@ -166,10 +166,12 @@ class Strategy {
 public:
     virtual ~Strategy() = default;
     /// Star: the runner counts every payload sent and every upload. PeerToPeer: the clients
-    /// exchange models among themselves and the strategy counts what travelled (peerTraffic).
+    /// exchange models among themselves and the strategy counts what travelled (extraTraffic).
     virtual Topology topology() const { return Topology::Star; }
-    /// PeerToPeer only: the bytes the last aggregate() moved between clients.
-    virtual Traffic peerTraffic() const { return {}; }
+    /// The bytes this round moved besides the payloads the runner counts: models between peers
+    /// (PeerToPeer), or a method's own messages (FedHDS's cluster centroids and coreset ids).
+    /// Asked once per round, after aggregate() (or after beginRound() when nobody trained).
+    virtual Traffic extraTraffic() const { return {}; }
     /// Called once after initialize() (and, on resume, before load()).
     virtual void attach(const StrategyContext & /*context*/) {}
     /// The scope this method gives a trainable parameter (default: every one is Shared).
@@ -180,6 +182,16 @@ public:
     virtual void initialize(const TensorList &initialShared, int /*clients*/)
     {
         m_global = cloneList(initialShared);
+    }
+    /// Called after the round's clients were sampled, before configure(). May measure the
+    /// sampled clients (through the context's workers) and drop some from `plan.returning`:
+    /// they receive their payload but do not train (FedHDS: no sample of theirs was selected).
+    virtual void beginRound(RoundPlan & /*plan*/) {}
+    /// The samples `client` trains on this round (nullptr: its whole shard, the default). The
+    /// vector must stay valid until aggregate() returns; the client's FedAvg weight is its size.
+    virtual const std::vector<int> *samplesFor(const RoundPlan & /*plan*/, int /*client*/) const
+    {
+        return nullptr;
     }
     /// The payload client `client` receives this round (default: the global shared parameters;
     /// the tensors are shared read-only, not copied).
@@ -196,7 +208,8 @@ public:
     virtual const TensorList &modelFor(int /*client*/, int /*column*/) const { return m_global; }
     /// True when every client has a model of its own (evaluation is then per client).
     virtual bool isPersonalised() const { return false; }
-    /// Observations after aggregation (e.g. a per-client series).
+    /// Observations after aggregation (e.g. a per-client series); also called, with no
+    /// results, when beginRound() left no client to train.
     virtual void observe(const RoundPlan &, const std::vector<ClientResult> &,
                          std::vector<Observation> &)
     {

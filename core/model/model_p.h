@@ -63,6 +63,17 @@ struct SequenceSample {
 void encodeSequences(ModelInput &input, const std::vector<SequenceSample> &samples, int patches,
                      int maxText, bool withAnswers);
 
+/// Which position's hidden state Network::hiddenStates() returns for each row.
+struct HiddenQuery {
+    enum class Token {
+        Last,      ///< the row's last position (rows are left-padded: the last column)
+        Mean,      ///< the mean over the row's positions (padding left out)
+        Separator, ///< the separator between instruction and answer (what a prompt ends with)
+    };
+    Token token = Token::Last;
+    bool textOnly = false; ///< image slots are left out, as padding is
+};
+
 /// Parameter-efficient tuning of a backbone: what is trained besides (or instead of) the base.
 struct PeftConfig {
     enum class Mode { Full, Lora, Adapter, Prompt };
@@ -126,6 +137,14 @@ public:
                                                    int /*maxTokens*/)
     {
         return {};
+    }
+    /// The hidden state of every layer at the query's position, without gradients:
+    /// [B, layers + 1, width]: the embeddings, then each block's output, the last one after the
+    /// final norm (as Hugging Face's output_hidden_states gives them). Generative backbones only;
+    /// the default throws.
+    virtual torch::Tensor hiddenStates(const ModelInput & /*input*/, const HiddenQuery & /*query*/)
+    {
+        throw std::logic_error("this backbone has no token hidden states (use tiny-vlm)");
     }
     /// LoRA dropout, when configured, draws from this generator while gradients are enabled;
     /// nullptr (the default): no dropout. Set per client by local training.

@@ -164,6 +164,42 @@ public:
         return out;
     }
 
+    torch::Tensor hiddenStates(const ModelInput &input, const HiddenQuery &query) override
+    {
+        torch::NoGradGuard noGrad;
+        torch::Tensor x = embed(input);
+        torch::Tensor valid = input.valid;
+        if (query.textOnly) {
+            valid = valid.logical_and(input.imageSlot.lt(0));
+        }
+        torch::Tensor selected = torch::zeros_like(valid);
+        withSoftPrompt(x, valid, selected);
+        const auto b = x.size(0);
+        const auto d = x.size(2);
+        const auto prompt = x.size(1) - input.tokens.size(1); // soft prompt slots in front
+        torch::Tensor position;
+        if (query.token == HiddenQuery::Token::Last) {
+            position = torch::full({b}, x.size(1) - 1, torch::kInt64);
+        } else if (query.token == HiddenQuery::Token::Separator) {
+            position =
+                input.tokens.eq(CharTokenizer::kSeparator).to(torch::kInt64).argmax(1) + prompt;
+        }
+        const torch::Tensor weights = valid.to(x.scalar_type()).unsqueeze(-1);
+        const auto pick = [&](const torch::Tensor &h) {
+            if (query.token == HiddenQuery::Token::Mean) {
+                return (h * weights).sum(1) / weights.sum(1).clamp_min(1);
+            }
+            return h.gather(1, position.view({b, 1, 1}).expand({b, 1, d})).squeeze(1);
+        };
+        const torch::Tensor bias = trainingBias(valid);
+        std::vector<torch::Tensor> states{pick(x)};
+        for (std::size_t l = 0; l < m_blocks.size(); ++l) {
+            x = m_blocks[l]->forward(x, bias, nullptr, std::nullopt);
+            states.push_back(pick(l + 1 == m_blocks.size() ? m_norm->forward(x) : x));
+        }
+        return torch::stack(states, 1);
+    }
+
     bool generative() const override { return true; }
     const CharTokenizer *tokenizer() const override { return &m_tokenizer; }
     int imagePatches() const override { return m_config.patches(); }

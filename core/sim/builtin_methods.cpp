@@ -15,6 +15,7 @@
     X(fedPerMethod)                                                                                \
     X(pcftMethod)                                                                                  \
     X(fedDatMethod)                                                                                \
+    X(fedHdsMethod)                                                                                \
     X(finetuneMethod)                                                                              \
     X(replayMethod)                                                                                \
     X(ewcMethod)                                                                                   \

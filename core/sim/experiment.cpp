@@ -533,6 +533,18 @@ constexpr int kMaxClassifierAnswers = 64;
 void checkModel(const Experiment &experiment, std::vector<Error> &errors)
 {
     const bool generative = experiment.model.method == QLatin1String("tiny-vlm");
+    for (const auto &[category, choice] :
+         {std::pair{QStringLiteral("federated"), &experiment.federated},
+          std::pair{QStringLiteral("continual"), &experiment.continual}}) {
+        const MethodDescriptor *method = findMethod(category, choice->method);
+        if (method != nullptr && !method->requiresBackbone.isEmpty() &&
+            method->requiresBackbone != experiment.model.method) {
+            errors.push_back(
+                {category + QStringLiteral(".method"),
+                 QStringLiteral("\"%1\" needs model.backbone \"%2\" (not \"%3\")")
+                     .arg(choice->method, method->requiresBackbone, experiment.model.method)});
+        }
+    }
     if (!generative && experiment.model.text(QStringLiteral("tuning")) == QLatin1String("prompt")) {
         errors.push_back({QStringLiteral("model.tuning"),
                           QStringLiteral("prompt tuning needs model.backbone \"tiny-vlm\" (\"%1\" "

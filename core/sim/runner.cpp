@@ -529,7 +529,8 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
             training.column = m_columnOf[s][cs];
             training.stage = plan.stage;
             training.round = plan.round;
-            training.indices = &m_indicesOf[s][cs];
+            const std::vector<int> *chosen = m_strategy->samplesFor(plan, c);
+            training.indices = chosen != nullptr ? chosen : &m_indicesOf[s][cs];
             training.oldAnswers = &m_oldAnswers[s];
             training.rng = &rng;
             training.config = &m_localConfig;
@@ -742,7 +743,9 @@ void Runner::runStage(int stage, int firstRound)
     for (int round = firstRound; round < rounds; ++round) {
         QElapsedTimer timer;
         timer.start();
-        const RoundPlan plan = planRound(stage, round);
+        RoundPlan plan = planRound(stage, round);
+        const bool anyReturned = !plan.returning.empty();
+        m_strategy->beginRound(plan);
         RoundMetrics metrics;
         metrics.stage = stage;
         metrics.round = round;
@@ -774,11 +777,15 @@ void Runner::runStage(int stage, int firstRound)
         if (results.empty()) {
             m_observer.onMessage(
                 Severity::Warning,
-                QStringLiteral("stage %1, round %2: every sampled client dropped out; "
-                               "the global model is unchanged")
+                QStringLiteral("stage %1, round %2: %3; the global model is unchanged")
                     .arg(stage + 1)
-                    .arg(round + 1));
+                    .arg(round + 1)
+                    .arg(anyReturned ? QStringLiteral("the method selected no client to train")
+                                     : QStringLiteral("every sampled client dropped out")));
             metrics.trainLoss = std::nan(""); // no loss was measured: stored as no value
+            if (anyReturned) {
+                m_strategy->observe(plan, results, observations); // what made it select nobody
+            }
         } else {
             double lossSum = 0;
             std::int64_t samples = 0;
@@ -791,15 +798,14 @@ void Runner::runStage(int stage, int firstRound)
                 metrics.clientAccuracy[static_cast<std::size_t>(result.client)] = result.accuracy;
             }
             m_strategy->aggregate(plan, results);
-            if (!star) {
-                const Traffic traffic = m_strategy->peerTraffic();
-                metrics.bytesUp += traffic.up;
-                metrics.bytesDown += traffic.down;
-            }
             m_strategy->observe(plan, results, observations);
             metrics.trainLoss = samples > 0 ? lossSum / static_cast<double>(samples) : std::nan("");
             checkDivergence(stage, round, metrics.trainLoss);
         }
+
+        const Traffic extra = m_strategy->extraTraffic();
+        metrics.bytesUp += extra.up;
+        metrics.bytesDown += extra.down;
 
         const bool lastRound = round == rounds - 1;
         if (lastRound || (round + 1) % m_experiment.evaluateEveryRounds() == 0) {

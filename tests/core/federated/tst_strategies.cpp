@@ -495,7 +495,7 @@ private Q_SLOTS:
         const auto traffic = [&](const QVariantMap &params, int round = 0) {
             PcftFixture pcft(params);
             pcft.round(round, models);
-            return pcft.parts->strategy->peerTraffic();
+            return pcft.parts->strategy->extraTraffic();
         };
         const QVariantMap noSignal = {{"count_trust_signal", false}, {"warmup_fraction", 0.0}};
         QVariantMap naive = noSignal;

@@ -166,6 +166,71 @@ private Q_SLOTS:
         QVERIFY(!torch::allclose(la.narrow(0, 3, 2), lb.narrow(0, 3, 2)));
     }
 
+    /// hiddenStates (FedHDS's features, DISCO's identity): one state per layer plus the
+    /// embeddings; left padding, later answer tokens and a batch's other rows change nothing.
+    void hiddenStatesPerLayer()
+    {
+        torch::manual_seed(3);
+        auto network = makeTinyVlm(smallConfig());
+        const CharTokenizer &tokenizer = *network->tokenizer();
+        const SequenceSample shortOne{true, tokenizer.encode(QStringLiteral("Dark?")),
+                                      tokenizer.encode(QStringLiteral("no"))};
+        const SequenceSample longOne{true, tokenizer.encode(QStringLiteral("What item is this?")),
+                                     tokenizer.encode(QStringLiteral("ankle boot"))};
+        const torch::Tensor images = torch::rand({2, 784});
+        ModelInput alone;
+        alone.images = images.narrow(0, 0, 1);
+        encodeSequences(alone, {shortOne}, network->imagePatches(), network->maxTextTokens(), true);
+        ModelInput both;
+        both.images = images;
+        encodeSequences(both, {shortOne, longOne}, network->imagePatches(),
+                        network->maxTextTokens(), true);
+        QVERIFY(both.tokens.size(1) > alone.tokens.size(1)); // row 0 is left-padded in `both`
+        for (auto token :
+             {HiddenQuery::Token::Last, HiddenQuery::Token::Separator, HiddenQuery::Token::Mean}) {
+            HiddenQuery query;
+            query.token = token;
+            const torch::Tensor a = network->hiddenStates(alone, query);
+            const torch::Tensor b = network->hiddenStates(both, query);
+            QCOMPARE(a.sizes().vec(), (std::vector<std::int64_t>{1, 3, 32})); // 2 blocks + 1
+            QCOMPARE(b.size(0), std::int64_t(2));
+            QVERIFY(torch::allclose(a[0], b[0], 1e-5, 1e-5));
+            QVERIFY(!torch::allclose(b[0], b[1], 1e-3, 1e-3));
+        }
+        // Layer 0 at the last token is its embedding: token + text position.
+        HiddenQuery last;
+        const torch::Tensor states = network->hiddenStates(alone, last);
+        auto params = network->named_parameters();
+        const auto lastToken = alone.tokens[0][-1].item<std::int64_t>();
+        const auto lastPos = alone.textPos[0][-1].item<std::int64_t>();
+        const torch::Tensor embedding =
+            params["token_embedding.weight"][lastToken] + params["text_pos"][lastPos];
+        QVERIFY(torch::allclose(states[0][0], embedding, 1e-6, 1e-6));
+        // The separator's state does not see the answer (causal): another answer, same state.
+        SequenceSample otherAnswer = shortOne;
+        otherAnswer.answer = tokenizer.encode(QStringLiteral("yes"));
+        ModelInput other;
+        other.images = alone.images;
+        encodeSequences(other, {otherAnswer}, network->imagePatches(), network->maxTextTokens(),
+                        true);
+        HiddenQuery separator;
+        separator.token = HiddenQuery::Token::Separator;
+        QVERIFY(torch::allclose(network->hiddenStates(alone, separator),
+                                network->hiddenStates(other, separator), 1e-6, 1e-6));
+        QVERIFY(!torch::allclose(network->hiddenStates(alone, last),
+                                 network->hiddenStates(other, last), 1e-3, 1e-3));
+        // textOnly: the image no longer reaches the separator's state.
+        separator.textOnly = true;
+        ModelInput otherImage = alone;
+        otherImage.images = torch::rand({1, 784});
+        QVERIFY(torch::allclose(network->hiddenStates(alone, separator),
+                                network->hiddenStates(otherImage, separator), 1e-6, 1e-6));
+        // Classifiers have no token states.
+        NetworkShape shape;
+        auto mlp = makeNetwork(QStringLiteral("mlp"), {}, shape);
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, mlp->hiddenStates(alone, last));
+    }
+
     void greedyDecodingMatchesDecodingFromScratch()
     {
         torch::manual_seed(2);

@@ -143,10 +143,15 @@ private Q_SLOTS:
         for (const MethodDescriptor &method : methodRegistry()) {
             const SectionDescriptor *section = findSection(method.category);
             QVERIFY(section != nullptr);
+            // A method that needs a backbone gets it (and a task that backbone reads).
+            const QString model = method.requiresBackbone.isEmpty()
+                                      ? QString()
+                                      : QStringLiteral(R"("model": {"backbone": "%1"}, )")
+                                            .arg(method.requiresBackbone);
             const QString json =
                 QStringLiteral(
-                    R"({"clients": [{"name": "a"}], "stages": ["fmnist-split-1"], "%1": {"%2": "%3"}})")
-                    .arg(section->key, section->selectorKey, method.id);
+                    R"({%4"clients": [{"name": "a"}], "stages": ["fmnist-split-1"], "%1": {"%2": "%3"}})")
+                    .arg(section->key, section->selectorKey, method.id, model);
             auto experiment = parseExperiment(json.toUtf8());
             QVERIFY2(experiment.isOk(),
                      qPrintable(method.id + QStringLiteral(": ") + experiment.errorString()));
