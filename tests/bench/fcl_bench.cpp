@@ -2,7 +2,8 @@
 // fcl_bench: GEMM rate, training throughput against it (mlp, cnn, tiny-vlm with LoRA and with full
 // tuning), tiny-vlm decoding, the default preset's time, and resident memory per simulated client.
 // Prints a table; asserts nothing. The shipped presets' wall times: tests/bench/readme_figures.sh.
-// --methods: per-round time and bytes of FedDAT and PCFT against FedAvg with the same adapter.
+// --methods: per-round time and bytes of FedDAT, PCFT and FedHDS against FedAvg with the same
+// adapter.
 #include "core/model/model_p.h"
 #include "core/model/tiny_vlm_p.h"
 #include "core/sim/engine.h"
@@ -368,6 +369,19 @@ int methodsBench()
          with(method("pcft"), "trust", "validation")},
         {"pcft-personal: PCFT prediction", "pcft-personal.json",
          with(method("pcft"), "trust", "prediction")},
+        {"fedhds: FedAvg, all data", "fedhds.json",
+         QJsonObject{{QStringLiteral("method"), QStringLiteral("fedavg")},
+                     {QStringLiteral("selection"), QJsonValue::Null},
+                     {QStringLiteral("reducer"), QJsonValue::Null}}},
+        {"fedhds: FedHDS t-SNE (base features)", "fedhds.json", method("fedhds")},
+        {"fedhds: FedHDS PCA (base features)", "fedhds.json",
+         with(method("fedhds"), "reducer", "pca")},
+        {"fedhds: FedHDS t-SNE, global features", "fedhds.json",
+         with(method("fedhds"), "features_model", "global")},
+        {"fedhds: random selection, 0.5%", "fedhds.json",
+         QJsonObject{{QStringLiteral("method"), QStringLiteral("fedhds")},
+                     {QStringLiteral("selection"), QStringLiteral("random")},
+                     {QStringLiteral("fraction"), 0.005}}},
     };
     constexpr int kRounds = 3;
     std::printf("per round, %d rounds of each preset's clients, evaluation included\n", kRounds);
@@ -386,7 +400,7 @@ int methodsBench()
                     cost.megabytesPerRound / std::max(1e-9, baseBytes), qPrintable(cost.status));
     }
     std::printf("\n%-50s %10s\n", "preset as shipped", "seconds");
-    for (const char *preset : {"feddat-hetero.json", "pcft-personal.json"}) {
+    for (const char *preset : {"feddat-hetero.json", "pcft-personal.json", "fedhds.json"}) {
         const MethodCost cost = methodCost(QString::fromLatin1(preset), {}, 0);
         std::printf("%-50s %10.1f  %s\n", preset, cost.seconds, qPrintable(cost.status));
     }

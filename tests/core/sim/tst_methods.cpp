@@ -24,6 +24,13 @@ Experiment experimentWith(const char *federated, const QString &continual = {}, 
     if (QByteArray(federated) == "feddat") { // adapter trios
         json.replace(R"("layers": 1})", R"("layers": 1, "tuning": "adapter", "adapter_width": 8})");
     }
+    if (QByteArray(federated) == "fedhds") { // token features: tiny-vlm; the global model's
+        json.replace(R"("backbone": "mlp", "hidden": 64, "layers": 1})",
+                     R"("backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 4})");
+        json.replace(R"("method": "fedhds")", R"("method": "fedhds", "features_model": "global",
+                     "client_min_cluster": 3, "optimizer": "adam")");
+        json.replace(R"("lr": 0.05)", R"("lr": 0.003)");
+    }
     auto parsed = parseExperiment(json);
     if (!parsed) {
         qFatal("%s", qPrintable(parsed.errorString()));
@@ -446,6 +453,7 @@ private Q_SLOTS:
         QTest::newRow("fedper, cancelled after stage 2") << "fedper" << QString() << 4 << 0;
         QTest::newRow("pcft, cancelled in stage 2") << "pcft" << QString() << 3 << 0;
         QTest::newRow("feddat, replay, cancelled in stage 2") << "feddat" << replay << 3 << 0;
+        QTest::newRow("fedhds, replay, cancelled in stage 2") << "fedhds" << replay << 3 << 0;
         QTest::newRow("fedavgm, mid-stage checkpoint") << "fedavgm" << replay << 5 << 1;
         QTest::newRow("nothing saved yet") << "fedavg" << replay << 1 << 0;
     }
