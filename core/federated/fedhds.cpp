@@ -299,6 +299,18 @@ private:
         recordScatters(*local.front(), uploads, global, isKept);
     }
 
+    /// Scatter roles: noise (the first group) under the clusters, the selection (the last) on top.
+    static QStringList groupRoles(int groups)
+    {
+        QStringList roles;
+        for (int g = 0; g < groups; ++g) {
+            roles << (g == 0            ? QStringLiteral("background")
+                      : g == groups - 1 ? QStringLiteral("highlight")
+                                        : QString());
+        }
+        return roles;
+    }
+
     /// The first client's samples (noise, cluster j, or selected) and the server's uploads
     /// (noise, global cluster g, or kept), as Points observations.
     void recordScatters(const LocalClusters &first, const std::vector<double> &uploads,
@@ -313,6 +325,7 @@ private:
             client.labels.push_back(QStringLiteral("cluster %1").arg(j + 1));
         }
         client.labels.push_back(QStringLiteral("selected"));
+        client.columnLabels = groupRoles(static_cast<int>(client.labels.size()));
         const int selectedGroup = static_cast<int>(client.labels.size()) - 1;
         // The first client's uploads come first: upload j is its local cluster j.
         std::vector<bool> selected(first.clusters.labels.size(), false);
@@ -335,6 +348,7 @@ private:
             server.labels.push_back(QStringLiteral("global %1").arg(g + 1));
         }
         server.labels.push_back(QStringLiteral("kept"));
+        server.columnLabels = groupRoles(static_cast<int>(server.labels.size()));
         const int keptGroup = static_cast<int>(server.labels.size()) - 1;
         for (std::size_t u = 0; u < isKept.size(); ++u) {
             server.values.push_back(uploads[2 * u]);

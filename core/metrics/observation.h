@@ -12,7 +12,9 @@ namespace fcl {
 enum class ObservationShape {
     Series,     ///< one value per label at this round: a line per label over the rounds
     Matrix,     ///< labels x columnLabels, row-major: a heatmap (the latest, or any round)
-    Points,     ///< (x, y, group) triples, group indexes labels: a 2-D scatter
+    Points,     ///< (x, y, group) triples, group indexes labels: a 2-D scatter; columnLabels,
+                ///< if given, one role per group: "background" (small, grey, under the rest),
+                ///< "highlight" (large, ringed, on top) or empty
     Assignment, ///< one group index (into columnLabels) per item of labels: item -> group
     Graph,      ///< (from, to, weight) triples over the nodes in labels: weighted edges
 };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Drives the real workbench and saves the README's screenshots: the designer, a run in progress,
-// a finished comparison, SCAFFOLD's observations, PCFT's trust graph with its hover, plus a
-// report. The window takes the screen's size; run under xvfb-run at the size wanted:
+// a finished comparison, SCAFFOLD's observations, PCFT's trust graph with its hover, FedHDS's
+// client scatter, plus a report. The window takes the screen's size; run under xvfb-run at the size wanted:
 //   xvfb-run -s "-screen 0 1920x1080x24" ./build/tests/make_screenshots OUT_DIR
 //   make_screenshots OUT_DIR --screen EXP.json   the window as it first opens, EXP loaded
 #include "ui/designer/designer_panel.h"
@@ -147,6 +147,23 @@ int main(int argc, char *argv[])
         QApplication::primaryScreen()->grabWindow(0).save(out + QStringLiteral("/trust-graph.png"));
     } else {
         qWarning("the PCFT run has no trust graph");
+        return 1;
+    }
+
+    // FedHDS's scatters: five rounds of the shipped preset, one client's samples in 2-D with
+    // its clusters and the selected ones.
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/fedhds.json"));
+    window.document()->setSectionValue(QStringLiteral("federated"),
+                                       QStringLiteral("rounds_per_stage"), 5);
+    window.startRun();
+    done.exec();
+    if (QCustomPlot *scatter =
+            window.plots()->observationPlot(QStringLiteral("fedhds.client_scatter"))) {
+        window.plots()->showPlot(scatter);
+        waitMs(400);
+        save(&window, out + QStringLiteral("/fedhds-scatter.png"));
+    } else {
+        qWarning("the FedHDS run has no client scatter");
         return 1;
     }
 

@@ -199,6 +199,10 @@ private Q_SLOTS:
         QCOMPARE(plot->graph(0)->data()->size(), 1);
         QCOMPARE(plot->graph(1)->data()->size(), 2);
 
+        // The points sit inside the axes, not on their edges.
+        QVERIFY(plot->xAxis->range().lower < 0 && plot->xAxis->range().upper > 2);
+        QVERIFY(plot->yAxis->range().lower < 0 && plot->yAxis->range().upper > 2);
+
         plot = panel.observationPlot(QStringLiteral("x.assign"));
         panel.showPlot(plot);
         map = qobject_cast<QCPColorMap *>(plot->plottable(0));
@@ -210,6 +214,29 @@ private Q_SLOTS:
         panel.showPlot(plot);
         QCOMPARE(itemsOfType(plot, "QCPItemLine"), 2);
         QCOMPARE(itemsOfType(plot, "QCPItemText"), 3); // node labels
+
+        // Group roles (columnLabels): a background group is drawn first, small and grey, a
+        // highlighted one last, large and ringed; the legend keeps the label order.
+        RunSeries roles;
+        roles.addObservation(
+            observation("x.roles", ObservationShape::Points, 1, {"selected", "cluster 1", "noise"},
+                        {"highlight", "", "background"}, {0, 0, 2, 1, 1, 1, 2, 2, 1, 1, 1, 0}));
+        panel.setSeries(roles, true);
+        plot = panel.observationPlot(QStringLiteral("x.roles"));
+        panel.showPlot(plot);
+        QCOMPARE(plot->graphCount(), 3);
+        QCOMPARE(plot->graph(0)->name(), QStringLiteral("noise"));
+        QCOMPARE(plot->graph(2)->name(), QStringLiteral("selected"));
+        QCOMPARE(plot->graph(0)->scatterStyle().pen().color(), QColor(150, 150, 150));
+        QCOMPARE(plot->graph(2)->scatterStyle().size(), 11.0);
+        QCOMPARE(plot->graph(1)->data()->size(), 2);
+        QCOMPARE(plot->legend->itemCount(), 3);
+        const auto legendName = [&](int i) {
+            auto *item = qobject_cast<QCPPlottableLegendItem *>(plot->legend->item(i));
+            return item != nullptr ? item->plottable()->name() : QString();
+        };
+        QCOMPARE(legendName(0), QStringLiteral("selected"));
+        QCOMPARE(legendName(2), QStringLiteral("noise"));
 
         // A new run without observations drops their tabs.
         RunSeries plain;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace fcl::ui {
 namespace {
@@ -124,14 +125,55 @@ void drawPoints(QCustomPlot *plot, const Observation &o)
         xs[static_cast<std::size_t>(group)].append(o.values[i]);
         ys[static_cast<std::size_t>(group)].append(o.values[i + 1]);
     }
-    for (int g = 0; g < groups; ++g) {
+    // Background groups first (under the rest), highlighted ones last (on top); the legend keeps
+    // the label order.
+    const auto role = [&](int g) {
+        return g < o.columnLabels.size() ? o.columnLabels[g] : QString();
+    };
+    std::vector<int> order(static_cast<std::size_t>(groups));
+    std::iota(order.begin(), order.end(), 0);
+    const auto rank = [&](int g) {
+        return role(g) == QLatin1String("background")  ? 0
+               : role(g) == QLatin1String("highlight") ? 2
+                                                       : 1;
+    };
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return rank(a) < rank(b);
+    });
+    std::vector<QColor> colours(static_cast<std::size_t>(groups));
+    int coloured = 0;
+    for (int g = 0; g < groups; ++g) { // colours in label order; background groups are grey
+        colours[static_cast<std::size_t>(g)] =
+            rank(g) == 0 ? QColor(150, 150, 150) : seriesColor(coloured++);
+    }
+    std::vector<QCPGraph *> graphs(static_cast<std::size_t>(groups), nullptr);
+    for (int g : order) { // created in drawing order
+        const QColor &colour = colours[static_cast<std::size_t>(g)];
         QCPGraph *graph = plot->addGraph();
         graph->setName(g < o.labels.size() ? o.labels[g] : QString::number(g));
         graph->setLineStyle(QCPGraph::lsNone);
-        graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(g), 6));
+        if (rank(g) == 2) {
+            graph->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 2), colour, 11));
+        } else {
+            graph->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssDisc, colour, rank(g) == 0 ? 4 : 6));
+        }
         graph->setData(xs[static_cast<std::size_t>(g)], ys[static_cast<std::size_t>(g)]);
+        graphs[static_cast<std::size_t>(g)] = graph;
+    }
+    for (QCPGraph *graph : graphs) {
+        graph->removeFromLegend();
+    }
+    for (QCPGraph *graph : graphs) { // the legend in label order
+        graph->addToLegend();
     }
     plot->rescaleAxes();
+    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
+        const QCPRange range = axis->range();
+        const double pad = range.size() > 0 ? range.size() * 0.05 : 0.5;
+        axis->setRange(range.lower - pad, range.upper + pad);
+    }
     plot->legend->setVisible(groups <= 12);
 }
 
