@@ -206,6 +206,9 @@ public:
     /// The shared parameters of the model that evaluates `client`'s task `column` (client -1:
     /// the global model).
     virtual const TensorList &modelFor(int /*client*/, int /*column*/) const { return m_global; }
+    /// How the global model evaluates each prompt (nullptr: as it is). Read-only while evaluation
+    /// runs on the workers.
+    virtual const EvaluationRouter *router() const { return nullptr; }
     /// True when every client has a model of its own (evaluation is then per client).
     virtual bool isPersonalised() const { return false; }
     /// Observations after aggregation (e.g. a per-client series); also called, with no

@@ -155,6 +155,24 @@ public:
     const std::optional<at::Generator> &dropoutGenerator() const { return m_dropoutGenerator; }
     /// Folds every LoRA update into its frozen weight (outputs unchanged up to rounding).
     virtual void mergeLora() {}
+    /// Sliced LoRA on every LoRA layer (PeftLinearImpl::setSlotWeights; undefined: plain LoRA).
+    void setLoraSlotWeights(const torch::Tensor &weights)
+    {
+        for (auto &item : named_modules("", false)) {
+            if (auto *linear = dynamic_cast<PeftLinearImpl *>(item.value().get())) {
+                linear->setSlotWeights(weights);
+            }
+        }
+    }
+    /// false: every LoRA layer computes with its frozen weight only (the base's outputs).
+    void setLoraEnabled(bool enabled)
+    {
+        for (auto &item : named_modules("", false)) {
+            if (auto *linear = dynamic_cast<PeftLinearImpl *>(item.value().get())) {
+                linear->setLoraEnabled(enabled);
+            }
+        }
+    }
 
     /// The parameter-name prefix of the output layer (the "head" personalised methods keep).
     virtual std::string headPrefix() const { return "output."; }
@@ -164,6 +182,16 @@ public:
 
 private:
     std::optional<at::Generator> m_dropoutGenerator;
+};
+
+/// Sets, per prompt, how a model evaluates it: DISCO's subspace selective activation gives each
+/// prompt its own LoRA slot weights from the prompt's identity. Evaluation calls route() before
+/// each chunk of prompts is generated and clear() after it (worker models are reused).
+class EvaluationRouter {
+public:
+    virtual ~EvaluationRouter() = default;
+    virtual void route(Network &network, const ModelInput &prompts) const = 0;
+    virtual void clear(Network &network) const = 0;
 };
 
 /// Builds a backbone by registry id ("mlp", "cnn", "tiny-vlm") with its registry parameters

@@ -19,23 +19,36 @@ PeftLinearImpl::PeftLinearImpl(std::int64_t in, std::int64_t out, bool bias)
 torch::Tensor PeftLinearImpl::forward(const torch::Tensor &x,
                                       const std::optional<at::Generator> &dropoutGenerator)
 {
-    if (!m_loraA.defined()) {
-        return torch::nn::functional::linear(x, m_weight, m_bias);
+    namespace F = torch::nn::functional;
+    if (!m_loraA.defined() || !m_loraEnabled) {
+        return F::linear(x, m_weight, m_bias);
     }
-    if (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled()) {
-        // Dropout acts on the LoRA branch's input only: the branch is computed on its own.
-        const torch::Tensor keep =
-            at::bernoulli(torch::full_like(x, 1.0 - m_dropout), *dropoutGenerator);
-        const torch::Tensor in = x * keep / (1.0 - m_dropout);
-        return torch::nn::functional::linear(x, m_weight, m_bias) +
-               torch::nn::functional::linear(torch::nn::functional::linear(in, m_loraA), m_loraB) *
-                   m_scale;
+    const bool perSample = m_slotWeights.defined() && m_slotWeights.dim() == 2;
+    // B diag(w): the slot weights scale B's columns (undefined: plain LoRA).
+    const torch::Tensor b =
+        m_slotWeights.defined() && !perSample ? m_loraB * m_slotWeights.unsqueeze(0) : m_loraB;
+    if (perSample || (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled())) {
+        // The branch on its own: dropout acts on its input only; per-sample slot weights
+        // scale each sample's rank-r activations.
+        torch::Tensor in = x;
+        if (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled()) {
+            const torch::Tensor keep =
+                at::bernoulli(torch::full_like(x, 1.0 - m_dropout), *dropoutGenerator);
+            in = x * keep / (1.0 - m_dropout);
+        }
+        torch::Tensor low = F::linear(in, m_loraA); // [B, ..., r]
+        if (perSample) {
+            std::vector<std::int64_t> shape(static_cast<std::size_t>(low.dim()), 1);
+            shape.front() = m_slotWeights.size(0);
+            shape.back() = m_slotWeights.size(1);
+            low = low * m_slotWeights.view(shape);
+        }
+        return F::linear(x, m_weight, m_bias) + F::linear(low, b) * m_scale;
     }
     // x (W + s B A)^T: the same function as the separate branch x W^T + s (x A^T) B^T, but one
     // full-size product instead of four rank-r ones per token, which BLAS runs at a fraction of
     // its speed (measured on tiny-vlm: the separate branch trained slower than full tuning).
-    return torch::nn::functional::linear(x, torch::addmm(m_weight, m_loraB, m_loraA, 1.0, m_scale),
-                                         m_bias);
+    return F::linear(x, torch::addmm(m_weight, b, m_loraA, 1.0, m_scale), m_bias);
 }
 
 void PeftLinearImpl::addLora(int rank, double alpha, double dropout)

@@ -23,6 +23,13 @@ public:
 
     void addLora(int rank, double alpha, double dropout);
     bool hasLora() const { return m_loraA.defined(); }
+    /// Sliced LoRA (DISCO): a weight per rank row, W + s B diag(w) A. `weights` [r] applies to
+    /// every input; [B, r] gives each sample of an input [B, ..., in] its own (inference: SSA);
+    /// undefined: plain LoRA. A zero weight gives that row of A and column of B exactly zero
+    /// gradient.
+    void setSlotWeights(torch::Tensor weights) { m_slotWeights = std::move(weights); }
+    /// false: the layer computes with its frozen weight only (the base's output).
+    void setLoraEnabled(bool enabled) { m_loraEnabled = enabled; }
     /// W += (alpha / r) B A, then the LoRA parameters are zero (B) so outputs are unchanged.
     void mergeLora();
     std::int64_t inFeatures() const { return m_weight.size(1); }
@@ -34,8 +41,10 @@ private:
     torch::Tensor m_bias;
     torch::Tensor m_loraA;
     torch::Tensor m_loraB;
+    torch::Tensor m_slotWeights; ///< [r] or [B, r]; undefined: plain LoRA
     double m_scale = 0;
     double m_dropout = 0;
+    bool m_loraEnabled = true;
 };
 TORCH_MODULE(PeftLinear);
 

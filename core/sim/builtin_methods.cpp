@@ -16,6 +16,7 @@
     X(pcftMethod)                                                                                  \
     X(fedDatMethod)                                                                                \
     X(fedHdsMethod)                                                                                \
+    X(discoMethod)                                                                                 \
     X(finetuneMethod)                                                                              \
     X(replayMethod)                                                                                \
     X(ewcMethod)                                                                                   \

@@ -186,8 +186,18 @@ double tokenF1(const QString &predicted, const QString &expected)
 namespace {
 
 TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const TaskData &task,
-                               std::int64_t total)
+                               std::int64_t total, const EvaluationRouter *router)
 {
+    struct ClearRoute {
+        Network &network;
+        const EvaluationRouter *router;
+        ~ClearRoute()
+        {
+            if (router != nullptr) {
+                router->clear(network);
+            }
+        }
+    } clearRoute{network, router};
     constexpr std::int64_t kChunk = 128;
     std::int64_t exact = 0;
     double f1 = 0;
@@ -195,6 +205,9 @@ TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const T
     for (std::int64_t start = 0; start < total; start += kChunk) {
         const std::int64_t size = std::min(kChunk, total - start);
         const ModelInput prompts = testPrompts(data, task, start, size);
+        if (router != nullptr) {
+            router->route(network, prompts);
+        }
         const auto answers = network.generate(prompts, task.longestAnswer + 1);
         for (std::int64_t i = 0; i < size; ++i) {
             const QString got = tokenizer.decode(answers[static_cast<std::size_t>(i)]);
@@ -210,7 +223,8 @@ TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const T
 } // namespace
 
 TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskData &task,
-                          const torch::Tensor &seenAnswers, int maxSamples)
+                          const torch::Tensor &seenAnswers, int maxSamples,
+                          const EvaluationRouter *router)
 {
     torch::NoGradGuard noGrad;
     const std::int64_t total = maxSamples < 0
@@ -220,7 +234,7 @@ TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskDa
         return {};
     }
     if (network.generative()) {
-        return evaluateGenerated(network, data, task, total);
+        return evaluateGenerated(network, data, task, total, router);
     }
     constexpr std::int64_t kChunk = 1000;
     std::int64_t correctTask = 0;

@@ -55,8 +55,10 @@ struct TaskAccuracy {
 };
 /// Generative backbones are scored by exact match of the greedily decoded answer (both fields
 /// equal; there is no answer mask in generation) and report token-level F1 in `f1`.
+/// `router` (generative backbones): routes each chunk of prompts before it is generated.
 TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskData &task,
-                          const torch::Tensor &seenAnswers, int maxSamples = -1);
+                          const torch::Tensor &seenAnswers, int maxSamples = -1,
+                          const EvaluationRouter *router = nullptr);
 
 /// SQuAD-style token F1 of two answers (whitespace-separated words, as bags).
 double tokenF1(const QString &predicted, const QString &expected);

@@ -322,7 +322,7 @@ std::vector<TaskAccuracy> Runner::evaluateGlobal(const MaskStage &maskStage)
                 model.load(m_layout, m_strategy->modelFor(-1, j), m_initialLocal);
                 results[static_cast<std::size_t>(j)] =
                     evaluateTask(model.network(), m_data, m_data.tasks[static_cast<std::size_t>(j)],
-                                 seenAnswerMask(maskStage(j), j));
+                                 seenAnswerMask(maskStage(j), j), -1, m_strategy->router());
             });
     return results;
 }

@@ -272,6 +272,67 @@ private Q_SLOTS:
         }
     }
 
+    /// Sliced LoRA (DISCO, issue 9): r 2 in two slots of rank 1, A = I, B = (1, 1), W = 0,
+    /// x = (1, 2): slot weights pick slices; a zero weight freezes its slice exactly, through an
+    /// optimiser step; per-sample weights (SSA) equal one weight vector per sample.
+    void slicedLora()
+    {
+        PeftLinear layer(2, 1);
+        layer->addLora(2, 2.0, 0); // scale alpha / r = 1
+        {
+            torch::NoGradGuard noGrad;
+            auto params = layer->named_parameters();
+            params["weight"].zero_();
+            params["bias"].zero_();
+            params["weight"].set_requires_grad(false);
+            params["bias"].set_requires_grad(false);
+            params["lora_A"].copy_(torch::eye(2));
+            params["lora_B"].fill_(1);
+        }
+        const torch::Tensor x = torch::tensor({{1.0f, 2.0f}});
+        const auto at = [&](std::vector<float> w) {
+            layer->setSlotWeights(torch::tensor(w));
+            return layer->forward(x).item<float>();
+        };
+        QCOMPARE(at({1, 0}), 1.0f);
+        QCOMPARE(at({0, 1}), 2.0f);
+        QCOMPARE(at({1, 1}), 3.0f);
+        layer->setSlotWeights(torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}}));
+        const torch::Tensor rows = layer->forward(torch::tensor({{1.0f, 2.0f}, {1.0f, 2.0f}}));
+        QVERIFY(torch::equal(rows, torch::tensor({{1.0f}, {2.0f}})));
+        layer->setSlotWeights({});
+        QCOMPARE(layer->forward(x).item<float>(), 3.0f); // plain LoRA
+        layer->setLoraEnabled(false);
+        QCOMPARE(layer->forward(x).item<float>(), 0.0f); // the frozen weight only
+        layer->setLoraEnabled(true);
+
+        // Training slot 0 only: slot 1's row of A and column of B get exactly zero gradient, and
+        // an Adam step leaves them bit-identical.
+        auto params = layer->named_parameters();
+        const torch::Tensor aBefore = params["lora_A"].detach().clone();
+        const torch::Tensor bBefore = params["lora_B"].detach().clone();
+        torch::optim::Adam adam({params["lora_A"], params["lora_B"]},
+                                torch::optim::AdamOptions(0.1));
+        layer->setSlotWeights(torch::tensor({1.0f, 0.0f}));
+        adam.zero_grad();
+        (layer->forward(x) - 5).pow(2).sum().backward();
+        QVERIFY(torch::equal(params["lora_A"].grad()[1], torch::zeros({2})));
+        QVERIFY(torch::equal(params["lora_B"].grad().select(1, 1), torch::zeros({1})));
+        QVERIFY(!torch::equal(params["lora_A"].grad()[0], torch::zeros({2})));
+        adam.step();
+        QVERIFY(torch::equal(params["lora_A"][1], aBefore[1]));
+        QVERIFY(torch::equal(params["lora_B"].select(1, 1), bBefore.select(1, 1)));
+        QVERIFY(!torch::equal(params["lora_A"][0], aBefore[0]));
+
+        // The merged path ([r] weights) and the per-sample branch agree on a batch of sequences.
+        torch::NoGradGuard noGrad;
+        const torch::Tensor batch = torch::randn({3, 4, 2});
+        layer->setSlotWeights(torch::tensor({0.3f, 0.7f}));
+        const torch::Tensor merged = layer->forward(batch);
+        layer->setSlotWeights(torch::tensor({0.3f, 0.7f}).repeat({3, 1}));
+        QVERIFY(torch::allclose(merged, layer->forward(batch), 1e-6, 1e-6));
+    }
+
     void loraMath()
     {
         TinyVlmConfig config; // the default size: width 128, 4 layers, 4 heads

@@ -24,6 +24,13 @@ Experiment experimentWith(const char *federated, const QString &continual = {}, 
     if (QByteArray(federated) == "feddat") { // adapter trios
         json.replace(R"("layers": 1})", R"("layers": 1, "tuning": "adapter", "adapter_width": 8})");
     }
+    if (QByteArray(federated) == "disco") { // sliced LoRA on tiny-vlm, 2 slots of rank 2
+        json.replace(R"("backbone": "mlp", "hidden": 64, "layers": 1})",
+                     R"("backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 4})");
+        json.replace(R"("method": "disco")", R"("method": "disco", "slots": 2,
+                     "optimizer": "adam")");
+        json.replace(R"("lr": 0.05)", R"("lr": 0.003)");
+    }
     if (QByteArray(federated) == "fedhds") { // token features: tiny-vlm; the global model's
         json.replace(R"("backbone": "mlp", "hidden": 64, "layers": 1})",
                      R"("backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 4})");
@@ -434,6 +441,70 @@ private Q_SLOTS:
                  qPrintable(refused.errorString()));
     }
 
+    /// DISCO (issue 9) end to end on the shipped tiny-vlm base: clients of one task share a
+    /// slot; a new, dissimilar task opens the next slot; the slot tokens of the two tasks are
+    /// not alike; only the trained slot and the identity token travel up, the model and the slot
+    /// tokens down.
+    void discoGivesANewTaskItsOwnSlot()
+    {
+        const QByteArray json = R"({
+  "name": "disco", "seed": 3,
+  "model": {"backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 8, "lora_alpha": 16},
+  "federated": {"method": "disco", "slots": 4, "rounds_per_stage": 2, "lr": 0.003,
+                "batch_size": 8, "optimizer": "adam"},
+  "clients": [{"name": "a", "samples_per_task": 40}, {"name": "b", "samples_per_task": 40},
+              {"name": "c", "samples_per_task": 40}],
+  "stages": ["vl-feet", "vl-dark"],
+  "evaluation": {"every_rounds": 2, "test_samples_per_task": 40}
+})";
+        auto experiment = parseExperiment(json);
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        test::RecordingObserver observer;
+        CancellationToken cancel;
+        const RunOutcome outcome = run(experiment.value(), observer, cancel);
+        QVERIFY2(outcome.status == RunStatus::Completed, qPrintable(outcome.error));
+        std::vector<const Observation *> assignments;
+        const Observation *similarity = nullptr;
+        for (const Observation &o : observer.observations) {
+            if (o.kind == QLatin1String("disco.assignment")) {
+                assignments.push_back(&o);
+            } else if (o.kind == QLatin1String("disco.slot_similarity")) {
+                similarity = &o; // the last
+            }
+        }
+        QCOMPARE(assignments.size(), std::size_t(4));
+        for (std::size_t r = 0; r < 4; ++r) {
+            QCOMPARE(assignments[r]->labels.size(), 3);
+            for (double slot : assignments[r]->values) {
+                QCOMPARE(slot, r < 2 ? 0.0 : 1.0); // stage 1 in slot 1, stage 2 in slot 2
+            }
+        }
+        QVERIFY(similarity != nullptr);
+        QCOMPARE(similarity->values.size(), std::size_t(16));
+        qDebug("slot tokens' cosine, feet vs dark: %.4f", similarity->values[1]);
+        QVERIFY(similarity->values[1] < 0.9);                   // why the new task got its own slot
+        QVERIFY(std::abs(similarity->values[0] - 1.0) < 1e-12); // a slot with itself
+        QVERIFY(std::isnan(similarity->values[2]));             // slot 3 is empty
+        // mlp.up and mlp.down of 4 blocks, rank 8: 4 x 8 x (128 + 512) x 2 floats; one slot is a
+        // quarter. Up: the slot and a 128-wide float64 token; down: the LoRA and, once learned,
+        // the 4 x 128 slot tokens and 4 counts (float64).
+        const std::int64_t lora = 4 * 8 * (128 + 512) * 2 * 4;
+        QCOMPARE(observer.rounds[0].bytesUp, 3 * (lora / 4 + 128 * 8));
+        QCOMPARE(observer.rounds[0].bytesDown, 3 * lora);
+        QCOMPARE(observer.rounds[1].bytesDown, 3 * (lora + (4 * 128 + 4) * 8));
+        // The base scores 0 on both; each task is learned in its own slot.
+        qDebug("disco: feet %.3f after stage 1, %.3f after stage 2; dark %.3f",
+               outcome.summary.matrix.at(0, 0), outcome.summary.matrix.at(1, 0),
+               outcome.summary.matrix.at(1, 1));
+        // A rank that the slots do not divide is refused, naming the field.
+        QByteArray odd = json;
+        odd.replace(R"("lora_rank": 8)", R"("lora_rank": 6)");
+        test::RecordingObserver refused;
+        const RunOutcome failed = run(parseExperiment(odd).value(), refused, cancel);
+        QVERIFY(failed.status != RunStatus::Completed);
+        QVERIFY2(failed.error.contains(QLatin1String("model.lora_rank")), qPrintable(failed.error));
+    }
+
     void resumedRunEqualsUninterruptedRun_data()
     {
         QTest::addColumn<QString>("federated");
@@ -454,6 +525,7 @@ private Q_SLOTS:
         QTest::newRow("pcft, cancelled in stage 2") << "pcft" << QString() << 3 << 0;
         QTest::newRow("feddat, replay, cancelled in stage 2") << "feddat" << replay << 3 << 0;
         QTest::newRow("fedhds, replay, cancelled in stage 2") << "fedhds" << replay << 3 << 0;
+        QTest::newRow("disco, mid-stage checkpoint") << "disco" << QString() << 3 << 1;
         QTest::newRow("fedavgm, mid-stage checkpoint") << "fedavgm" << replay << 5 << 1;
         QTest::newRow("nothing saved yet") << "fedavg" << replay << 1 << 0;
     }

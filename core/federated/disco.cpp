@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+// DISCO (Guo et al., "Federated continual instruction tuning", ICCV 2025): dynamic knowledge
+// organisation and subspace selective activation. The LoRA of rank r is cut into S slots of rank
+// r / S. Each client computes an identity token (the mean, over its samples, of the frozen base's
+// final hidden state at the separator, text only) and trains one slot. The server clusters the
+// clients' tokens (greedy, cosine >= tau), averages each cluster's trained slices into one slot,
+// and keeps per slot a token (a sample-weighted running mean). At inference every prompt weighs
+// the slots by softmax(cos(identity, slot token) / epsilon). The arithmetic is in disco_math.cpp.
+#include "core/federated/disco_math.h"
+#include "core/federated/fed_avg_p.h"
+
+#include <QtGlobal>
+
+#include <algorithm>
+#include <map>
+
+namespace fcl::detail {
+
+namespace {
+
+struct DiscoSettings {
+    int slots = 8;
+    double tau = 0.9;
+    double epsilon = 0.05;
+    disco::Activation activation = disco::Activation::Ssa;
+    double singletonShare = 1e-3;
+    bool faithful = false;
+};
+
+const std::string kTokenName = "disco/token";
+const std::string kSlotTokens = "disco/tokens";
+const std::string kSlotCounts = "disco/counts";
+
+/// The identity tokens of a batch: the frozen base's final hidden state (after the norm) at the
+/// separator, image slots left out, as float64 [B, d]. LoRA is switched off for the pass.
+torch::Tensor identities(Network &network, const ModelInput &input)
+{
+    struct Restore {
+        Network &network;
+        ~Restore() { network.setLoraEnabled(true); }
+    } restore{network};
+    network.setLoraEnabled(false);
+    HiddenQuery query;
+    query.token = HiddenQuery::Token::Separator;
+    query.textOnly = true;
+    const torch::Tensor states = network.hiddenStates(input, query);
+    return states.select(1, states.size(1) - 1).to(torch::kFloat64).contiguous();
+}
+
+disco::Vector rowOf(const torch::Tensor &matrix, std::int64_t row)
+{
+    const torch::Tensor r = matrix[row].contiguous();
+    return {r.data_ptr<double>(), r.data_ptr<double>() + r.numel()};
+}
+
+std::vector<disco::Vector> rowsOf(const torch::Tensor &matrix)
+{
+    std::vector<disco::Vector> rows;
+    for (std::int64_t i = 0; i < matrix.size(0); ++i) {
+        rows.push_back(rowOf(matrix, i));
+    }
+    return rows;
+}
+
+const torch::Tensor *findTensor(const TensorList &list, const std::string &name)
+{
+    for (const NamedTensor &t : list) {
+        if (t.name == name) {
+            return &t.value;
+        }
+    }
+    return nullptr;
+}
+
+bool endsWith(const std::string &text, const std::string &suffix)
+{
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Slot s of a LoRA tensor: rows of A [r, in], columns of B [out, r]; any other tensor whole.
+torch::Tensor sliceOf(const std::string &name, const torch::Tensor &tensor, int slot, int width)
+{
+    if (endsWith(name, "lora_A")) {
+        return tensor.narrow(0, static_cast<std::int64_t>(slot) * width, width);
+    }
+    if (endsWith(name, "lora_B")) {
+        return tensor.narrow(1, static_cast<std::int64_t>(slot) * width, width);
+    }
+    return tensor;
+}
+
+/// [r] weights: 1 on the slot's rank rows, 0 elsewhere.
+torch::Tensor oneSlot(int slot, int slots, int rank)
+{
+    torch::Tensor w = torch::zeros({rank});
+    const int width = rank / slots;
+    w.narrow(0, static_cast<std::int64_t>(slot) * width, width).fill_(1);
+    return w;
+}
+
+/// The client side: picks the slot (the server's, or by similarity in a stage's first round),
+/// trains only it, and uploads its slices, its identity token and its sample count.
+class DiscoPlugin : public ClientPlugin {
+public:
+    explicit DiscoPlugin(const DiscoSettings &settings) : m_settings(settings) {}
+
+    void beforeTraining(LocalTraining &training) override
+    {
+        Network &network = training.model->network();
+        const std::vector<int> &samples = *training.indices;
+        torch::NoGradGuard noGrad;
+        torch::Tensor sum;
+        constexpr std::size_t kChunk = 64;
+        for (std::size_t start = 0; start < samples.size(); start += kChunk) {
+            std::vector<SampleRef> refs;
+            for (std::size_t i = start; i < std::min(samples.size(), start + kChunk); ++i) {
+                refs.push_back({training.column, samples[i]});
+            }
+            const torch::Tensor ids = identities(network, makeBatch(*training.data, refs)).sum(0);
+            sum = sum.defined() ? sum + ids : ids;
+        }
+        m_token = sum.defined() ? sum / static_cast<double>(samples.size())
+                                : torch::zeros({1}, torch::kFloat64);
+        m_samples = static_cast<double>(samples.size());
+        const int assigned =
+            training.download->meta.value(QStringLiteral("disco.slot"), -1).toInt();
+        m_slot = assigned;
+        const torch::Tensor *tokens = findTensor(training.download->tensors, kSlotTokens);
+        const torch::Tensor *counts = findTensor(training.download->tensors, kSlotCounts);
+        if (assigned < 0 && tokens == nullptr) {
+            m_slot = 0; // nothing learned yet: every slot is empty, the first is chosen
+        } else if (assigned < 0) {
+            const torch::Tensor c = counts->contiguous();
+            m_slot = disco::chooseSlot(
+                rowOf(m_token.unsqueeze(0), 0), rowsOf(*tokens),
+                disco::Vector(c.data_ptr<double>(), c.data_ptr<double>() + c.numel()),
+                m_settings.tau);
+        }
+        m_rank = rankOf(training);
+        network.setLoraSlotWeights(oneSlot(m_slot, m_settings.slots, m_rank));
+    }
+
+    void afterTraining(LocalTraining &training, Payload &upload) override
+    {
+        training.model->network().setLoraSlotWeights({});
+        const int width = m_rank / m_settings.slots;
+        TensorList slices;
+        for (const NamedTensor &t : upload.tensors) {
+            slices.push_back({t.name, sliceOf(t.name, t.value, m_slot, width).clone()});
+        }
+        slices.push_back({kTokenName, m_token});
+        upload.tensors = std::move(slices);
+        upload.meta.insert(QStringLiteral("disco.slot"), m_slot);
+        upload.meta.insert(QStringLiteral("disco.samples"), m_samples);
+    }
+
+private:
+    static int rankOf(const LocalTraining &training)
+    {
+        for (std::size_t k = 0; k < training.layout->names.size(); ++k) {
+            if (endsWith(training.layout->names[k], "lora_A")) {
+                return static_cast<int>(training.model->parameters()[k].size(0));
+            }
+        }
+        return 0;
+    }
+
+    DiscoSettings m_settings;
+    torch::Tensor m_token;
+    double m_samples = 0;
+    int m_slot = 0;
+    int m_rank = 0;
+};
+
+/// SSA at evaluation: each prompt's identity against the slot tokens gives its slot weights. Reads
+/// the strategy's state through pointers (it outlives every evaluation); safe to call from
+/// several workers at once.
+class DiscoRouter : public EvaluationRouter {
+public:
+    DiscoRouter(const DiscoSettings *settings, const torch::Tensor *tokens,
+                const torch::Tensor *counts, const int *rank)
+        : m_settings(settings), m_tokens(tokens), m_counts(counts), m_rank(rank)
+    {
+    }
+
+    void route(Network &network, const ModelInput &prompts) const override
+    {
+        network.setLoraSlotWeights(weights(network, prompts));
+    }
+
+    void clear(Network &network) const override { network.setLoraSlotWeights({}); }
+
+    /// [B, r] float weights for the prompts (each slot's weight on its rank rows); all zero
+    /// before any slot was trained (the base model).
+    torch::Tensor weights(Network &network, const ModelInput &prompts) const
+    {
+        torch::NoGradGuard noGrad;
+        const int rank = *m_rank;
+        const int slots = m_settings->slots;
+        torch::Tensor out = torch::zeros({prompts.tokens.size(0), rank});
+        if (!m_tokens->defined()) {
+            return out;
+        }
+        const torch::Tensor ids = identities(network, prompts);
+        const std::vector<disco::Vector> tokens = rowsOf(*m_tokens);
+        const torch::Tensor c = m_counts->contiguous();
+        const disco::Vector counts(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+        const int width = rank / slots;
+        for (std::int64_t b = 0; b < ids.size(0); ++b) {
+            const disco::Vector id = rowOf(ids, b);
+            disco::Vector cosines;
+            for (const disco::Vector &token : tokens) {
+                cosines.push_back(disco::cosine(id, token));
+            }
+            const disco::Vector alpha =
+                disco::activationWeights(cosines, counts, m_settings->epsilon,
+                                         m_settings->activation, !m_settings->faithful);
+            for (int s = 0; s < slots; ++s) {
+                out[b]
+                    .narrow(0, static_cast<std::int64_t>(s) * width, width)
+                    .fill_(alpha[static_cast<std::size_t>(s)]);
+            }
+        }
+        return out;
+    }
+
+private:
+    const DiscoSettings *m_settings;
+    const torch::Tensor *m_tokens;
+    const torch::Tensor *m_counts;
+    const int *m_rank;
+};
+
+class DiscoStrategy : public Strategy {
+public:
+    explicit DiscoStrategy(const DiscoSettings &settings)
+        : m_settings(settings), m_router(&m_settings, &m_tokens, &m_counts, &m_rank)
+    {
+    }
+
+    void initialize(const TensorList &initialShared, int clients) override
+    {
+        Strategy::initialize(initialShared, clients);
+        m_clientSlot.assign(static_cast<std::size_t>(clients), -1);
+        for (const NamedTensor &t : m_global) {
+            if (endsWith(t.name, "lora_A")) {
+                m_rank = static_cast<int>(t.value.size(0));
+            }
+        }
+    }
+
+    void beginRound(RoundPlan &plan) override
+    {
+        if (plan.round == 0) {
+            std::fill(m_clientSlot.begin(), m_clientSlot.end(), -1); // a new stage: choose
+        }
+    }
+
+    Payload configure(const RoundPlan &, int client) const override
+    {
+        Payload payload;
+        payload.tensors = m_global;
+        if (m_tokens.defined()) { // none before the first aggregation: every slot is empty
+            payload.tensors.push_back({kSlotTokens, m_tokens});
+            payload.tensors.push_back({kSlotCounts, m_counts});
+        }
+        payload.meta.insert(QStringLiteral("disco.slot"),
+                            m_clientSlot[static_cast<std::size_t>(client)]);
+        return payload;
+    }
+
+    void aggregate(const RoundPlan &plan, std::vector<ClientResult> &results) override
+    {
+        const std::size_t k = results.size();
+        if (!m_tokens.defined()) {
+            const auto width = findTensor(results.front().upload.tensors, kTokenName)->size(0);
+            m_tokens = torch::zeros({m_settings.slots, width}, torch::kFloat64);
+            m_counts = torch::zeros({m_settings.slots}, torch::kFloat64);
+        }
+        std::vector<disco::Vector> tokens;
+        disco::Vector samples;
+        std::vector<int> trained;
+        for (const ClientResult &r : results) {
+            tokens.push_back(rowOf(findTensor(r.upload.tensors, kTokenName)->unsqueeze(0), 0));
+            samples.push_back(r.upload.meta.value(QStringLiteral("disco.samples")).toDouble());
+            trained.push_back(r.upload.meta.value(QStringLiteral("disco.slot")).toInt());
+        }
+        // Which slot each result's slice goes to, with what weight (per target slot).
+        std::vector<disco::Vector> weights; // per target slot: a weight per result
+        std::vector<int> target;
+        if (plan.round == 0) {
+            const auto clusters = disco::greedyThresholdClusters(
+                tokens, samples, m_settings.tau, m_settings.singletonShare, m_settings.faithful);
+            const auto share = disco::slotAverageWeights(clusters, samples, static_cast<int>(k),
+                                                         m_settings.faithful);
+            std::vector<bool> claimed(static_cast<std::size_t>(m_settings.slots), false);
+            const torch::Tensor countsBefore = m_counts.clone();
+            for (std::size_t g = 0; g < clusters.size(); ++g) {
+                const int slot =
+                    slotForCluster(clusters[g], trained, tokens, samples, countsBefore, claimed);
+                claimed[static_cast<std::size_t>(slot)] = true;
+                target.push_back(slot);
+                weights.push_back(share[g]);
+                disco::Vector weighted(tokens.front().size(), 0.0);
+                double added = 0;
+                for (int i : clusters[g]) {
+                    for (std::size_t d = 0; d < weighted.size(); ++d) {
+                        weighted[d] += samples[static_cast<std::size_t>(i)] *
+                                       tokens[static_cast<std::size_t>(i)][d];
+                    }
+                    added += samples[static_cast<std::size_t>(i)];
+                    m_clientSlot[static_cast<std::size_t>(
+                        results[static_cast<std::size_t>(i)].client)] = slot;
+                }
+                foldInto(slot, weighted, added);
+            }
+        } else {
+            // Rounds >= 2 of a stage: every client trained its cluster's slot; per slot the
+            // sample-weighted mean, and each client's token folds into the slot it trained.
+            std::map<int, disco::Vector> bySlot;
+            for (std::size_t i = 0; i < k; ++i) {
+                auto &w = bySlot[trained[i]];
+                w.resize(k, 0.0);
+                w[i] = samples[i];
+                disco::Vector weighted = tokens[i];
+                for (double &v : weighted) {
+                    v *= samples[i];
+                }
+                const int fold = m_settings.faithful ? mostSimilarSlot(tokens[i]) : trained[i];
+                foldInto(fold, weighted, samples[i]);
+            }
+            for (auto &[slot, w] : bySlot) {
+                double total = 0;
+                for (double v : w) {
+                    total += v;
+                }
+                for (double &v : w) {
+                    v = total > 0 ? v / total : 0.0;
+                }
+                target.push_back(slot);
+                weights.push_back(w);
+            }
+        }
+        writeSlots(results, target, weights);
+        m_lastAssignment.clear();
+        for (const ClientResult &r : results) {
+            m_lastAssignment.emplace_back(
+                r.client, m_clientSlot[static_cast<std::size_t>(r.client)] >= 0
+                              ? m_clientSlot[static_cast<std::size_t>(r.client)]
+                              : r.upload.meta.value(QStringLiteral("disco.slot")).toInt());
+        }
+    }
+
+    const EvaluationRouter *router() const override { return &m_router; }
+
+    void observe(const RoundPlan &plan, const std::vector<ClientResult> &,
+                 std::vector<Observation> &observations) override
+    {
+        QStringList slotNames;
+        for (int s = 0; s < m_settings.slots; ++s) {
+            slotNames << QStringLiteral("slot %1").arg(s + 1);
+        }
+        Observation assignment;
+        assignment.kind = QStringLiteral("disco.assignment");
+        assignment.title = QStringLiteral("DISCO: the slot each client's update went to");
+        assignment.shape = ObservationShape::Assignment;
+        assignment.columnLabels = slotNames;
+        for (const auto &[client, slot] : m_lastAssignment) {
+            assignment.labels << (*plan.clientNames)[static_cast<std::size_t>(client)];
+            assignment.values.push_back(slot);
+        }
+        observations.push_back(std::move(assignment));
+
+        Observation similarity;
+        similarity.kind = QStringLiteral("disco.slot_similarity");
+        similarity.title = QStringLiteral("DISCO: cosine between slot tokens (empty slots blank)");
+        similarity.shape = ObservationShape::Matrix;
+        similarity.labels = slotNames;
+        similarity.columnLabels = slotNames;
+        const std::vector<disco::Vector> rows = rowsOf(m_tokens);
+        for (int a = 0; a < m_settings.slots; ++a) {
+            for (int b = 0; b < m_settings.slots; ++b) {
+                const bool empty =
+                    m_counts[a].item<double>() <= 0 || m_counts[b].item<double>() <= 0;
+                similarity.values.push_back(empty
+                                                ? std::nan("")
+                                                : disco::cosine(rows[static_cast<std::size_t>(a)],
+                                                                rows[static_cast<std::size_t>(b)]));
+            }
+        }
+        observations.push_back(std::move(similarity));
+    }
+
+    void save(TensorArchive &archive) const override
+    {
+        Strategy::save(archive);
+        if (m_tokens.defined()) {
+            archive.put("strategy/disco/tokens", m_tokens);
+            archive.put("strategy/disco/counts", m_counts);
+        }
+        std::vector<std::int64_t> slots(m_clientSlot.begin(), m_clientSlot.end());
+        archive.put("strategy/disco/client_slot", torch::tensor(slots, torch::kInt64));
+    }
+
+    void load(const TensorArchive &archive) override
+    {
+        Strategy::load(archive);
+        m_tokens = archive.get("strategy/disco/tokens");
+        m_counts = archive.get("strategy/disco/counts");
+        const torch::Tensor slots = archive.get("strategy/disco/client_slot").contiguous();
+        if (slots.defined()) {
+            m_clientSlot.assign(slots.data_ptr<std::int64_t>(),
+                                slots.data_ptr<std::int64_t>() + slots.numel());
+        }
+    }
+
+private:
+    int mostSimilarSlot(const disco::Vector &token) const
+    {
+        const std::vector<disco::Vector> rows = rowsOf(m_tokens);
+        int best = 0;
+        double bestCosine = -2;
+        for (int s = 0; s < m_settings.slots; ++s) {
+            if (m_counts[s].item<double>() <= 0) {
+                continue;
+            }
+            const double c = disco::cosine(token, rows[static_cast<std::size_t>(s)]);
+            if (c > bestCosine) {
+                bestCosine = c;
+                best = s;
+            }
+        }
+        return best;
+    }
+
+    /// A stage's first round: a cluster goes to the slot its first member trained, unless that
+    /// slot was empty and an earlier cluster of this round already took it (two new tasks both
+    /// chose the first empty slot): then the next empty, unclaimed slot, or with none left the
+    /// most similar slot.
+    int slotForCluster(const std::vector<int> &members, const std::vector<int> &trained,
+                       const std::vector<disco::Vector> &tokens, const disco::Vector &,
+                       const torch::Tensor &countsBefore, const std::vector<bool> &claimed) const
+    {
+        const int wanted = trained[static_cast<std::size_t>(members.front())];
+        const bool wasEmpty = countsBefore[wanted].item<double>() <= 0;
+        if (!wasEmpty || !claimed[static_cast<std::size_t>(wanted)]) {
+            return wanted;
+        }
+        for (int s = 0; s < m_settings.slots; ++s) {
+            if (countsBefore[s].item<double>() <= 0 && !claimed[static_cast<std::size_t>(s)]) {
+                return s;
+            }
+        }
+        return mostSimilarSlot(tokens[static_cast<std::size_t>(members.front())]);
+    }
+
+    void foldInto(int slot, const disco::Vector &weighted, double added)
+    {
+        const disco::Vector token = rowOf(m_tokens, slot);
+        const double count = m_counts[slot].item<double>();
+        const disco::Vector next =
+            count > 0 ? disco::foldToken(token, count, weighted, added, m_settings.faithful)
+                      : disco::foldToken(token, 0, weighted, added, false);
+        m_tokens[slot].copy_(torch::tensor(next, torch::kFloat64));
+        m_counts[slot] = count + added;
+    }
+
+    /// Slot target[t] of every LoRA tensor := sum_i weights[t][i] * result i's uploaded slice.
+    void writeSlots(const std::vector<ClientResult> &results, const std::vector<int> &target,
+                    const std::vector<disco::Vector> &weights)
+    {
+        torch::NoGradGuard noGrad;
+        const int width = m_rank / m_settings.slots;
+        TensorList next = cloneList(m_global);
+        for (std::size_t t = 0; t < target.size(); ++t) {
+            for (std::size_t p = 0; p < next.size(); ++p) {
+                torch::Tensor slice = sliceOf(next[p].name, next[p].value, target[t], width);
+                torch::Tensor mean = torch::zeros_like(slice);
+                for (std::size_t i = 0; i < results.size(); ++i) {
+                    if (weights[t][i] != 0) {
+                        mean.add_(results[i].upload.tensors[p].value, weights[t][i]);
+                    }
+                }
+                slice.copy_(mean);
+            }
+        }
+        m_global = std::move(next);
+    }
+
+    DiscoSettings m_settings;
+    torch::Tensor m_tokens; ///< [S, d] float64, zero rows for empty slots
+    torch::Tensor m_counts; ///< [S] float64: samples folded into each slot
+    std::vector<int> m_clientSlot;
+    std::vector<std::pair<int, int>> m_lastAssignment;
+    int m_rank = 0;
+    DiscoRouter m_router; ///< reads the members above: declared after them
+};
+
+} // namespace
+
+MethodDescriptor discoMethod()
+{
+    MethodDescriptor method = describeMethod(
+        "federated", "disco", "DISCO (FCIT)",
+        "Sliced LoRA: clients with similar tasks share a slot; prompts pick slots by similarity.",
+        "DISCO (Guo et al., federated continual instruction tuning, ICCV 2025): the LoRA is cut "
+        "into slots. Each client describes its data by an identity token (the frozen base's "
+        "state at the end of its instructions) and trains one slot; the server groups clients "
+        "whose tokens are alike and averages each group into its own slot, so different tasks do "
+        "not overwrite each other. At test time each prompt weighs the slots by how similar its "
+        "identity is to each slot's token (subspace selective activation).",
+        {intParam("slots", 1, 64, 8, "LoRA slots S (lora_rank must be a multiple of it)."),
+         doubleParam("tau", -1, 1, 0.9, "Cosine threshold for grouping clients and slots."),
+         doubleParam("epsilon", 0, 100, 0.05, "SSA softmax temperature.", true),
+         choiceParam("activation", {"ssa", "concat", "cosine", "argmax"},
+                     "How a prompt weighs the slots: SSA softmax(cos / epsilon), every slot 1 "
+                     "(concatenation), the raw cosines, or only the most similar slot."),
+         doubleParam("singleton_share", 0, 1, 1e-3,
+                     "A client alone in its group with less than this share of the round's "
+                     "samples joins the most similar group."),
+         choiceParam("variant", {"fixed", "faithful"},
+                     "faithful: the original code's quirks (overlapping groups, the token "
+                     "precedence slip, empty slots take softmax mass, tokens fold into the most "
+                     "similar slot); fixed: corrected (docs/methods.md).")},
+        [](const QVariantMap &params) {
+            DiscoSettings s;
+            s.slots = params.value(QStringLiteral("slots")).toInt();
+            s.tau = params.value(QStringLiteral("tau")).toDouble();
+            s.epsilon = params.value(QStringLiteral("epsilon")).toDouble();
+            const QString activation = params.value(QStringLiteral("activation")).toString();
+            s.activation = activation == QLatin1String("concat")   ? disco::Activation::Concat
+                           : activation == QLatin1String("cosine") ? disco::Activation::Cosine
+                           : activation == QLatin1String("argmax") ? disco::Activation::Argmax
+                                                                   : disco::Activation::Ssa;
+            s.singletonShare = params.value(QStringLiteral("singleton_share")).toDouble();
+            s.faithful =
+                params.value(QStringLiteral("variant")).toString() == QLatin1String("faithful");
+            auto parts = std::make_unique<MethodParts>();
+            parts->strategy = std::make_unique<DiscoStrategy>(s);
+            parts->clientPlugin = [s] {
+                return std::make_unique<DiscoPlugin>(s);
+            };
+            parts->adjustModel = [s](QVariantMap &model) -> QString {
+                if (model.value(QStringLiteral("tuning")).toString() != QLatin1String("lora")) {
+                    return QStringLiteral("model.tuning: DISCO slices a LoRA; set it to \"lora\"");
+                }
+                const int rank = model.value(QStringLiteral("lora_rank")).toInt();
+                if (rank % s.slots != 0) {
+                    return QStringLiteral("model.lora_rank: %1 is not a multiple of "
+                                          "federated.slots %2")
+                        .arg(rank)
+                        .arg(s.slots);
+                }
+                if (model.value(QStringLiteral("lora_targets")).toString().isEmpty()) {
+                    model.insert(QStringLiteral("lora_targets"), QStringLiteral("mlp\\."));
+                }
+                return {};
+            };
+            return parts;
+        });
+    method.requiresBackbone = QStringLiteral("tiny-vlm");
+    return method;
+}
+
+} // namespace fcl::detail
