@@ -450,12 +450,12 @@ private Q_SLOTS:
         const QByteArray json = R"({
   "name": "disco", "seed": 3,
   "model": {"backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 8, "lora_alpha": 16},
-  "federated": {"method": "disco", "slots": 4, "rounds_per_stage": 2, "lr": 0.003,
+  "federated": {"method": "disco", "slots": 4, "rounds_per_stage": 3, "lr": 0.003,
                 "batch_size": 8, "optimizer": "adam"},
-  "clients": [{"name": "a", "samples_per_task": 40}, {"name": "b", "samples_per_task": 40},
-              {"name": "c", "samples_per_task": 40}],
+  "clients": [{"name": "a", "samples_per_task": 80}, {"name": "b", "samples_per_task": 80},
+              {"name": "c", "samples_per_task": 80}],
   "stages": ["vl-feet", "vl-dark"],
-  "evaluation": {"every_rounds": 2, "test_samples_per_task": 40}
+  "evaluation": {"every_rounds": 3, "test_samples_per_task": 60}
 })";
         auto experiment = parseExperiment(json);
         QVERIFY2(experiment, qPrintable(experiment.errorString()));
@@ -472,11 +472,11 @@ private Q_SLOTS:
                 similarity = &o; // the last
             }
         }
-        QCOMPARE(assignments.size(), std::size_t(4));
-        for (std::size_t r = 0; r < 4; ++r) {
+        QCOMPARE(assignments.size(), std::size_t(6));
+        for (std::size_t r = 0; r < 6; ++r) {
             QCOMPARE(assignments[r]->labels.size(), 3);
             for (double slot : assignments[r]->values) {
-                QCOMPARE(slot, r < 2 ? 0.0 : 1.0); // stage 1 in slot 1, stage 2 in slot 2
+                QCOMPARE(slot, r < 3 ? 0.0 : 1.0); // stage 1 in slot 1, stage 2 in slot 2
             }
         }
         QVERIFY(similarity != nullptr);
@@ -492,10 +492,16 @@ private Q_SLOTS:
         QCOMPARE(observer.rounds[0].bytesUp, 3 * (lora / 4 + 128 * 8));
         QCOMPARE(observer.rounds[0].bytesDown, 3 * lora);
         QCOMPARE(observer.rounds[1].bytesDown, 3 * (lora + (4 * 128 + 4) * 8));
-        // The base scores 0 on both; each task is learned in its own slot.
-        qDebug("disco: feet %.3f after stage 1, %.3f after stage 2; dark %.3f",
-               outcome.summary.matrix.at(0, 0), outcome.summary.matrix.at(1, 0),
-               outcome.summary.matrix.at(1, 1));
+        // The base scores 0 on both. Stage 2 trains only slot 2, so slot 1 is bit-identical, and
+        // feet prompts weigh slot 2 by softmax(cos / 0.05) with cosines ~1 against ~0.14: the
+        // first task is not forgotten at all (measured: 0.400 after both stages; FedAvg on the
+        // same sequence forgets most of it, docs/papers-in-miniature.md).
+        const AccuracyMatrix &m = outcome.summary.matrix;
+        qDebug("disco: feet %.3f after stage 1, %.3f after stage 2; dark %.3f", m.at(0, 0),
+               m.at(1, 0), m.at(1, 1));
+        QVERIFY(m.at(0, 0) > 0.2);
+        QCOMPARE(m.at(1, 0), m.at(0, 0));
+        QVERIFY(m.at(1, 1) > 0.2);
         // A rank that the slots do not divide is refused, naming the field.
         QByteArray odd = json;
         odd.replace(R"("lora_rank": 8)", R"("lora_rank": 6)");
