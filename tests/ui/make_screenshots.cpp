@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Drives the real workbench and saves the README's screenshots: the designer, a run in progress,
 // a finished comparison, SCAFFOLD's observations, PCFT's trust graph with its hover, FedHDS's
-// client scatter, plus a report. The window takes the screen's size; run under xvfb-run at the size wanted:
+// client scatter, DISCO's slot assignment, plus a report. The window takes the screen's size; run
+// under xvfb-run at the size wanted:
 //   xvfb-run -s "-screen 0 1920x1080x24" ./build/tests/make_screenshots OUT_DIR
 //   make_screenshots OUT_DIR --screen EXP.json   the window as it first opens, EXP loaded
 #include "ui/designer/designer_panel.h"
@@ -164,6 +165,23 @@ int main(int argc, char *argv[])
         save(&window, out + QStringLiteral("/fedhds-scatter.png"));
     } else {
         qWarning("the FedHDS run has no client scatter");
+        return 1;
+    }
+
+    // DISCO's slots: two rounds a stage of the shipped preset, the slot each client's update
+    // went to, round by round.
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/disco-hom.json"));
+    window.document()->setSectionValue(QStringLiteral("federated"),
+                                       QStringLiteral("rounds_per_stage"), 2);
+    window.startRun();
+    done.exec();
+    if (QCustomPlot *assignment =
+            window.plots()->observationPlot(QStringLiteral("disco.assignment"))) {
+        window.plots()->showPlot(assignment);
+        waitMs(400);
+        save(&window, out + QStringLiteral("/disco-slots.png"));
+    } else {
+        qWarning("the DISCO run has no slot assignment");
         return 1;
     }
 
