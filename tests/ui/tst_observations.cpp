@@ -11,6 +11,7 @@
 #include "ui/report/report_writer.h"
 #include "ui/run/run_controller.h"
 
+#include <QFontMetrics>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -150,6 +151,30 @@ private Q_SLOTS:
         // Round 2: only the even clients trained: mean of 0, 2, ..., 198 over 199 = 99/199.
         QVERIFY(std::abs(plot->graph(2)->data()->at(1)->value - 99 / 199.0) < 1e-12);
         QCOMPARE(plot->graph(3)->name(), QStringLiteral("c0"));
+    }
+
+    /// Report chart titles are drawn inside their image: a long one shrinks, then is cut in the
+    /// middle, never clipped at both sides.
+    void longChartTitlesFitTheirImage()
+    {
+        QFont font(QStringLiteral("DejaVu Sans"), 12, QFont::Bold);
+        const QString shortTitle = QStringLiteral("Communication (MB, cumulative)");
+        QCOMPARE(fitChartTitle(shortTitle, font, 760), shortTitle);
+        QCOMPARE(font.pointSize(), 12);
+        const QString longTitle =
+            QStringLiteral("FedHDS: every uploaded centroid, the global clusters and the kept "
+                           "ones (stage 1, round 20)");
+        QFont shrunk(QStringLiteral("DejaVu Sans"), 12, QFont::Bold);
+        const QString fitted = fitChartTitle(longTitle, shrunk, 760);
+        QVERIFY(shrunk.pointSize() < 12 && shrunk.pointSize() >= 9);
+        QVERIFY(QFontMetrics(shrunk).horizontalAdvance(fitted) <= 760 - 24);
+        QFont cut(QStringLiteral("DejaVu Sans"), 12, QFont::Bold);
+        const QString elided = fitChartTitle(longTitle + longTitle, cut, 760);
+        QCOMPARE(cut.pointSize(), 9);
+        QVERIFY(elided.contains(QChar(0x2026)));
+        QVERIFY(elided.startsWith(QStringLiteral("FedHDS")));
+        QVERIFY(elided.endsWith(QStringLiteral("round 20)")));
+        QVERIFY(QFontMetrics(cut).horizontalAdvance(elided) <= 760 - 24);
     }
 
     void everyShapeIsDrawnWithoutMethodCode()

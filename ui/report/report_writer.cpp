@@ -12,6 +12,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFontMetrics>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QMap>
@@ -38,12 +39,27 @@ QString escaped(const QString &text)
     return text.toHtmlEscaped();
 }
 
+} // namespace
+
+QString fitChartTitle(const QString &title, QFont &font, int width)
+{
+    const int room = width - 24;
+    while (font.pointSize() > 9 && QFontMetrics(font).horizontalAdvance(title) > room) {
+        font.setPointSize(font.pointSize() - 1);
+    }
+    return QFontMetrics(font).elidedText(title, Qt::ElideMiddle, room);
+}
+
+namespace {
+
 /// The plot as an image with `title` drawn above it, inside the image: a chart's heading can
 /// never be left at the bottom of a page without its chart.
 QImage render(QCustomPlot *plot, const QString &title, int width = 760, int height = 420)
 {
     plot->plotLayout()->insertRow(0);
-    auto *heading = new QCPTextElement(plot, title, QFont(plot->font().family(), 12, QFont::Bold));
+    QFont font(plot->font().family(), 12, QFont::Bold);
+    const QString shown = fitChartTitle(title, font, width);
+    auto *heading = new QCPTextElement(plot, shown, font);
     heading->setTextColor(plot->palette().color(QPalette::Text));
     plot->plotLayout()->addElement(0, 0, heading);
     plot->resize(width, height);

@@ -10,6 +10,7 @@
 #include <vector>
 
 class QCustomPlot;
+class QFont;
 
 namespace fcl::ui {
 
@@ -31,6 +32,9 @@ enum class CompareMetric { AverageAccuracy, AverageForgetting, Communication, Lo
 QString compareMetricName(CompareMetric metric);
 void drawComparison(QCustomPlot *plot, const std::vector<ReportRun> &runs,
                     CompareMetric metric = CompareMetric::AverageAccuracy);
+/// A chart title drawn inside an image `width` pixels wide: `font` (bold, 12 pt) shrinks down to
+/// 9 pt until the title fits with a margin; a title still too long is cut in the middle with "…".
+QString fitChartTitle(const QString &title, QFont &font, int width);
 /// "#3 name" with a long name cut in the middle (where runs of one experiment differ).
 QString runLegendName(const RunRecord &run, int maxCharacters = 44);
 /// The experiment settings that differ between runs, as "path: a | b | c" lines (JSON paths
