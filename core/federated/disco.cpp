@@ -121,7 +121,7 @@ public:
             sum = sum.defined() ? sum + ids : ids;
         }
         m_token = sum.defined() ? sum / static_cast<double>(samples.size())
-                                : torch::zeros({1}, torch::kFloat64);
+                                : torch::zeros({0}, torch::kFloat64); // no sample: left out
         m_samples = static_cast<double>(samples.size());
         const int assigned =
             training.download->meta.value(QStringLiteral("disco.slot"), -1).toInt();
@@ -254,6 +254,7 @@ public:
     {
         if (plan.round == 0) {
             std::fill(m_clientSlot.begin(), m_clientSlot.end(), -1); // a new stage: choose
+            m_clustered = false;
         }
     }
 
@@ -270,26 +271,47 @@ public:
         return payload;
     }
 
-    void aggregate(const RoundPlan &plan, std::vector<ClientResult> &results) override
+    void aggregate(const RoundPlan &, std::vector<ClientResult> &results) override
     {
-        const std::size_t k = results.size();
+        // Clients that trained on no sample carry no identity and no update.
+        std::vector<std::size_t> used;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (results[i].upload.meta.value(QStringLiteral("disco.samples")).toDouble() > 0) {
+                used.push_back(i);
+            }
+        }
+        if (used.empty()) {
+            return;
+        }
+        const std::size_t k = used.size();
         if (!m_tokens.defined()) {
-            const auto width = findTensor(results.front().upload.tensors, kTokenName)->size(0);
+            const auto width =
+                findTensor(results[used.front()].upload.tensors, kTokenName)->size(0);
             m_tokens = torch::zeros({m_settings.slots, width}, torch::kFloat64);
             m_counts = torch::zeros({m_settings.slots}, torch::kFloat64);
         }
         std::vector<disco::Vector> tokens;
         disco::Vector samples;
         std::vector<int> trained;
-        for (const ClientResult &r : results) {
+        for (std::size_t i : used) {
+            const ClientResult &r = results[i];
             tokens.push_back(rowOf(findTensor(r.upload.tensors, kTokenName)->unsqueeze(0), 0));
             samples.push_back(r.upload.meta.value(QStringLiteral("disco.samples")).toDouble());
             trained.push_back(r.upload.meta.value(QStringLiteral("disco.slot")).toInt());
         }
-        // Which slot each result's slice goes to, with what weight (per target slot).
-        std::vector<disco::Vector> weights; // per target slot: a weight per result
-        std::vector<int> target;
-        if (plan.round == 0) {
+        // Per target slot: the share of each used result's slice in its new value, and the
+        // samples behind it (clusters that land in one slot are averaged by their samples).
+        std::map<int, std::pair<disco::Vector, double>> perSlot;
+        const auto addTo = [&](int slot, const disco::Vector &share, double total) {
+            auto &[w, n] = perSlot[slot];
+            w.resize(k, 0.0);
+            for (std::size_t i = 0; i < k; ++i) {
+                w[i] += share[i] * total;
+            }
+            n += total;
+        };
+        if (!m_clustered) {
+            // The stage's first aggregation: group the clients, one slot per group.
             const auto clusters = disco::greedyThresholdClusters(
                 tokens, samples, m_settings.tau, m_settings.singletonShare, m_settings.faithful);
             const auto share = disco::slotAverageWeights(clusters, samples, static_cast<int>(k),
@@ -298,57 +320,54 @@ public:
             const torch::Tensor countsBefore = m_counts.clone();
             for (std::size_t g = 0; g < clusters.size(); ++g) {
                 const int slot =
-                    slotForCluster(clusters[g], trained, tokens, samples, countsBefore, claimed);
+                    slotForCluster(clusters[g], trained, tokens, countsBefore, claimed);
                 claimed[static_cast<std::size_t>(slot)] = true;
-                target.push_back(slot);
-                weights.push_back(share[g]);
                 disco::Vector weighted(tokens.front().size(), 0.0);
                 double added = 0;
                 for (int i : clusters[g]) {
+                    const auto ci = static_cast<std::size_t>(i);
                     for (std::size_t d = 0; d < weighted.size(); ++d) {
-                        weighted[d] += samples[static_cast<std::size_t>(i)] *
-                                       tokens[static_cast<std::size_t>(i)][d];
+                        weighted[d] += samples[ci] * tokens[ci][d];
                     }
-                    added += samples[static_cast<std::size_t>(i)];
-                    m_clientSlot[static_cast<std::size_t>(
-                        results[static_cast<std::size_t>(i)].client)] = slot;
+                    added += samples[ci];
+                    m_clientSlot[static_cast<std::size_t>(results[used[ci]].client)] = slot;
                 }
-                foldInto(slot, weighted, added);
+                addTo(slot, share[g], added);
+                foldInto(slot, weighted, added, m_settings.faithful);
             }
+            m_clustered = true;
         } else {
-            // Rounds >= 2 of a stage: every client trained its cluster's slot; per slot the
-            // sample-weighted mean, and each client's token folds into the slot it trained.
-            std::map<int, disco::Vector> bySlot;
+            // Later rounds: every client trained its group's slot; per slot the sample-weighted
+            // mean, and each client's token folds into the slot it trained (faithful: into the
+            // most similar one). The running mean is the correct one here in both variants.
             for (std::size_t i = 0; i < k; ++i) {
-                auto &w = bySlot[trained[i]];
-                w.resize(k, 0.0);
-                w[i] = samples[i];
+                disco::Vector one(k, 0.0);
+                one[i] = 1;
+                addTo(trained[i], one, samples[i]);
                 disco::Vector weighted = tokens[i];
                 for (double &v : weighted) {
                     v *= samples[i];
                 }
                 const int fold = m_settings.faithful ? mostSimilarSlot(tokens[i]) : trained[i];
-                foldInto(fold, weighted, samples[i]);
+                foldInto(fold, weighted, samples[i], false);
             }
-            for (auto &[slot, w] : bySlot) {
-                double total = 0;
-                for (double v : w) {
-                    total += v;
-                }
-                for (double &v : w) {
-                    v = total > 0 ? v / total : 0.0;
-                }
-                target.push_back(slot);
-                weights.push_back(w);
+        }
+        std::vector<int> target;
+        std::vector<disco::Vector> weights; // per target slot: a weight per result
+        for (const auto &[slot, entry] : perSlot) {
+            disco::Vector w(results.size(), 0.0);
+            for (std::size_t i = 0; i < k; ++i) {
+                w[used[i]] = entry.second > 0 ? entry.first[i] / entry.second : 0.0;
             }
+            target.push_back(slot);
+            weights.push_back(std::move(w));
         }
         writeSlots(results, target, weights);
         m_lastAssignment.clear();
-        for (const ClientResult &r : results) {
-            m_lastAssignment.emplace_back(
-                r.client, m_clientSlot[static_cast<std::size_t>(r.client)] >= 0
-                              ? m_clientSlot[static_cast<std::size_t>(r.client)]
-                              : r.upload.meta.value(QStringLiteral("disco.slot")).toInt());
+        for (std::size_t i = 0; i < k; ++i) {
+            const int client = results[used[i]].client;
+            const int slot = m_clientSlot[static_cast<std::size_t>(client)];
+            m_lastAssignment.emplace_back(client, slot >= 0 ? slot : trained[i]);
         }
     }
 
@@ -401,6 +420,8 @@ public:
         }
         std::vector<std::int64_t> slots(m_clientSlot.begin(), m_clientSlot.end());
         archive.put("strategy/disco/client_slot", torch::tensor(slots, torch::kInt64));
+        archive.put("strategy/disco/clustered",
+                    torch::tensor(std::int64_t(m_clustered ? 1 : 0), torch::kInt64));
     }
 
     void load(const TensorArchive &archive) override
@@ -413,6 +434,8 @@ public:
             m_clientSlot.assign(slots.data_ptr<std::int64_t>(),
                                 slots.data_ptr<std::int64_t>() + slots.numel());
         }
+        const torch::Tensor clustered = archive.get("strategy/disco/clustered");
+        m_clustered = clustered.defined() && clustered.item<std::int64_t>() != 0;
     }
 
 private:
@@ -439,8 +462,8 @@ private:
     /// chose the first empty slot): then the next empty, unclaimed slot, or with none left the
     /// most similar slot.
     int slotForCluster(const std::vector<int> &members, const std::vector<int> &trained,
-                       const std::vector<disco::Vector> &tokens, const disco::Vector &,
-                       const torch::Tensor &countsBefore, const std::vector<bool> &claimed) const
+                       const std::vector<disco::Vector> &tokens, const torch::Tensor &countsBefore,
+                       const std::vector<bool> &claimed) const
     {
         const int wanted = trained[static_cast<std::size_t>(members.front())];
         const bool wasEmpty = countsBefore[wanted].item<double>() <= 0;
@@ -455,13 +478,13 @@ private:
         return mostSimilarSlot(tokens[static_cast<std::size_t>(members.front())]);
     }
 
-    void foldInto(int slot, const disco::Vector &weighted, double added)
+    /// slip: the original's precedence slip (Q3), which it has in a stage's first round only.
+    void foldInto(int slot, const disco::Vector &weighted, double added, bool slip)
     {
         const disco::Vector token = rowOf(m_tokens, slot);
         const double count = m_counts[slot].item<double>();
         const disco::Vector next =
-            count > 0 ? disco::foldToken(token, count, weighted, added, m_settings.faithful)
-                      : disco::foldToken(token, 0, weighted, added, false);
+            disco::foldToken(token, count, weighted, added, slip && count > 0);
         m_tokens[slot].copy_(torch::tensor(next, torch::kFloat64));
         m_counts[slot] = count + added;
     }
@@ -493,6 +516,7 @@ private:
     torch::Tensor m_counts; ///< [S] float64: samples folded into each slot
     std::vector<int> m_clientSlot;
     std::vector<std::pair<int, int>> m_lastAssignment;
+    bool m_clustered = false; ///< this stage's clients were grouped (its first aggregation)
     int m_rank = 0;
     DiscoRouter m_router; ///< reads the members above: declared after them
 };

@@ -400,7 +400,7 @@ MethodDescriptor fedHdsMethod()
          doubleParam("perplexity", 0, 1000, 0, "t-SNE perplexity; 0: min(30, n - 1) as FedHDS."),
          intParam("tsne_max_points", 3, 100000, 2000,
                   "Clients with more samples are reduced with PCA (exact t-SNE costs n^2)."),
-         doubleParam("fraction", 0, 1, 0.05,
+         doubleParam("fraction", 0, 1, 0.015,
                      "selection random: the share of each client's data trained on (at least "
                      "one sample).",
                      true)},

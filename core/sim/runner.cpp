@@ -510,6 +510,12 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
     const auto s = static_cast<std::size_t>(plan.stage);
     const TensorList noBroadcast;
     std::vector<ClientResult> results(plan.returning.size());
+    std::vector<const std::vector<int> *> samples; // asked here: the strategy is not thread-safe
+    for (int c : plan.returning) {
+        const std::vector<int> *chosen = m_strategy->samplesFor(plan, c);
+        samples.push_back(chosen != nullptr ? chosen
+                                            : &m_indicesOf[s][static_cast<std::size_t>(c)]);
+    }
     const std::vector<QString> errors =
         m_executor->run(static_cast<int>(plan.returning.size()), [&](int worker, int k) {
             const int c = plan.returning[static_cast<std::size_t>(k)];
@@ -529,8 +535,7 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
             training.column = m_columnOf[s][cs];
             training.stage = plan.stage;
             training.round = plan.round;
-            const std::vector<int> *chosen = m_strategy->samplesFor(plan, c);
-            training.indices = chosen != nullptr ? chosen : &m_indicesOf[s][cs];
+            training.indices = samples[static_cast<std::size_t>(k)];
             training.oldAnswers = &m_oldAnswers[s];
             training.rng = &rng;
             training.config = &m_localConfig;
@@ -745,6 +750,7 @@ void Runner::runStage(int stage, int firstRound)
         timer.start();
         RoundPlan plan = planRound(stage, round);
         const bool anyReturned = !plan.returning.empty();
+        const auto returned = static_cast<int>(plan.returning.size()); // before the strategy's pick
         m_strategy->beginRound(plan);
         RoundMetrics metrics;
         metrics.stage = stage;
@@ -752,7 +758,7 @@ void Runner::runStage(int stage, int firstRound)
         metrics.globalRound = m_globalRound;
         metrics.clientAccuracy.assign(m_experiment.clients.size(), kNaN);
         metrics.clientsSampled = static_cast<int>(plan.sampled.size());
-        metrics.clientsReturned = static_cast<int>(plan.returning.size());
+        metrics.clientsReturned = returned;
         std::vector<Payload> downloads;
         const bool star = m_strategy->topology() == Topology::Star;
         for (int c : plan.sampled) {
