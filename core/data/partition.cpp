@@ -192,8 +192,16 @@ Result<std::vector<std::vector<int>>> partitionSamples(const PartitionRequest &r
             }
             bool met = false;
             for (int draw = 0; draw < request.maxQuantityDraws && !met; ++draw) {
-                sizes = apportion(sampleDirichlet(rng, clients, request.quantityBeta),
-                                  static_cast<int>(wanted));
+                const std::vector<double> shares =
+                    sampleDirichlet(rng, clients, request.quantityBeta);
+                if (request.rounding == QuantityRounding::Floor) {
+                    for (int c = 0; c < clients; ++c) {
+                        sizes[static_cast<std::size_t>(c)] = static_cast<int>(
+                            shares[static_cast<std::size_t>(c)] * static_cast<double>(wanted));
+                    }
+                } else {
+                    sizes = apportion(shares, static_cast<int>(wanted));
+                }
                 met = *std::min_element(sizes.begin(), sizes.end()) >= request.minPerClient;
             }
             if (!met) {

@@ -20,6 +20,13 @@ enum class PartitionMethod {
     Quantity, ///< quantity skew: the total is split over clients by Dir(beta) (FCIT's split)
 };
 
+/// How a Quantity split turns a draw of shares p into sizes.
+enum class QuantityRounding {
+    Apportion, ///< largest remainder: the sizes add up to the total exactly
+    /// int(p_k * total), as FCIT's code does: up to clients - 1 samples are left unused
+    Floor,
+};
+
 /// How one task's pool of samples is shared among the clients that train on it.
 struct PartitionRequest {
     PartitionMethod method = PartitionMethod::Iid;
@@ -31,6 +38,7 @@ struct PartitionRequest {
     double quantityBeta = 1.0;      ///< Quantity: concentration of the size split (> 0)
     int minPerClient = 1;           ///< Quantity: every client gets at least this many
     int maxQuantityDraws = 100;     ///< Quantity and Dirichlet: redraws before giving up
+    QuantityRounding rounding = QuantityRounding::Apportion; ///< Quantity only
     std::uint64_t seed = 0;
 };
 

@@ -243,6 +243,7 @@ public:
     {
         Strategy::initialize(initialShared, clients);
         m_clientSlot.assign(static_cast<std::size_t>(clients), -1);
+        m_clientColumn.assign(static_cast<std::size_t>(clients), -1);
         for (const NamedTensor &t : m_global) {
             if (endsWith(t.name, "lora_A")) {
                 m_rank = static_cast<int>(t.value.size(0));
@@ -254,11 +255,14 @@ public:
     {
         if (plan.round == 0) {
             std::fill(m_clientSlot.begin(), m_clientSlot.end(), -1); // a new stage: choose
+            std::fill(m_clientColumn.begin(), m_clientColumn.end(), -1);
             m_clustered = false;
         }
     }
 
-    Payload configure(const RoundPlan &, int client) const override
+    void attach(const StrategyContext &context) override { m_context = context; }
+
+    Payload configure(const RoundPlan &plan, int client) const override
     {
         Payload payload;
         payload.tensors = m_global;
@@ -266,12 +270,15 @@ public:
             payload.tensors.push_back({kSlotTokens, m_tokens});
             payload.tensors.push_back({kSlotCounts, m_counts});
         }
-        payload.meta.insert(QStringLiteral("disco.slot"),
-                            m_clientSlot[static_cast<std::size_t>(client)]);
+        // A client told its group's slot keeps it while it trains the same task; one that meets
+        // another task (a positional stage reassigns tasks every round) chooses by its identity.
+        const auto c = static_cast<std::size_t>(client);
+        const bool sameTask = m_clientColumn[c] == columnOf(plan.stage, client);
+        payload.meta.insert(QStringLiteral("disco.slot"), sameTask ? m_clientSlot[c] : -1);
         return payload;
     }
 
-    void aggregate(const RoundPlan &, std::vector<ClientResult> &results) override
+    void aggregate(const RoundPlan &plan, std::vector<ClientResult> &results) override
     {
         // Clients that trained on no sample carry no identity and no update.
         std::vector<std::size_t> used;
@@ -330,7 +337,9 @@ public:
                         weighted[d] += samples[ci] * tokens[ci][d];
                     }
                     added += samples[ci];
-                    m_clientSlot[static_cast<std::size_t>(results[used[ci]].client)] = slot;
+                    const int client = results[used[ci]].client;
+                    m_clientSlot[static_cast<std::size_t>(client)] = slot;
+                    m_clientColumn[static_cast<std::size_t>(client)] = columnOf(plan.stage, client);
                 }
                 addTo(slot, share[g], added);
                 foldInto(slot, weighted, added, m_settings.faithful);
@@ -420,6 +429,8 @@ public:
         }
         std::vector<std::int64_t> slots(m_clientSlot.begin(), m_clientSlot.end());
         archive.put("strategy/disco/client_slot", torch::tensor(slots, torch::kInt64));
+        std::vector<std::int64_t> columns(m_clientColumn.begin(), m_clientColumn.end());
+        archive.put("strategy/disco/client_column", torch::tensor(columns, torch::kInt64));
         archive.put("strategy/disco/clustered",
                     torch::tensor(std::int64_t(m_clustered ? 1 : 0), torch::kInt64));
     }
@@ -434,11 +445,24 @@ public:
             m_clientSlot.assign(slots.data_ptr<std::int64_t>(),
                                 slots.data_ptr<std::int64_t>() + slots.numel());
         }
+        const torch::Tensor columns = archive.get("strategy/disco/client_column").contiguous();
+        if (columns.defined()) {
+            m_clientColumn.assign(columns.data_ptr<std::int64_t>(),
+                                  columns.data_ptr<std::int64_t>() + columns.numel());
+        }
         const torch::Tensor clustered = archive.get("strategy/disco/clustered");
         m_clustered = clustered.defined() && clustered.item<std::int64_t>() != 0;
     }
 
 private:
+    int columnOf(int stage, int client) const
+    {
+        return m_context.columnOf == nullptr
+                   ? -1
+                   : (*m_context.columnOf)[static_cast<std::size_t>(stage)]
+                                          [static_cast<std::size_t>(client)];
+    }
+
     int mostSimilarSlot(const disco::Vector &token) const
     {
         const std::vector<disco::Vector> rows = rowsOf(m_tokens);
@@ -515,6 +539,8 @@ private:
     torch::Tensor m_tokens; ///< [S, d] float64, zero rows for empty slots
     torch::Tensor m_counts; ///< [S] float64: samples folded into each slot
     std::vector<int> m_clientSlot;
+    std::vector<int> m_clientColumn; ///< the task column each m_clientSlot was given for
+    StrategyContext m_context;
     std::vector<std::pair<int, int>> m_lastAssignment;
     bool m_clustered = false; ///< this stage's clients were grouped (its first aggregation)
     int m_rank = 0;

@@ -50,9 +50,9 @@ AskResult Runner::ask(qint64 runId, const AskQuery &query)
     prepare();
     AskResult result;
     result.backbone = m_experiment.model.method;
-    for (const auto &stage : m_experiment.stages) {
+    for (std::size_t s = 0; s < m_experiment.stages.size(); ++s) {
         QStringList tasks;
-        for (const QString &task : stage) {
+        for (const QString &task : m_experiment.stageTasks(s)) {
             if (!task.isEmpty() && !tasks.contains(task)) {
                 tasks << task;
             }

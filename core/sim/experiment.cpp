@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/experiment.h"
+
 #include "core/common/file_read.h"
 
 #include "core/data/task_catalog.h"
 #include "core/model/base_location.h"
+#include "core/sim/fcit_scenario.h"
 #include "core/sim/registry.h"
 
 #include <QFile>
@@ -194,8 +196,8 @@ QJsonObject paramsToJson(const QVariantMap &params)
 std::vector<QString> Experiment::taskColumns() const
 {
     std::vector<QString> columns;
-    for (const auto &stage : stages) {
-        for (const QString &task : stage) {
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        for (const QString &task : stageTasks(s)) {
             if (!task.isEmpty() &&
                 std::find(columns.begin(), columns.end(), task) == columns.end()) {
                 columns.push_back(task);
@@ -210,7 +212,7 @@ std::vector<int> Experiment::learnedAtStage() const
     std::vector<QString> columns = taskColumns();
     std::vector<int> learnedAt(columns.size(), -1);
     for (std::size_t s = 0; s < stages.size(); ++s) {
-        for (const QString &task : stages[s]) {
+        for (const QString &task : stageTasks(s)) {
             for (std::size_t j = 0; j < columns.size(); ++j) {
                 if (columns[j] == task && learnedAt[j] < 0) {
                     learnedAt[j] = static_cast<int>(s);
@@ -246,8 +248,18 @@ QJsonObject Experiment::toJson() const
     }
     root.insert(QStringLiteral("clients"), clientArray);
     QJsonArray stageArray;
-    for (const auto &stage : stages) {
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        const auto &stage = stages[s];
         QJsonObject object;
+        if (isPositional(s)) {
+            QJsonArray units;
+            for (const QString &task : positional[s]) {
+                units.append(task);
+            }
+            object.insert(QStringLiteral("positional"), units);
+            stageArray.append(object);
+            continue;
+        }
         for (std::size_t c = 0; c < stage.size() && c < clients.size(); ++c) {
             if (!stage[c].isEmpty()) {
                 object.insert(clients[c].name, stage[c]);
@@ -479,7 +491,40 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
                 return true;
             };
             const QJsonValue stage = stages.at(s);
-            if (stage.isString()) {
+            std::vector<QString> units;
+            const QJsonObject stageObject = stage.toObject();
+            const bool clientNamedPositional = std::any_of(
+                experiment.clients.begin(), experiment.clients.end(), [](const ClientSpec &client) {
+                    return client.name == QLatin1String("positional");
+                });
+            if (stage.isObject() && stageObject.size() == 1 &&
+                stageObject.contains(QStringLiteral("positional")) &&
+                (stageObject.value(QStringLiteral("positional")).isArray() ||
+                 !clientNamedPositional)) {
+                // FCIT's heterogeneous stage: the i-th sampled client trains the i-th task.
+                const QJsonValue list = stageObject.value(QStringLiteral("positional"));
+                const QString where = path + QStringLiteral(".positional");
+                if (!list.isArray() || list.toArray().isEmpty()) {
+                    errors.push_back({where, QStringLiteral("expected a non-empty array of task "
+                                                            "ids, one per sampled position")});
+                } else {
+                    const QJsonArray array = list.toArray();
+                    for (int i = 0; i < array.size(); ++i) {
+                        const QString at = where + QStringLiteral("[%1]").arg(i);
+                        if (!array.at(i).isString()) {
+                            errors.push_back({at, QStringLiteral("expected a task id string")});
+                        } else if (checkTask(at, array.at(i).toString())) {
+                            units.push_back(array.at(i).toString());
+                        }
+                    }
+                    if (units.size() != static_cast<std::size_t>(array.size())) {
+                        units.clear();
+                    }
+                    for (std::size_t c = 0; c < row.size() && !units.empty(); ++c) {
+                        row[c] = units[c % units.size()];
+                    }
+                }
+            } else if (stage.isString()) {
                 if (checkTask(path, stage.toString())) {
                     std::fill(row.begin(), row.end(), stage.toString());
                 }
@@ -510,6 +555,14 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
                     {path, QStringLiteral("expected a task id or an object {client: task}")});
             }
             experiment.stages.push_back(row);
+            experiment.positional.push_back(units);
+        }
+        bool anyPositional = false;
+        for (const auto &units : experiment.positional) {
+            anyPositional = anyPositional || !units.empty();
+        }
+        if (!anyPositional) {
+            experiment.positional.clear(); // per-client stages only: nothing to carry
         }
         for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
             bool any = false;
@@ -675,9 +728,17 @@ Result<Experiment> parseExperiment(const QByteArray &json, const QString &baseDi
         return Error{QStringLiteral("(document)"),
                      QStringLiteral("expected a JSON object at the top level")};
     }
-    const QJsonObject root = document.object();
     std::vector<Error> errors;
     Experiment experiment;
+    readIdentity(document.object(), experiment, errors); // the seed, for a scenario's lists
+    // An "fcit" block generates the clients, stages and partition it stands for.
+    auto expanded = expandFcitScenario(document.object(), experiment.seed);
+    if (!expanded) {
+        return expanded.errors();
+    }
+    const QJsonObject root = expanded.value();
+    errors.clear();
+    experiment = Experiment();
 
     readIdentity(root, experiment, errors);
 

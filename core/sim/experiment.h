@@ -50,6 +50,13 @@ struct Experiment {
     std::vector<ClientSpec> clients;
     /// stages[s][c]: the task id client c trains in stage s, or empty for none.
     std::vector<std::vector<QString>> stages;
+    /// positional[s], parallel to stages: empty for a stage whose cells are per client. For a
+    /// positional stage (FCIT's heterogeneous setting, `{"positional": [tasks]}`) every client
+    /// takes part, and in each round the i-th sampled client (in client order) trains
+    /// positional[s][i % size]; each task's samples are split once over all clients, so a task
+    /// that recurs keeps a client's shard. stages[s][c] then holds positional[s][c % size], what a
+    /// static view of the timeline shows.
+    std::vector<std::vector<QString>> positional;
     QVariantMap evaluation;  ///< every_rounds, test_samples_per_task, mode
     QString fashionMnistDir; ///< empty: defaultFashionMnistDir()
     /// Tasks made from the user's files ("datasets"), usable in stages by their id.
@@ -76,6 +83,16 @@ struct Experiment {
         const QString heads = evaluation.value(QStringLiteral("train_heads")).toString();
         return heads == QLatin1String("per_task") ||
                (heads == QLatin1String("auto") && isTaskIncremental());
+    }
+    /// True when stage `s` is positional (see positional).
+    bool isPositional(std::size_t s) const
+    {
+        return s < positional.size() && !positional[s].empty();
+    }
+    /// The task ids stage `s` trains: its positions' tasks, or its cells (with "" for idle).
+    const std::vector<QString> &stageTasks(std::size_t s) const
+    {
+        return isPositional(s) ? positional[s] : stages[s];
     }
     /// Distinct task ids in order of first appearance: the accuracy matrix's columns.
     std::vector<QString> taskColumns() const;

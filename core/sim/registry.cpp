@@ -93,11 +93,18 @@ const std::vector<MethodDescriptor> &methodRegistry()
                 "clients by a Dirichlet(beta) draw, so some clients hold much more data than "
                 "others "
                 "(FCIT's partition). Draws are repeated until every client has the minimum; if "
-                "none "
-                "succeeds within 100 draws the experiment is rejected with the reason.",
+                "none succeeds within max_draws draws the experiment is rejected with the reason. "
+                "rounding \"apportion\" hands out every sample (largest remainder); \"floor\" "
+                "gives each client int(share x total) as FCIT's code does, leaving up to "
+                "clients - 1 samples unused.",
                 {doubleParam("beta", 0.001, 10000, 1.0, "Concentration of the size split.", true),
                  intParam("min_samples_per_client", 1, 100000, 10,
-                          "Smallest acceptable client share.")}),
+                          "Smallest acceptable client share."),
+                 intParam("max_draws", 1, 1000000, 10000,
+                          "Dirichlet draws tried before the split is rejected."),
+                 choiceParam("rounding", {QStringLiteral("apportion"), QStringLiteral("floor")},
+                             "How shares become sizes: apportion (exact total) or floor "
+                             "(FCIT's int(p x N)).")}),
         };
         // Federated and continual methods, with their implementations, between the backbones
         // and the partition schemes.

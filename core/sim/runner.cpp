@@ -252,9 +252,45 @@ void Runner::createMethods()
 void Runner::partitionStages()
 {
     const std::size_t clients = m_experiment.clients.size();
+    m_taskShards.assign(m_columns.size(), {});
+    for (std::size_t j = 0; j < m_columns.size(); ++j) {
+        const TaskData &task = m_data.tasks[j];
+        std::vector<std::size_t> members;
+        const PartitionRequest request =
+            taskShardRequest(m_experiment, j, task.trainSourceLabels, members);
+        if (members.empty()) {
+            continue;
+        }
+        auto parts = partitionSamples(request);
+        if (!parts) {
+            throw EngineFailure{QStringLiteral("task \"%1\" (positional stages): %2")
+                                    .arg(m_columns[j], parts.errorString()),
+                                true};
+        }
+        m_taskShards[j].resize(clients);
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            for (int position : parts.value()[k]) {
+                m_taskShards[j][members[k]].push_back(
+                    task.trainIndices[static_cast<std::size_t>(position)]);
+            }
+        }
+    }
     for (std::size_t s = 0; s < m_experiment.stages.size(); ++s) {
         std::vector<int> columnOf(clients, -1);
         std::vector<std::vector<int>> indicesOf(clients);
+        if (m_experiment.isPositional(s)) {
+            // Until a round assigns positions: the static view (client c, task c mod n).
+            for (std::size_t c = 0; c < clients; ++c) {
+                const auto j = static_cast<std::size_t>(
+                    std::find(m_columns.begin(), m_columns.end(), m_experiment.stages[s][c]) -
+                    m_columns.begin());
+                columnOf[c] = static_cast<int>(j);
+                indicesOf[c] = m_taskShards[j][c];
+            }
+            m_columnOf.push_back(std::move(columnOf));
+            m_indicesOf.push_back(std::move(indicesOf));
+            continue;
+        }
         for (std::size_t j = 0; j < m_columns.size(); ++j) {
             const TaskData &task = m_data.tasks[j];
             std::vector<std::size_t> members;
@@ -504,6 +540,23 @@ RoundPlan Runner::planRound(int stage, int round) const
     return plan;
 }
 
+void Runner::assignPositions(const RoundPlan &plan)
+{
+    const auto s = static_cast<std::size_t>(plan.stage);
+    if (!m_experiment.isPositional(s)) {
+        return;
+    }
+    const std::vector<QString> tasks = positionalTasks(m_experiment, s, plan.sampled);
+    for (std::size_t i = 0; i < plan.sampled.size(); ++i) {
+        const auto c = static_cast<std::size_t>(plan.sampled[i]);
+        const QString &task = tasks[i];
+        const auto j = static_cast<std::size_t>(
+            std::find(m_columns.begin(), m_columns.end(), task) - m_columns.begin());
+        m_columnOf[s][c] = static_cast<int>(j);
+        m_indicesOf[s][c] = m_taskShards[j][c];
+    }
+}
+
 std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
                                                const std::vector<Payload> &downloads)
 {
@@ -563,9 +616,16 @@ void Runner::finishStage(int stage, RoundMetrics &metrics)
     std::vector<double> weights;
     if (m_stagePlugin->collectsFromClients()) {
         std::vector<int> members;
-        for (std::size_t c = 0; c < m_clients.size(); ++c) {
-            if (m_columnOf[s][c] >= 0) {
-                members.push_back(static_cast<int>(c));
+        if (m_experiment.isPositional(s)) {
+            // The clients of the stage's last round, on the tasks they trained there.
+            const RoundPlan last = planRound(stage, m_experiment.roundsPerStage() - 1);
+            assignPositions(last);
+            members = last.returning;
+        } else {
+            for (std::size_t c = 0; c < m_clients.size(); ++c) {
+                if (m_columnOf[s][c] >= 0) {
+                    members.push_back(static_cast<int>(c));
+                }
             }
         }
         uploads.resize(members.size());
@@ -749,6 +809,7 @@ void Runner::runStage(int stage, int firstRound)
         QElapsedTimer timer;
         timer.start();
         RoundPlan plan = planRound(stage, round);
+        assignPositions(plan);
         const bool anyReturned = !plan.returning.empty();
         const auto returned = static_cast<int>(plan.returning.size()); // before the strategy's pick
         m_strategy->beginRound(plan);

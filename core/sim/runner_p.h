@@ -80,6 +80,9 @@ private:
     /// Throws EngineFailure when the round's mean loss has exploded (see m_firstLoss).
     void checkDivergence(int stage, int round, double loss);
     RoundPlan planRound(int stage, int round) const;
+    /// In a positional stage, gives the i-th sampled client of `plan` the stage's i-th task and
+    /// its shard of that task (m_columnOf, m_indicesOf); nothing in other stages.
+    void assignPositions(const RoundPlan &plan);
     /// Trains the returning clients; `downloads` holds the payload of each sampled client.
     std::vector<ClientResult> trainClients(const RoundPlan &plan,
                                            const std::vector<Payload> &downloads);
@@ -127,6 +130,9 @@ private:
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
     std::vector<std::vector<int>> m_columnOf;
     std::vector<std::vector<std::vector<int>>> m_indicesOf;
+    /// m_taskShards[column][client]: the client's samples of a task that positional stages train
+    /// (split once over every client); empty for other tasks.
+    std::vector<std::vector<std::vector<int>>> m_taskShards;
 
     LocalConfig m_localConfig;
     ModelLayout m_layout;

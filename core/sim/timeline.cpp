@@ -88,12 +88,14 @@ Timeline makeHeterogeneous(const Timeline &timeline, int clients, std::uint64_t 
     return result;
 }
 
-PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t stage,
-                                       std::size_t column, const std::vector<int> &labels,
-                                       std::vector<std::size_t> &members)
+namespace {
+
+/// The request for the clients `member(c)` selects, with the partition section's parameters.
+template <typename Member>
+PartitionRequest partitionRequest(const Experiment &experiment, const std::vector<int> &labels,
+                                  std::vector<std::size_t> &members, Member member)
 {
     const MethodChoice &partition = experiment.partition;
-    const QString taskId = experiment.taskColumns()[column];
     PartitionRequest request;
     request.method = partition.method == QLatin1String("dirichlet") ? PartitionMethod::Dirichlet
                      : partition.method == QLatin1String("dirichlet_client_mix")
@@ -102,7 +104,7 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
                                                                      : PartitionMethod::Iid;
     members.clear();
     for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
-        if (experiment.stages[stage][c] != taskId) {
+        if (!member(c)) {
             continue;
         }
         const ClientSpec &client = experiment.clients[c];
@@ -117,7 +119,65 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
     request.quantityBeta = partition.params.value(QStringLiteral("beta"), 1.0).toDouble();
     request.minPerClient =
         partition.params.value(QStringLiteral("min_samples_per_client"), 1).toInt();
+    request.maxQuantityDraws =
+        partition.params.value(QStringLiteral("max_draws"), request.maxQuantityDraws).toInt();
+    request.rounding =
+        partition.params.value(QStringLiteral("rounding")).toString() == QLatin1String("floor")
+            ? QuantityRounding::Floor
+            : QuantityRounding::Apportion;
+    return request;
+}
+
+} // namespace
+
+PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t stage,
+                                       std::size_t column, const std::vector<int> &labels,
+                                       std::vector<std::size_t> &members)
+{
+    if (experiment.isPositional(stage)) { // its clients train the task shards (taskShardRequest)
+        members.clear();
+        return {};
+    }
+    const QString taskId = experiment.taskColumns()[column];
+    PartitionRequest request = partitionRequest(experiment, labels, members, [&](std::size_t c) {
+        return experiment.stages[stage][c] == taskId;
+    });
     request.seed = deriveSeed(experiment.seed, {3, stage, column});
+    return request;
+}
+
+std::vector<QString> positionalTasks(const Experiment &experiment, std::size_t stage,
+                                     const std::vector<int> &sampled)
+{
+    std::vector<QString> tasks;
+    if (experiment.isPositional(stage)) {
+        const std::vector<QString> &units = experiment.positional[stage];
+        for (std::size_t i = 0; i < sampled.size(); ++i) {
+            tasks.push_back(units[i % units.size()]);
+        }
+    }
+    return tasks;
+}
+
+PartitionRequest taskShardRequest(const Experiment &experiment, std::size_t column,
+                                  const std::vector<int> &labels, std::vector<std::size_t> &members)
+{
+    const QString taskId = experiment.taskColumns()[column];
+    bool positional = false;
+    for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+        if (experiment.isPositional(s)) {
+            const auto &units = experiment.positional[s];
+            positional = positional || std::find(units.begin(), units.end(), taskId) != units.end();
+        }
+    }
+    if (!positional) {
+        members.clear();
+        return {};
+    }
+    PartitionRequest request = partitionRequest(experiment, labels, members, [](std::size_t) {
+        return true;
+    });
+    request.seed = deriveSeed(experiment.seed, {30, column});
     return request;
 }
 
@@ -154,6 +214,21 @@ std::vector<Error> checkPartitions(const Experiment &experiment)
             pools.emplace_back(std::move(labels));
         } else {
             pools.emplace_back(nominalPoolLabels(column));
+        }
+    }
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+        std::vector<std::size_t> members;
+        if (!pools[j]) {
+            continue;
+        }
+        const PartitionRequest request = taskShardRequest(experiment, j, *pools[j], members);
+        if (members.empty()) {
+            continue;
+        }
+        auto parts = partitionSamples(request);
+        if (!parts) {
+            errors.push_back({QStringLiteral("task \"%1\" (positional stages)").arg(columns[j]),
+                              parts.errorString()});
         }
     }
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {

@@ -34,6 +34,19 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
                                        std::size_t column, const std::vector<int> &labels,
                                        std::vector<std::size_t> &members);
 
+/// The split of one task column over every client, for the positional stages that train it: a
+/// client keeps its shard of the task in every such stage (FCIT's per-task partition). Seed from
+/// (experiment seed, 30, column). Empty request (no member): no positional stage trains it.
+PartitionRequest taskShardRequest(const Experiment &experiment, std::size_t column,
+                                  const std::vector<int> &labels,
+                                  std::vector<std::size_t> &members);
+
+/// In positional stage `stage`, the task each of `sampled` (client indices in client order, as a
+/// round samples them) trains: the i-th gets positional[stage][i % size]. Empty for a stage whose
+/// cells are per client. Pure function.
+std::vector<QString> positionalTasks(const Experiment &experiment, std::size_t stage,
+                                     const std::vector<int> &sampled);
+
 /// A task's training-pool labels as the catalog sizes it (6,000 images per Fashion-MNIST class),
 /// for previews and checks that must not load the data.
 std::vector<int> nominalPoolLabels(const QString &taskId);

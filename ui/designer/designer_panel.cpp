@@ -366,7 +366,8 @@ void DesignerPanel::refresh()
                                   : QStringLiteral("<p>%1</p>").arg(description.toHtmlEscaped()));
     m_description->setVisible(!description.isEmpty());
     refreshClients();
-    m_timeline->setTimeline(m_document->timeline(), m_document->clientNames());
+    m_timeline->setTimeline(m_document->timeline(), m_document->clientNames(),
+                            m_document->positionalStages());
     m_methods->refresh();
 
     auto result = m_document->validate();

@@ -102,17 +102,27 @@ QColor TimelineGrid::taskColor(const QString &taskId)
     return QColor::fromHsv((index * 137 + 200) % 360, 80, 240);
 }
 
-void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clientNames)
+void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clientNames,
+                               const std::vector<QStringList> &positional)
 {
     m_updating = true;
     setRowCount(static_cast<int>(clientNames.size()));
     setColumnCount(static_cast<int>(timeline.size()));
     setVerticalHeaderLabels(clientNames);
-    QStringList headers;
     for (std::size_t s = 0; s < timeline.size(); ++s) {
-        headers << tr("Stage %1").arg(s + 1);
+        const bool byPosition = s < positional.size() && !positional[s].isEmpty();
+        auto *header = new QTableWidgetItem(byPosition ? tr("Stage %1 ⇄").arg(s + 1)
+                                                       : tr("Stage %1").arg(s + 1));
+        if (byPosition) {
+            header->setToolTip(
+                tr("Positional stage (FCIT's heterogeneous setting): in every round the i-th "
+                   "sampled client trains the i-th of %1. The cells show client c on task c mod "
+                   "%2; editing a cell turns the stage into a per-client one.")
+                    .arg(positional[s].join(QStringLiteral(", ")))
+                    .arg(positional[s].size()));
+        }
+        setHorizontalHeaderItem(static_cast<int>(s), header);
     }
-    setHorizontalHeaderLabels(headers);
     for (int s = 0; s < static_cast<int>(timeline.size()); ++s) {
         for (int c = 0; c < clientNames.size(); ++c) {
             const QString task =
@@ -127,6 +137,13 @@ void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clie
                 cell->setForeground(Qt::black);
                 const TaskSpec *spec = findTask(task);
                 cell->setToolTip(spec != nullptr ? spec->title : task);
+            }
+            if (static_cast<std::size_t>(s) < positional.size() &&
+                !positional[static_cast<std::size_t>(s)].isEmpty()) {
+                QFont font = cell->font();
+                font.setItalic(true); // a static view: rounds assign tasks by position
+                cell->setFont(font);
+                cell->setToolTip(horizontalHeaderItem(s)->toolTip());
             }
             setItem(c, s, cell);
         }

@@ -28,7 +28,10 @@ class TimelineGrid : public QTableWidget {
 public:
     explicit TimelineGrid(QWidget *parent = nullptr);
 
-    void setTimeline(const Timeline &timeline, const QStringList &clientNames);
+    /// `positional[s]` non-empty: stage s is positional (the i-th sampled client of a round
+    /// trains its i-th task); its header says so and its cells show the static view.
+    void setTimeline(const Timeline &timeline, const QStringList &clientNames,
+                     const std::vector<QStringList> &positional = {});
     static QColor taskColor(const QString &taskId);
 
 Q_SIGNALS:

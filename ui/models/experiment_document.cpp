@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/models/experiment_document.h"
 
+#include "core/sim/fcit_scenario.h"
 #include "core/sim/registry.h"
 
 #include <QFile>
@@ -102,8 +103,12 @@ void ExperimentDocument::setJson(const QJsonObject &json)
 
 void ExperimentDocument::load(const QJsonObject &json, const QString &path)
 {
-    QJsonObject normalized = json;
-    normalized.insert(QStringLiteral("stages"), normalizedStages(json));
+    // An "fcit" scenario block is a generator: the designer edits what it generates. A block
+    // with errors is kept as it is, so that validation names them.
+    const auto seed = static_cast<std::uint64_t>(json.value(QStringLiteral("seed")).toDouble(1));
+    auto expanded = expandFcitScenario(json, seed);
+    QJsonObject normalized = expanded ? expanded.value() : json;
+    normalized.insert(QStringLiteral("stages"), normalizedStages(normalized));
     m_path = path;
     m_undo.clear();
     setJson(normalized);
@@ -288,25 +293,64 @@ int ExperimentDocument::stageCount() const
     return static_cast<int>(m_json.value(QStringLiteral("stages")).toArray().size());
 }
 
+namespace {
+
+/// A positional stage's tasks (`{"positional": [...]}`), or none.
+QStringList positionalTasksOf(const QJsonValue &stage)
+{
+    QStringList tasks;
+    const QJsonObject object = stage.toObject();
+    if (object.size() == 1 && object.value(QStringLiteral("positional")).isArray()) {
+        for (const QJsonValue &task : object.value(QStringLiteral("positional")).toArray()) {
+            tasks << task.toString();
+        }
+    }
+    return tasks;
+}
+
+} // namespace
+
 Timeline ExperimentDocument::timeline() const
 {
     const QStringList names = clientNames();
     Timeline timeline;
     for (const QJsonValue &stage : m_json.value(QStringLiteral("stages")).toArray()) {
+        const QStringList positional = positionalTasksOf(stage);
         std::vector<QString> row;
-        for (const QString &name : names) {
-            row.push_back(stage.toObject().value(name).toString());
+        for (int c = 0; c < names.size(); ++c) {
+            // A positional stage shows client c on task c mod n, as the engine's static view.
+            row.push_back(positional.isEmpty() ? stage.toObject().value(names[c]).toString()
+                                               : positional[c % positional.size()]);
         }
         timeline.push_back(row);
     }
     return timeline;
 }
 
+std::vector<QStringList> ExperimentDocument::positionalStages() const
+{
+    std::vector<QStringList> result;
+    for (const QJsonValue &stage : m_json.value(QStringLiteral("stages")).toArray()) {
+        result.push_back(positionalTasksOf(stage));
+    }
+    return result;
+}
+
 void ExperimentDocument::setTimeline(const Timeline &timeline, const QString &description)
 {
     const QStringList names = clientNames();
+    const Timeline before = this->timeline();
+    const QJsonArray beforeStages = m_json.value(QStringLiteral("stages")).toArray();
     QJsonArray stages;
-    for (const auto &row : timeline) {
+    for (std::size_t s = 0; s < timeline.size(); ++s) {
+        const auto &row = timeline[s];
+        // A positional stage whose static view is unchanged stays positional; an edited one
+        // becomes a per-client stage.
+        if (s < before.size() && before[s] == row &&
+            !positionalTasksOf(beforeStages.at(static_cast<int>(s))).isEmpty()) {
+            stages.append(beforeStages.at(static_cast<int>(s)));
+            continue;
+        }
         QJsonObject object;
         for (int c = 0; c < names.size() && c < static_cast<int>(row.size()); ++c) {
             if (!row[static_cast<std::size_t>(c)].isEmpty()) {

@@ -45,6 +45,9 @@ public:
     QStringList clientNames() const;
     int stageCount() const;
     Timeline timeline() const;
+    /// Per stage, the tasks of a positional stage (FCIT's heterogeneous setting: the i-th sampled
+    /// client trains the i-th task), or an empty list for a per-client stage.
+    std::vector<QStringList> positionalStages() const;
     void setTimeline(const Timeline &timeline, const QString &description);
     void setCell(int stage, int client, const QString &task);
     void addStage();
