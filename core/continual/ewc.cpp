@@ -28,7 +28,8 @@ torch::Tensor ewcPenalty(const std::vector<torch::Tensor> &parameters,
 
 std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::Tensor> &parameters,
                                           const SharedData &data, int column,
-                                          const std::vector<int> &indices, int samples,
+                                          const std::vector<int> &indices,
+                                          const std::vector<int> *columns, int samples,
                                           const CancellationToken &cancel)
 {
     std::vector<torch::Tensor> fisher;
@@ -40,7 +41,9 @@ std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::T
         if (cancel.isCancelled()) {
             break;
         }
-        const Batch batch = makeBatch(data, {{column, indices[static_cast<std::size_t>(i)]}});
+        const auto at = static_cast<std::size_t>(i);
+        const Batch batch =
+            makeBatch(data, {{columns != nullptr ? (*columns)[at] : column, indices[at]}});
         for (auto &p : parameters) {
             if (p.grad().defined()) {
                 p.grad().zero_();
@@ -92,7 +95,7 @@ public:
         Payload upload;
         const std::vector<torch::Tensor> fisher =
             estimateFisher(end.model->network(), end.model->parameters(), *end.data, end.column,
-                           *end.indices, m_fisherSamples, *end.cancel);
+                           *end.indices, end.columns, m_fisherSamples, *end.cancel);
         for (std::size_t i = 0; i < fisher.size(); ++i) {
             upload.tensors.push_back({"fisher/" + std::to_string(i), fisher[i]});
         }

@@ -115,7 +115,9 @@ public:
         for (std::size_t start = 0; start < samples.size(); start += kChunk) {
             std::vector<SampleRef> refs;
             for (std::size_t i = start; i < std::min(samples.size(), start + kChunk); ++i) {
-                refs.push_back({training.column, samples[i]});
+                refs.push_back(
+                    {training.columns != nullptr ? (*training.columns)[i] : training.column,
+                     samples[i]});
             }
             const torch::Tensor ids = identities(network, makeBatch(*training.data, refs)).sum(0);
             sum = sum.defined() ? sum + ids : ids;

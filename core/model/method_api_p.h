@@ -45,6 +45,9 @@ struct LocalTraining {
     int stage = 0;
     int round = 0;
     const std::vector<int> *indices = nullptr; ///< the client's samples of that task
+    /// The task column of each of `indices` when they pool several tasks (a mixed or positional
+    /// stage's group); nullptr: every sample is `column`'s.
+    const std::vector<int> *columns = nullptr;
     /// [outputs] bool: the answers of every task learned in an earlier stage (none at stage 0).
     const torch::Tensor *oldAnswers = nullptr;
     Rng *rng = nullptr; ///< the client's stream for this round
@@ -63,6 +66,7 @@ struct StageEnd {
     int column = 0;
     int stage = 0;
     const std::vector<int> *indices = nullptr;
+    const std::vector<int> *columns = nullptr; ///< as LocalTraining::columns
     const CancellationToken *cancel = nullptr;
 };
 

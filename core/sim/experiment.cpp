@@ -193,6 +193,18 @@ QJsonObject paramsToJson(const QVariantMap &params)
 
 } // namespace
 
+std::vector<QString> Experiment::stageTasks(std::size_t s) const
+{
+    if (!hasUnits(s)) {
+        return stages[s];
+    }
+    std::vector<QString> tasks;
+    for (const TaskGroup &group : stageUnits[s].units) {
+        tasks.insert(tasks.end(), group.begin(), group.end());
+    }
+    return tasks;
+}
+
 std::vector<QString> Experiment::taskColumns() const
 {
     std::vector<QString> columns;
@@ -251,12 +263,21 @@ QJsonObject Experiment::toJson() const
     for (std::size_t s = 0; s < stages.size(); ++s) {
         const auto &stage = stages[s];
         QJsonObject object;
-        if (isPositional(s)) {
+        if (hasUnits(s)) {
             QJsonArray units;
-            for (const QString &task : positional[s]) {
-                units.append(task);
+            for (const TaskGroup &group : stageUnits[s].units) {
+                if (group.size() == 1 && isPositional(s)) {
+                    units.append(group.front());
+                } else {
+                    QJsonArray tasks;
+                    for (const QString &task : group) {
+                        tasks.append(task);
+                    }
+                    units.append(tasks);
+                }
             }
-            object.insert(QStringLiteral("positional"), units);
+            object.insert(isPositional(s) ? QStringLiteral("positional") : QStringLiteral("mix"),
+                          isPositional(s) ? units : units.first());
             stageArray.append(object);
             continue;
         }
@@ -491,38 +512,85 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
                 return true;
             };
             const QJsonValue stage = stages.at(s);
-            std::vector<QString> units;
+            StageUnits units;
             const QJsonObject stageObject = stage.toObject();
-            const bool clientNamedPositional = std::any_of(
-                experiment.clients.begin(), experiment.clients.end(), [](const ClientSpec &client) {
-                    return client.name == QLatin1String("positional");
-                });
-            if (stage.isObject() && stageObject.size() == 1 &&
-                stageObject.contains(QStringLiteral("positional")) &&
-                (stageObject.value(QStringLiteral("positional")).isArray() ||
-                 !clientNamedPositional)) {
-                // FCIT's heterogeneous stage: the i-th sampled client trains the i-th task.
-                const QJsonValue list = stageObject.value(QStringLiteral("positional"));
-                const QString where = path + QStringLiteral(".positional");
-                if (!list.isArray() || list.toArray().isEmpty()) {
-                    errors.push_back({where, QStringLiteral("expected a non-empty array of task "
-                                                            "ids, one per sampled position")});
+            const QString formKey =
+                stageObject.size() != 1                              ? QString()
+                : stageObject.contains(QStringLiteral("positional")) ? QStringLiteral("positional")
+                : stageObject.contains(QStringLiteral("mix"))        ? QStringLiteral("mix")
+                                                                     : QString();
+            const bool clientNamedLikeForm =
+                !formKey.isEmpty() &&
+                std::any_of(experiment.clients.begin(), experiment.clients.end(),
+                            [&](const ClientSpec &client) {
+                                return client.name == formKey;
+                            });
+            // A group: a task id, or (mix, and inside positional lists) an array of task ids.
+            const auto readGroup = [&](const QString &where, const QJsonValue &value, bool single) {
+                TaskGroup group;
+                if (value.isString() && single) {
+                    if (checkTask(where, value.toString())) {
+                        group.push_back(value.toString());
+                    }
+                    return group;
+                }
+                const QJsonArray array = value.toArray();
+                if (!value.isArray() || array.isEmpty()) {
+                    errors.push_back({where, single ? QStringLiteral("expected a task id or a "
+                                                                     "non-empty array of task ids")
+                                                    : QStringLiteral("expected a non-empty array "
+                                                                     "of task ids")});
+                    return group;
+                }
+                for (int i = 0; i < array.size(); ++i) {
+                    const QString at = where + QStringLiteral("[%1]").arg(i);
+                    const QString task = array.at(i).toString();
+                    if (!array.at(i).isString()) {
+                        errors.push_back({at, QStringLiteral("expected a task id string")});
+                    } else if (std::find(group.begin(), group.end(), task) != group.end()) {
+                        errors.push_back({at, QStringLiteral("\"%1\" is listed twice").arg(task)});
+                    } else if (checkTask(at, task)) {
+                        group.push_back(task);
+                        continue;
+                    }
+                    return TaskGroup{};
+                }
+                return group;
+            };
+            if (!formKey.isEmpty() &&
+                (stageObject.value(formKey).isArray() || !clientNamedLikeForm)) {
+                const QJsonValue list = stageObject.value(formKey);
+                const QString where = path + QLatin1Char('.') + formKey;
+                if (formKey == QLatin1String("mix")) {
+                    // Capability stage: every client trains the group's pooled samples.
+                    units.kind = StageUnits::Kind::Mixed;
+                    const TaskGroup group = readGroup(where, list, false);
+                    if (!group.empty()) {
+                        units.units.push_back(group);
+                    }
+                } else if (!list.isArray() || list.toArray().isEmpty()) {
+                    errors.push_back({where, QStringLiteral("expected a non-empty array of tasks "
+                                                            "(or groups), one per sampled "
+                                                            "position")});
                 } else {
+                    // FCIT's heterogeneous stage: the i-th sampled client trains the i-th unit.
+                    units.kind = StageUnits::Kind::Positional;
                     const QJsonArray array = list.toArray();
                     for (int i = 0; i < array.size(); ++i) {
-                        const QString at = where + QStringLiteral("[%1]").arg(i);
-                        if (!array.at(i).isString()) {
-                            errors.push_back({at, QStringLiteral("expected a task id string")});
-                        } else if (checkTask(at, array.at(i).toString())) {
-                            units.push_back(array.at(i).toString());
+                        const TaskGroup group =
+                            readGroup(where + QStringLiteral("[%1]").arg(i), array.at(i), true);
+                        if (group.empty()) {
+                            units.units.clear();
+                            break;
                         }
+                        units.units.push_back(group);
                     }
-                    if (units.size() != static_cast<std::size_t>(array.size())) {
-                        units.clear();
-                    }
-                    for (std::size_t c = 0; c < row.size() && !units.empty(); ++c) {
-                        row[c] = units[c % units.size()];
-                    }
+                }
+                if (units.units.empty()) {
+                    units.kind = StageUnits::Kind::PerClient; // reported above
+                }
+                for (std::size_t c = 0; c < row.size() && !units.units.empty(); ++c) {
+                    row[c] = units.units[c % units.units.size()].front();
                 }
             } else if (stage.isString()) {
                 if (checkTask(path, stage.toString())) {
@@ -555,14 +623,14 @@ void readStages(const QJsonObject &root, Experiment &experiment, std::vector<Err
                     {path, QStringLiteral("expected a task id or an object {client: task}")});
             }
             experiment.stages.push_back(row);
-            experiment.positional.push_back(units);
+            experiment.stageUnits.push_back(units);
         }
-        bool anyPositional = false;
-        for (const auto &units : experiment.positional) {
-            anyPositional = anyPositional || !units.empty();
+        bool anyUnits = false;
+        for (const StageUnits &units : experiment.stageUnits) {
+            anyUnits = anyUnits || units.kind != StageUnits::Kind::PerClient;
         }
-        if (!anyPositional) {
-            experiment.positional.clear(); // per-client stages only: nothing to carry
+        if (!anyUnits) {
+            experiment.stageUnits.clear(); // per-client stages only: nothing to carry
         }
         for (std::size_t c = 0; c < experiment.clients.size(); ++c) {
             bool any = false;
@@ -596,6 +664,25 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
                 {category + QStringLiteral(".method"),
                  QStringLiteral("\"%1\" needs model.backbone \"%2\" (not \"%3\")")
                      .arg(choice->method, method->requiresBackbone, experiment.model.method)});
+        }
+    }
+    // Methods whose server reads the clients' samples by task column cannot take pooled ones.
+    for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+        const bool pooled =
+            experiment.hasUnits(s) &&
+            std::any_of(experiment.stageUnits[s].units.begin(),
+                        experiment.stageUnits[s].units.end(), [](const TaskGroup &group) {
+                            return group.size() > 1;
+                        });
+        const QString method = experiment.federated.method;
+        if (pooled && (method == QLatin1String("fedhds") || method == QLatin1String("pcft"))) {
+            errors.push_back({QStringLiteral("federated.method"),
+                              QStringLiteral("\"%1\" cannot train stage %2: it pools several "
+                                             "tasks (a group), and this method reads each "
+                                             "client's samples of one task")
+                                  .arg(method)
+                                  .arg(s + 1)});
+            break;
         }
     }
     if (!generative && experiment.model.text(QStringLiteral("tuning")) == QLatin1String("prompt")) {

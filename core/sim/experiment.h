@@ -23,6 +23,22 @@ struct MethodChoice {
     QString text(const QString &key) const { return params.value(key).toString(); }
 };
 
+/// What one client trains in a mixed or positional stage: one task, or several whose training
+/// samples are pooled before the split (FCIT's capability groups).
+using TaskGroup = std::vector<QString>;
+
+/// The form of a stage whose cells are not per client.
+struct StageUnits {
+    enum class Kind {
+        PerClient,  ///< stages[s][c] says what client c trains
+        Mixed,      ///< `{"mix": [tasks]}`: every client trains the one group, units[0]
+        Positional, ///< `{"positional": [task or [tasks], ...]}`: the i-th sampled client of a
+                    ///< round trains units[i % size] (FCIT's heterogeneous setting)
+    };
+    Kind kind = Kind::PerClient;
+    std::vector<TaskGroup> units;
+};
+
 struct ClientSpec {
     QString name;
     QVariantMap params; ///< samples_per_task, dirichlet_alpha (optional), speed, dropout
@@ -50,13 +66,12 @@ struct Experiment {
     std::vector<ClientSpec> clients;
     /// stages[s][c]: the task id client c trains in stage s, or empty for none.
     std::vector<std::vector<QString>> stages;
-    /// positional[s], parallel to stages: empty for a stage whose cells are per client. For a
-    /// positional stage (FCIT's heterogeneous setting, `{"positional": [tasks]}`) every client
-    /// takes part, and in each round the i-th sampled client (in client order) trains
-    /// positional[s][i % size]; each task's samples are split once over all clients, so a task
-    /// that recurs keeps a client's shard. stages[s][c] then holds positional[s][c % size], what a
-    /// static view of the timeline shows.
-    std::vector<std::vector<QString>> positional;
+    /// stageUnits[s], parallel to stages (or empty when every stage is per client). In a mixed or
+    /// positional stage every client takes part, and each group's samples (its tasks' pools,
+    /// concatenated) are split once over all clients, so a group that recurs keeps a client's
+    /// shard. stages[s][c] then holds the first task of units[c % size], what a static view of
+    /// the timeline shows.
+    std::vector<StageUnits> stageUnits;
     QVariantMap evaluation;  ///< every_rounds, test_samples_per_task, mode
     QString fashionMnistDir; ///< empty: defaultFashionMnistDir()
     /// Tasks made from the user's files ("datasets"), usable in stages by their id.
@@ -84,16 +99,15 @@ struct Experiment {
         return heads == QLatin1String("per_task") ||
                (heads == QLatin1String("auto") && isTaskIncremental());
     }
-    /// True when stage `s` is positional (see positional).
-    bool isPositional(std::size_t s) const
+    StageUnits::Kind stageKind(std::size_t s) const
     {
-        return s < positional.size() && !positional[s].empty();
+        return s < stageUnits.size() ? stageUnits[s].kind : StageUnits::Kind::PerClient;
     }
-    /// The task ids stage `s` trains: its positions' tasks, or its cells (with "" for idle).
-    const std::vector<QString> &stageTasks(std::size_t s) const
-    {
-        return isPositional(s) ? positional[s] : stages[s];
-    }
+    bool isPositional(std::size_t s) const { return stageKind(s) == StageUnits::Kind::Positional; }
+    /// True for mixed and positional stages (their clients train groups, see stageUnits).
+    bool hasUnits(std::size_t s) const { return stageKind(s) != StageUnits::Kind::PerClient; }
+    /// The task ids stage `s` trains, in order: its groups' tasks, or its cells ("" for idle).
+    std::vector<QString> stageTasks(std::size_t s) const;
     /// Distinct task ids in order of first appearance: the accuracy matrix's columns.
     std::vector<QString> taskColumns() const;
     /// For each column, the first stage that trains it.

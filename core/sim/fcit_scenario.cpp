@@ -21,6 +21,17 @@ const std::vector<std::vector<int>> &fcitOfficialHetLists()
     return lists;
 }
 
+const std::vector<std::vector<int>> &fcitOfficialCapabilityLists()
+{
+    static const std::vector<std::vector<int>> lists = {
+        {0, 1, 1, 3, 3},
+        {0, 2, 2, 2, 3},
+        {1, 2, 2, 3, 3},
+        {0, 0, 0, 1, 1},
+    };
+    return lists;
+}
+
 namespace {
 
 const QString kBlock = QStringLiteral("fcit");
@@ -106,17 +117,11 @@ Result<QJsonObject> expandFcitScenario(const QJsonObject &root, std::uint64_t se
                           QStringLiteral("the \"fcit\" block sets it from fcit.per_round / "
                                          "fcit.clients: give per_round instead")});
     }
-    static const QStringList known = {QStringLiteral("setting"),
-                                      QStringLiteral("granularity"),
-                                      QStringLiteral("tasks"),
-                                      QStringLiteral("het_lists"),
-                                      QStringLiteral("clients"),
-                                      QStringLiteral("per_round"),
-                                      QStringLiteral("samples_per_task"),
-                                      QStringLiteral("beta"),
-                                      QStringLiteral("min_size"),
-                                      QStringLiteral("max_draws"),
-                                      QStringLiteral("variant")};
+    static const QStringList known = {
+        QStringLiteral("setting"),   QStringLiteral("granularity"),      QStringLiteral("tasks"),
+        QStringLiteral("groups"),    QStringLiteral("het_lists"),        QStringLiteral("clients"),
+        QStringLiteral("per_round"), QStringLiteral("samples_per_task"), QStringLiteral("beta"),
+        QStringLiteral("min_size"),  QStringLiteral("max_draws"),        QStringLiteral("variant")};
     for (auto it = fcit.begin(); it != fcit.end(); ++it) {
         if (!known.contains(it.key())) {
             errors.push_back({field(it.key()), QStringLiteral("unknown field (known: %1)")
@@ -132,16 +137,9 @@ Result<QJsonObject> expandFcitScenario(const QJsonObject &root, std::uint64_t se
                {QStringLiteral("task"), QStringLiteral("capability")}, errors);
     const QString variant = choice(fcit, QStringLiteral("variant"),
                                    {QStringLiteral("fixed"), QStringLiteral("faithful")}, errors);
-    if (granularity == QLatin1String("capability")) {
-        errors.push_back({field(QStringLiteral("granularity")),
-                          QStringLiteral("capability groups (several tasks mixed in one stage) "
-                                         "are not built yet; use \"task\"")});
-    }
-    if (setting == QLatin1String("centralized")) {
-        errors.push_back({field(QStringLiteral("setting")),
-                          QStringLiteral("the centralized upper bound trains all tasks mixed in "
-                                         "one stage, which is not built yet")});
-    }
+    const bool heterogeneous = setting == QLatin1String("heterogeneous");
+    const bool centralized = setting == QLatin1String("centralized");
+    const bool capability = granularity == QLatin1String("capability");
     const int clients =
         static_cast<int>(number(fcit, QStringLiteral("clients"), 50, 1, 10000, true, errors));
     const int perRound = static_cast<int>(
@@ -165,53 +163,89 @@ Result<QJsonObject> expandFcitScenario(const QJsonObject &root, std::uint64_t se
     const int maxDraws = static_cast<int>(
         number(fcit, QStringLiteral("max_draws"), 10000, 1, 1000000, true, errors));
 
-    std::vector<QString> tasks;
-    const QJsonValue taskValue = fcit.value(QStringLiteral("tasks"));
-    if (!taskValue.isArray() || taskValue.toArray().size() < 2) {
-        errors.push_back({field(QStringLiteral("tasks")),
-                          QStringLiteral("expected an array of at least two task ids")});
+    // The units a stage (or a position) trains: single tasks, or capability groups.
+    std::vector<std::vector<QString>> units;
+    std::vector<QString> allTasks;
+    const auto readTask = [&](const QString &where, const QJsonValue &value) {
+        const QString id = value.toString();
+        if (!value.isString() || !isKnownTask(root, id)) {
+            errors.push_back(
+                {where, value.isString()
+                            ? QStringLiteral("unknown task \"%1\" (fcl tasks lists them)").arg(id)
+                            : QStringLiteral("expected a task id string")});
+        } else if (std::find(allTasks.begin(), allTasks.end(), id) != allTasks.end()) {
+            errors.push_back({where, QStringLiteral("\"%1\" is listed twice").arg(id)});
+        } else {
+            allTasks.push_back(id);
+            return true;
+        }
+        return false;
+    };
+    const QString listKey = capability ? QStringLiteral("groups") : QStringLiteral("tasks");
+    const QString otherKey = capability ? QStringLiteral("tasks") : QStringLiteral("groups");
+    if (fcit.contains(otherKey)) {
+        errors.push_back(
+            {field(otherKey), capability
+                                  ? QStringLiteral("capability scenarios take fcit.groups "
+                                                   "(arrays of task ids)")
+                                  : QStringLiteral("only granularity \"capability\" uses groups")});
+    }
+    const QJsonValue listValue = fcit.value(listKey);
+    if (!listValue.isArray() || listValue.toArray().size() < 2) {
+        errors.push_back({field(listKey), capability
+                                              ? QStringLiteral("expected an array of at least two "
+                                                               "groups, each an array of task ids")
+                                              : QStringLiteral("expected an array of at least two "
+                                                               "task ids")});
     } else {
-        const QJsonArray array = taskValue.toArray();
+        const QJsonArray array = listValue.toArray();
         for (int i = 0; i < array.size(); ++i) {
-            const QString where = field(QStringLiteral("tasks[%1]").arg(i));
-            const QString id = array.at(i).toString();
-            if (!array.at(i).isString() || !isKnownTask(root, id)) {
-                errors.push_back({where, array.at(i).isString()
-                                             ? QStringLiteral("unknown task \"%1\" (fcl tasks "
-                                                              "lists them)")
-                                                   .arg(id)
-                                             : QStringLiteral("expected a task id string")});
-            } else if (std::find(tasks.begin(), tasks.end(), id) != tasks.end()) {
-                errors.push_back({where, QStringLiteral("\"%1\" is listed twice").arg(id)});
+            const QString where = field(QStringLiteral("%1[%2]").arg(listKey).arg(i));
+            std::vector<QString> unit;
+            if (!capability) {
+                if (readTask(where, array.at(i))) {
+                    unit.push_back(allTasks.back());
+                }
+            } else if (!array.at(i).isArray() || array.at(i).toArray().isEmpty()) {
+                errors.push_back({where, QStringLiteral("expected a non-empty array of task ids")});
             } else {
-                tasks.push_back(id);
+                const QJsonArray members = array.at(i).toArray();
+                for (int k = 0; k < members.size(); ++k) {
+                    if (readTask(where + QStringLiteral("[%1]").arg(k), members.at(k))) {
+                        unit.push_back(allTasks.back());
+                    }
+                }
             }
+            units.push_back(unit);
         }
     }
-    const bool heterogeneous = setting == QLatin1String("heterogeneous");
-    // Heterogeneous: per stage, the task index of each sampled position.
+    const int unitCount = static_cast<int>(units.size());
+    const QString unitWord = capability ? QStringLiteral("groups") : QStringLiteral("tasks");
+    // Heterogeneous: per stage, the unit index of each sampled position.
     std::vector<std::vector<int>> lists;
     if (heterogeneous && errors.empty()) {
         const QJsonValue mode = fcit.value(QStringLiteral("het_lists"));
-        const int taskCount = static_cast<int>(tasks.size());
         if (mode.isUndefined() || mode == QJsonValue(QStringLiteral("official"))) {
-            if (taskCount != 8 || perRound != 5) {
+            const int official = capability ? 4 : 8;
+            if (unitCount != official || perRound != 5) {
                 errors.push_back({field(QStringLiteral("het_lists")),
-                                  QStringLiteral("the official lists are for 8 tasks and 5 "
-                                                 "clients a round (here %1 and %2): use "
-                                                 "\"seeded\" or give the lists")
-                                      .arg(taskCount)
+                                  QStringLiteral("the official lists are for %1 %2 and 5 clients "
+                                                 "a round (here %3 and %4): use \"seeded\" or "
+                                                 "give the lists")
+                                      .arg(official)
+                                      .arg(unitWord)
+                                      .arg(unitCount)
                                       .arg(perRound)});
             }
-            lists = fcitOfficialHetLists();
+            lists = capability ? fcitOfficialCapabilityLists() : fcitOfficialHetLists();
         } else if (mode == QJsonValue(QStringLiteral("seeded"))) {
             // As FCIT's generator: per stage, per_round draws with replacement, sorted.
-            for (int t = 0; t < taskCount; ++t) {
+            for (int t = 0; t < unitCount; ++t) {
                 Rng rng(deriveSeed(seed, {61, static_cast<std::uint64_t>(t)}));
                 std::vector<int> list;
                 for (int i = 0; i < perRound; ++i) {
                     list.push_back(
-                        static_cast<int>(uniformIndex(rng, static_cast<std::uint64_t>(taskCount))));
+                        static_cast<int>(uniformIndex(rng, static_cast<std::uint64_t>(unitCount))));
                 }
                 std::sort(list.begin(), list.end());
                 lists.push_back(std::move(list));
@@ -220,93 +254,130 @@ Result<QJsonObject> expandFcitScenario(const QJsonObject &root, std::uint64_t se
             const QJsonArray stages = mode.toArray();
             for (int t = 0; t < stages.size(); ++t) {
                 const QJsonArray positions = stages.at(t).toArray();
+                if (positions.isEmpty()) {
+                    errors.push_back(
+                        {field(QStringLiteral("het_lists[%1]").arg(t)),
+                         QStringLiteral("expected a non-empty array of %1").arg(unitWord)});
+                }
                 std::vector<int> list;
                 for (int i = 0; i < positions.size(); ++i) {
                     const QJsonValue at = positions.at(i);
-                    const auto named = std::find(tasks.begin(), tasks.end(), at.toString());
-                    if (at.isString() && named != tasks.end()) {
-                        list.push_back(static_cast<int>(named - tasks.begin()));
-                    } else if (at.isDouble() && at.toDouble() >= 0 && at.toDouble() < taskCount &&
+                    const auto named =
+                        std::find_if(units.begin(), units.end(), [&](const auto &unit) {
+                            return !capability && unit.front() == at.toString();
+                        });
+                    if (at.isString() && named != units.end()) {
+                        list.push_back(static_cast<int>(named - units.begin()));
+                    } else if (at.isDouble() && at.toDouble() >= 0 && at.toDouble() < unitCount &&
                                at.toDouble() == std::floor(at.toDouble())) {
                         list.push_back(at.toInt());
                     } else {
-                        errors.push_back(
-                            {field(QStringLiteral("het_lists[%1][%2]").arg(t).arg(i)),
-                             QStringLiteral("expected a task of fcit.tasks (its id, or its "
-                                            "index 0 to %1)")
-                                 .arg(taskCount - 1)});
+                        errors.push_back({field(QStringLiteral("het_lists[%1][%2]").arg(t).arg(i)),
+                                          capability
+                                              ? QStringLiteral("expected the index of a group of "
+                                                               "fcit.groups, 0 to %1")
+                                                    .arg(unitCount - 1)
+                                              : QStringLiteral("expected a task of fcit.tasks (its "
+                                                               "id, or its index 0 to %1)")
+                                                    .arg(unitCount - 1)});
                     }
-                }
-                if (positions.isEmpty()) {
-                    errors.push_back({field(QStringLiteral("het_lists[%1]").arg(t)),
-                                      QStringLiteral("expected a non-empty array of tasks")});
                 }
                 lists.push_back(std::move(list));
             }
         } else {
             errors.push_back({field(QStringLiteral("het_lists")),
                               QStringLiteral("expected \"official\", \"seeded\" or an array of "
-                                             "task lists, one per stage")});
+                                             "lists, one per stage")});
         }
     } else if (fcit.contains(QStringLiteral("het_lists")) && !heterogeneous) {
         errors.push_back({field(QStringLiteral("het_lists")),
                           QStringLiteral("only the heterogeneous setting uses it")});
     }
     // Q1: the official code passes beta where the minimum size goes.
-    const int minimum =
-        variant == QLatin1String("faithful") ? static_cast<int>(std::ceil(beta)) : minSize;
-    const int perClient = samples / std::max(clients, 1);
+    const bool faithful = variant == QLatin1String("faithful");
+    const int minimum = faithful ? static_cast<int>(std::ceil(beta)) : minSize;
+    const int perClient = centralized ? samples : samples / std::max(clients, 1);
     if (errors.empty() && perClient < minimum) {
-        errors.push_back({variant == QLatin1String("faithful") ? field(QStringLiteral("beta"))
-                                                               : field(QStringLiteral("min_size")),
-                          QStringLiteral("every client must get %1 samples, but %2 samples over "
-                                         "%3 clients average %4")
-                              .arg(minimum)
-                              .arg(samples)
-                              .arg(clients)
-                              .arg(perClient)});
+        errors.push_back(
+            {faithful ? field(QStringLiteral("beta")) : field(QStringLiteral("min_size")),
+             QStringLiteral("every client must get %1 samples, but %2 samples over "
+                            "%3 clients average %4")
+                 .arg(minimum)
+                 .arg(samples)
+                 .arg(clients)
+                 .arg(perClient)});
     }
     if (!errors.empty()) {
         return errors;
     }
 
+    // Unit i as a stage or position entry: a task id, or an array of them.
+    const auto unitJson = [&](std::size_t i) -> QJsonValue {
+        if (!capability) {
+            return units[i].front();
+        }
+        QJsonArray group;
+        for (const QString &task : units[i]) {
+            group.append(task);
+        }
+        return group;
+    };
     QJsonObject expanded = root;
     expanded.remove(kBlock);
+    QJsonObject federated = root.value(QStringLiteral("federated")).toObject();
     QJsonArray clientArray;
-    const int digits = clients >= 100 ? (clients >= 1000 ? 4 : 3) : 2;
-    for (int c = 0; c < clients; ++c) {
-        clientArray.append(
-            QJsonObject{{QStringLiteral("name"),
-                         QStringLiteral("c%1").arg(c + 1, digits, 10, QLatin1Char('0'))},
-                        {QStringLiteral("samples_per_task"), perClient}});
+    QJsonArray stages;
+    if (centralized) {
+        // The upper bound: one client holds every task's data and learns it all mixed in one
+        // stage, with about the federated run's sample-steps (a round is one pass over it all).
+        clientArray.append(QJsonObject{{QStringLiteral("name"), QStringLiteral("central")},
+                                       {QStringLiteral("samples_per_task"), samples}});
+        QJsonArray all;
+        for (const QString &task : allTasks) {
+            all.append(task);
+        }
+        stages.append(QJsonObject{{QStringLiteral("mix"), all}});
+        const int rounds = federated.value(QStringLiteral("rounds_per_stage")).toInt(5);
+        federated.insert(QStringLiteral("rounds_per_stage"),
+                         std::max(1, static_cast<int>(std::lround(static_cast<double>(rounds) *
+                                                                  perRound / clients))));
+        federated.insert(QStringLiteral("participation"), 1.0);
+    } else {
+        const int digits = clients >= 100 ? (clients >= 1000 ? 4 : 3) : 2;
+        for (int c = 0; c < clients; ++c) {
+            clientArray.append(
+                QJsonObject{{QStringLiteral("name"),
+                             QStringLiteral("c%1").arg(c + 1, digits, 10, QLatin1Char('0'))},
+                            {QStringLiteral("samples_per_task"), perClient}});
+        }
+        if (heterogeneous) {
+            for (const auto &list : lists) {
+                QJsonArray positions;
+                for (int index : list) {
+                    positions.append(unitJson(static_cast<std::size_t>(index)));
+                }
+                stages.append(QJsonObject{{QStringLiteral("positional"), positions}});
+            }
+        } else {
+            for (std::size_t i = 0; i < units.size(); ++i) {
+                stages.append(capability
+                                  ? QJsonValue(QJsonObject{{QStringLiteral("mix"), unitJson(i)}})
+                                  : unitJson(i));
+            }
+        }
+        federated.insert(QStringLiteral("participation"),
+                         static_cast<double>(perRound) / static_cast<double>(clients));
     }
     expanded.insert(QStringLiteral("clients"), clientArray);
-    QJsonArray stages;
-    if (heterogeneous) {
-        for (const auto &list : lists) {
-            QJsonArray positions;
-            for (int index : list) {
-                positions.append(tasks[static_cast<std::size_t>(index)]);
-            }
-            stages.append(QJsonObject{{QStringLiteral("positional"), positions}});
-        }
-    } else {
-        for (const QString &task : tasks) {
-            stages.append(task);
-        }
-    }
     expanded.insert(QStringLiteral("stages"), stages);
-    expanded.insert(QStringLiteral("partition"),
-                    QJsonObject{{QStringLiteral("method"), QStringLiteral("quantity")},
-                                {QStringLiteral("beta"), beta},
-                                {QStringLiteral("min_samples_per_client"), minimum},
-                                {QStringLiteral("max_draws"), maxDraws},
-                                {QStringLiteral("rounding"), variant == QLatin1String("faithful")
-                                                                 ? QStringLiteral("floor")
-                                                                 : QStringLiteral("apportion")}});
-    QJsonObject federated = root.value(QStringLiteral("federated")).toObject();
-    federated.insert(QStringLiteral("participation"),
-                     static_cast<double>(perRound) / static_cast<double>(clients));
+    expanded.insert(
+        QStringLiteral("partition"),
+        QJsonObject{{QStringLiteral("method"), QStringLiteral("quantity")},
+                    {QStringLiteral("beta"), beta},
+                    {QStringLiteral("min_samples_per_client"), minimum},
+                    {QStringLiteral("max_draws"), maxDraws},
+                    {QStringLiteral("rounding"),
+                     faithful ? QStringLiteral("floor") : QStringLiteral("apportion")}});
     expanded.insert(QStringLiteral("federated"), federated);
     return expanded;
 }

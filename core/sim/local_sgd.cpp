@@ -2,6 +2,7 @@
 #include "core/sim/local_sgd_p.h"
 
 #include <cmath>
+#include <numeric>
 
 namespace fcl::detail {
 
@@ -44,10 +45,16 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
     // Stragglers (speed < 1) finish only part of their local work, as in FedProx's partial work.
     const int allowedSteps = std::max(
         1, static_cast<int>(std::ceil(training.speed * config.localEpochs * stepsPerEpoch)));
+    // Samples pooled from several tasks shuffle their positions (the same draws as the indices).
     std::vector<int> order = indices;
+    std::vector<int> positions;
+    if (training.columns != nullptr) {
+        positions.resize(indices.size());
+        std::iota(positions.begin(), positions.end(), 0);
+    }
     double firstLoss = std::nan("");
     for (int epoch = 0; epoch < config.localEpochs && training.stepsTaken < allowedSteps; ++epoch) {
-        shuffleInPlace(order, rng);
+        shuffleInPlace(training.columns != nullptr ? positions : order, rng);
         for (int start = 0; start < n && training.stepsTaken < allowedSteps;
              start += config.batchSize, ++training.stepsTaken) {
             if (training.cancel->isCancelled()) {
@@ -57,7 +64,13 @@ ClientResult LocalSgd::train(LocalTraining &training, ClientState &state) const
             std::vector<SampleRef> refs;
             const int end = std::min(n, start + config.batchSize);
             for (int i = start; i < end; ++i) {
-                refs.push_back({training.column, order[static_cast<std::size_t>(i)]});
+                if (training.columns != nullptr) {
+                    const auto at =
+                        static_cast<std::size_t>(positions[static_cast<std::size_t>(i)]);
+                    refs.push_back({(*training.columns)[at], indices[at]});
+                } else {
+                    refs.push_back({training.column, order[static_cast<std::size_t>(i)]});
+                }
             }
             const int current = static_cast<int>(refs.size());
             Batch batch = makeBatch(*training.data, refs);

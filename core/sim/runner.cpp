@@ -252,40 +252,68 @@ void Runner::createMethods()
 void Runner::partitionStages()
 {
     const std::size_t clients = m_experiment.clients.size();
-    m_taskShards.assign(m_columns.size(), {});
-    for (std::size_t j = 0; j < m_columns.size(); ++j) {
-        const TaskData &task = m_data.tasks[j];
-        std::vector<std::size_t> members;
-        const PartitionRequest request =
-            taskShardRequest(m_experiment, j, task.trainSourceLabels, members);
-        if (members.empty()) {
-            continue;
+    const auto columnOfTask = [&](const QString &task) {
+        return static_cast<int>(std::find(m_columns.begin(), m_columns.end(), task) -
+                                m_columns.begin());
+    };
+    // Mixed and positional stages: each group's pooled samples, split once over every client.
+    m_groups = stageGroups(m_experiment);
+    m_groupShards.assign(m_groups.size(), {});
+    for (std::size_t g = 0; g < m_groups.size(); ++g) {
+        std::vector<const std::vector<int> *> labels;
+        std::vector<int> sizes;
+        std::vector<int> columns;
+        for (const QString &task : m_groups[g]) {
+            columns.push_back(columnOfTask(task));
+            const TaskData &data = m_data.tasks[static_cast<std::size_t>(columns.back())];
+            labels.push_back(&data.trainSourceLabels);
+            sizes.push_back(static_cast<int>(data.trainIndices.size()));
         }
+        const auto pool = groupPool(m_experiment, m_groups[g], sizes);
+        if (!pool) {
+            throw EngineFailure{pool.errorString(), true};
+        }
+        std::vector<std::size_t> members;
+        const PartitionRequest request = groupShardRequest(
+            m_experiment, m_groups[g], pooledLabels(pool.value(), labels), members);
         auto parts = partitionSamples(request);
         if (!parts) {
-            throw EngineFailure{QStringLiteral("task \"%1\" (positional stages): %2")
-                                    .arg(m_columns[j], parts.errorString()),
+            throw EngineFailure{QStringLiteral("\"%1\" (mixed or positional stages): %2")
+                                    .arg(QStringList(m_groups[g].begin(), m_groups[g].end())
+                                             .join(QStringLiteral(" + ")),
+                                         parts.errorString()),
                                 true};
         }
-        m_taskShards[j].resize(clients);
+        GroupShards &shards = m_groupShards[g];
+        shards.indices.resize(clients);
+        shards.columns.resize(clients);
         for (std::size_t k = 0; k < members.size(); ++k) {
             for (int position : parts.value()[k]) {
-                m_taskShards[j][members[k]].push_back(
-                    task.trainIndices[static_cast<std::size_t>(position)]);
+                const GroupSample &sample = pool.value()[static_cast<std::size_t>(position)];
+                const int column = columns[static_cast<std::size_t>(sample.task)];
+                shards.indices[members[k]].push_back(
+                    m_data.tasks[static_cast<std::size_t>(column)]
+                        .trainIndices[static_cast<std::size_t>(sample.position)]);
+                if (m_groups[g].size() > 1) {
+                    shards.columns[members[k]].push_back(column);
+                }
             }
         }
     }
     for (std::size_t s = 0; s < m_experiment.stages.size(); ++s) {
         std::vector<int> columnOf(clients, -1);
         std::vector<std::vector<int>> indicesOf(clients);
-        if (m_experiment.isPositional(s)) {
-            // Until a round assigns positions: the static view (client c, task c mod n).
+        m_sampleColumnsOf.emplace_back(clients);
+        if (m_experiment.hasUnits(s)) {
+            // Until a round assigns positions: the static view (client c, unit c mod n).
+            const std::vector<TaskGroup> &units = m_experiment.stageUnits[s].units;
             for (std::size_t c = 0; c < clients; ++c) {
-                const auto j = static_cast<std::size_t>(
-                    std::find(m_columns.begin(), m_columns.end(), m_experiment.stages[s][c]) -
-                    m_columns.begin());
-                columnOf[c] = static_cast<int>(j);
-                indicesOf[c] = m_taskShards[j][c];
+                const TaskGroup &group = units[c % units.size()];
+                const auto g = static_cast<std::size_t>(
+                    std::find(m_groups.begin(), m_groups.end(), group) - m_groups.begin());
+                columnOf[c] = columnOfTask(group.front());
+                indicesOf[c] = m_groupShards[g].indices[c];
+                m_sampleColumnsOf.back()[c] = m_groupShards[g].columns[c];
             }
             m_columnOf.push_back(std::move(columnOf));
             m_indicesOf.push_back(std::move(indicesOf));
@@ -546,14 +574,15 @@ void Runner::assignPositions(const RoundPlan &plan)
     if (!m_experiment.isPositional(s)) {
         return;
     }
-    const std::vector<QString> tasks = positionalTasks(m_experiment, s, plan.sampled);
+    const std::vector<TaskGroup> units = positionalUnits(m_experiment, s, plan.sampled);
     for (std::size_t i = 0; i < plan.sampled.size(); ++i) {
         const auto c = static_cast<std::size_t>(plan.sampled[i]);
-        const QString &task = tasks[i];
-        const auto j = static_cast<std::size_t>(
-            std::find(m_columns.begin(), m_columns.end(), task) - m_columns.begin());
-        m_columnOf[s][c] = static_cast<int>(j);
-        m_indicesOf[s][c] = m_taskShards[j][c];
+        const auto g = static_cast<std::size_t>(
+            std::find(m_groups.begin(), m_groups.end(), units[i]) - m_groups.begin());
+        m_columnOf[s][c] = static_cast<int>(
+            std::find(m_columns.begin(), m_columns.end(), units[i].front()) - m_columns.begin());
+        m_indicesOf[s][c] = m_groupShards[g].indices[c];
+        m_sampleColumnsOf[s][c] = m_groupShards[g].columns[c];
     }
 }
 
@@ -564,10 +593,15 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
     const TensorList noBroadcast;
     std::vector<ClientResult> results(plan.returning.size());
     std::vector<const std::vector<int> *> samples; // asked here: the strategy is not thread-safe
+    std::vector<const std::vector<int> *> columns;
     for (int c : plan.returning) {
         const std::vector<int> *chosen = m_strategy->samplesFor(plan, c);
+        const std::vector<int> &pooled = m_sampleColumnsOf[s][static_cast<std::size_t>(c)];
         samples.push_back(chosen != nullptr ? chosen
                                             : &m_indicesOf[s][static_cast<std::size_t>(c)]);
+        // A strategy's own pick is of the client's primary column (validation keeps such
+        // methods out of stages that pool several tasks).
+        columns.push_back(chosen == nullptr && !pooled.empty() ? &pooled : nullptr);
     }
     const std::vector<QString> errors =
         m_executor->run(static_cast<int>(plan.returning.size()), [&](int worker, int k) {
@@ -589,6 +623,7 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
             training.stage = plan.stage;
             training.round = plan.round;
             training.indices = samples[static_cast<std::size_t>(k)];
+            training.columns = columns[static_cast<std::size_t>(k)];
             training.oldAnswers = &m_oldAnswers[s];
             training.rng = &rng;
             training.config = &m_localConfig;
@@ -644,6 +679,7 @@ void Runner::finishStage(int stage, RoundMetrics &metrics)
                 end.column = m_columnOf[s][c];
                 end.stage = stage;
                 end.indices = &m_indicesOf[s][c];
+                end.columns = m_sampleColumnsOf[s][c].empty() ? nullptr : &m_sampleColumnsOf[s][c];
                 end.cancel = &m_cancel;
                 for (auto &plugin : m_clients[c].plugins) {
                     Payload upload = plugin->afterStage(end, &weights[static_cast<std::size_t>(k)]);

@@ -80,8 +80,9 @@ private:
     /// Throws EngineFailure when the round's mean loss has exploded (see m_firstLoss).
     void checkDivergence(int stage, int round, double loss);
     RoundPlan planRound(int stage, int round) const;
-    /// In a positional stage, gives the i-th sampled client of `plan` the stage's i-th task and
-    /// its shard of that task (m_columnOf, m_indicesOf); nothing in other stages.
+    /// In a positional stage, gives the i-th sampled client of `plan` the stage's i-th group and
+    /// its shard of it (m_columnOf: the group's first task, m_indicesOf, m_sampleColumnsOf);
+    /// nothing in other stages.
     void assignPositions(const RoundPlan &plan);
     /// Trains the returning clients; `downloads` holds the payload of each sampled client.
     std::vector<ClientResult> trainClients(const RoundPlan &plan,
@@ -130,9 +131,18 @@ private:
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
     std::vector<std::vector<int>> m_columnOf;
     std::vector<std::vector<std::vector<int>>> m_indicesOf;
-    /// m_taskShards[column][client]: the client's samples of a task that positional stages train
-    /// (split once over every client); empty for other tasks.
-    std::vector<std::vector<std::vector<int>>> m_taskShards;
+    /// m_sampleColumnsOf[stage][client]: the column of each of m_indicesOf's samples when they
+    /// pool several tasks (a group); empty: all are m_columnOf's.
+    std::vector<std::vector<std::vector<int>>> m_sampleColumnsOf;
+    /// Per client, its shard of a group: sample indices and (groups of several tasks) columns.
+    struct GroupShards {
+        std::vector<std::vector<int>> indices;
+        std::vector<std::vector<int>> columns;
+    };
+    /// The groups mixed and positional stages train (stageGroups) and their splits over every
+    /// client, made once.
+    std::vector<TaskGroup> m_groups;
+    std::vector<GroupShards> m_groupShards;
 
     LocalConfig m_localConfig;
     ModelLayout m_layout;

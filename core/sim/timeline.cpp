@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <optional>
 
 namespace fcl {
@@ -134,7 +135,7 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
                                        std::size_t column, const std::vector<int> &labels,
                                        std::vector<std::size_t> &members)
 {
-    if (experiment.isPositional(stage)) { // its clients train the task shards (taskShardRequest)
+    if (experiment.hasUnits(stage)) { // its clients train group shards (groupShardRequest)
         members.clear();
         return {};
     }
@@ -146,38 +147,103 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
     return request;
 }
 
-std::vector<QString> positionalTasks(const Experiment &experiment, std::size_t stage,
-                                     const std::vector<int> &sampled)
+std::vector<TaskGroup> positionalUnits(const Experiment &experiment, std::size_t stage,
+                                       const std::vector<int> &sampled)
 {
-    std::vector<QString> tasks;
-    if (experiment.isPositional(stage)) {
-        const std::vector<QString> &units = experiment.positional[stage];
+    std::vector<TaskGroup> groups;
+    if (experiment.hasUnits(stage)) {
+        const std::vector<TaskGroup> &units = experiment.stageUnits[stage].units;
         for (std::size_t i = 0; i < sampled.size(); ++i) {
-            tasks.push_back(units[i % units.size()]);
+            groups.push_back(units[i % units.size()]);
         }
     }
-    return tasks;
+    return groups;
 }
 
-PartitionRequest taskShardRequest(const Experiment &experiment, std::size_t column,
-                                  const std::vector<int> &labels, std::vector<std::size_t> &members)
+std::vector<TaskGroup> stageGroups(const Experiment &experiment)
 {
-    const QString taskId = experiment.taskColumns()[column];
-    bool positional = false;
+    std::vector<TaskGroup> groups;
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
-        if (experiment.isPositional(s)) {
-            const auto &units = experiment.positional[s];
-            positional = positional || std::find(units.begin(), units.end(), taskId) != units.end();
+        if (!experiment.hasUnits(s)) {
+            continue;
+        }
+        for (const TaskGroup &group : experiment.stageUnits[s].units) {
+            if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
+                groups.push_back(group);
+            }
         }
     }
-    if (!positional) {
-        members.clear();
-        return {};
+    return groups;
+}
+
+Result<std::vector<GroupSample>> groupPool(const Experiment &experiment, const TaskGroup &group,
+                                           const std::vector<int> &poolSizes)
+{
+    std::vector<GroupSample> pool;
+    if (group.size() == 1) {
+        for (int p = 0; p < poolSizes.front(); ++p) {
+            pool.push_back({0, p});
+        }
+        return pool;
     }
+    int perTask = 0;
+    for (const ClientSpec &client : experiment.clients) {
+        perTask += client.samplesPerTask();
+    }
+    const std::vector<QString> columns = experiment.taskColumns();
+    for (std::size_t k = 0; k < group.size(); ++k) {
+        if (poolSizes[k] < perTask) {
+            return Error{QStringLiteral("task \"%1\"").arg(group[k]),
+                         QStringLiteral("the group needs %1 of its samples (samples_per_task "
+                                        "summed over the clients) but it has %2")
+                             .arg(perTask)
+                             .arg(poolSizes[k])};
+        }
+        std::vector<int> order(static_cast<std::size_t>(poolSizes[k]));
+        std::iota(order.begin(), order.end(), 0);
+        const auto column = static_cast<std::uint64_t>(
+            std::find(columns.begin(), columns.end(), group[k]) - columns.begin());
+        Rng rng(deriveSeed(experiment.seed, {32, column}));
+        shuffleInPlace(order, rng);
+        for (int i = 0; i < perTask; ++i) {
+            pool.push_back({static_cast<int>(k), order[static_cast<std::size_t>(i)]});
+        }
+    }
+    return pool;
+}
+
+std::vector<int> pooledLabels(const std::vector<GroupSample> &pool,
+                              const std::vector<const std::vector<int> *> &labels)
+{
+    constexpr int kTaskOffset = 1000000; // keeps the classes of different tasks apart
+    std::vector<int> pooled;
+    pooled.reserve(pool.size());
+    for (const GroupSample &sample : pool) {
+        pooled.push_back((*labels[static_cast<std::size_t>(sample.task)])[static_cast<std::size_t>(
+                             sample.position)] +
+                         sample.task * kTaskOffset);
+    }
+    return pooled;
+}
+
+PartitionRequest groupShardRequest(const Experiment &experiment, const TaskGroup &group,
+                                   const std::vector<int> &labels,
+                                   std::vector<std::size_t> &members)
+{
+    const std::vector<QString> columns = experiment.taskColumns();
     PartitionRequest request = partitionRequest(experiment, labels, members, [](std::size_t) {
         return true;
     });
-    request.seed = deriveSeed(experiment.seed, {30, column});
+    for (std::size_t k = 0; k < members.size(); ++k) {
+        request.requested[k] *= static_cast<int>(group.size()); // samples_per_task per task
+    }
+    for (std::size_t k = 0; k < group.size(); ++k) {
+        const auto column = static_cast<std::uint64_t>(
+            std::find(columns.begin(), columns.end(), group[k]) - columns.begin());
+        request.seed = group.size() == 1 ? deriveSeed(experiment.seed, {30, column})
+                       : k == 0          ? deriveSeed(experiment.seed, {31, column})
+                                         : deriveSeed(request.seed, {column});
+    }
     return request;
 }
 
@@ -216,19 +282,35 @@ std::vector<Error> checkPartitions(const Experiment &experiment)
             pools.emplace_back(nominalPoolLabels(column));
         }
     }
-    for (std::size_t j = 0; j < columns.size(); ++j) {
+    for (const TaskGroup &group : stageGroups(experiment)) {
+        std::vector<const std::vector<int> *> labels;
+        std::vector<int> sizes;
+        for (const QString &task : group) {
+            const auto j = static_cast<std::size_t>(
+                std::find(columns.begin(), columns.end(), task) - columns.begin());
+            if (pools[j]) {
+                labels.push_back(&*pools[j]);
+                sizes.push_back(static_cast<int>(pools[j]->size()));
+            }
+        }
+        if (labels.size() != group.size()) {
+            continue; // an unreadable file, reported elsewhere
+        }
+        const auto pool = groupPool(experiment, group, sizes);
+        if (!pool) {
+            errors.push_back(pool.errors().front());
+            continue;
+        }
         std::vector<std::size_t> members;
-        if (!pools[j]) {
-            continue;
-        }
-        const PartitionRequest request = taskShardRequest(experiment, j, *pools[j], members);
-        if (members.empty()) {
-            continue;
-        }
+        const PartitionRequest request =
+            groupShardRequest(experiment, group, pooledLabels(pool.value(), labels), members);
         auto parts = partitionSamples(request);
         if (!parts) {
-            errors.push_back({QStringLiteral("task \"%1\" (positional stages)").arg(columns[j]),
-                              parts.errorString()});
+            errors.push_back(
+                {QStringLiteral("%1 \"%2\" (mixed or positional stages)")
+                     .arg(group.size() == 1 ? QStringLiteral("task") : QStringLiteral("group"),
+                          QStringList(group.begin(), group.end()).join(QStringLiteral(" + "))),
+                 parts.errorString()});
         }
     }
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {

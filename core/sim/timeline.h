@@ -6,6 +6,7 @@
 #include "core/sim/experiment.h"
 
 #include <QString>
+#include <QStringList>
 
 #include <cstdint>
 #include <vector>
@@ -14,6 +15,14 @@ namespace fcl {
 
 /// A timeline: rows are stages, columns are clients, cells are task ids ("" = idle).
 using Timeline = std::vector<std::vector<QString>>;
+
+/// How a stage of a timeline is shown when it is not per client: a mixed stage (one group every
+/// client trains) or a positional one (the i-th sampled client trains units[i]). Each unit is a
+/// task id or a group's ids joined by " + ". Empty units: a per-client stage.
+struct StageForm {
+    bool positional = false;
+    QStringList units;
+};
 
 /// FCIT's homogeneous setting: every client gets the same task in a stage. The stage's task is
 /// the one most of its clients already have (ties: the earliest in the catalog); an empty stage
@@ -34,18 +43,41 @@ PartitionRequest stagePartitionRequest(const Experiment &experiment, std::size_t
                                        std::size_t column, const std::vector<int> &labels,
                                        std::vector<std::size_t> &members);
 
-/// The split of one task column over every client, for the positional stages that train it: a
-/// client keeps its shard of the task in every such stage (FCIT's per-task partition). Seed from
-/// (experiment seed, 30, column). Empty request (no member): no positional stage trains it.
-PartitionRequest taskShardRequest(const Experiment &experiment, std::size_t column,
-                                  const std::vector<int> &labels,
-                                  std::vector<std::size_t> &members);
+/// The distinct task groups that mixed and positional stages train, in order of first use.
+std::vector<TaskGroup> stageGroups(const Experiment &experiment);
 
-/// In positional stage `stage`, the task each of `sampled` (client indices in client order, as a
-/// round samples them) trains: the i-th gets positional[stage][i % size]. Empty for a stage whose
-/// cells are per client. Pure function.
-std::vector<QString> positionalTasks(const Experiment &experiment, std::size_t stage,
-                                     const std::vector<int> &sampled);
+/// A sample of a group's pool: the task (its index in the group) and the position in its pool.
+struct GroupSample {
+    int task = 0;
+    int position = 0;
+};
+
+/// The samples a group's split draws from. A one-task group: its whole pool. A larger one: from
+/// each task's pool a seeded subset of the clients' samples_per_task summed, so that its tasks
+/// weigh alike, as FCIT's concatenated per-task files do. `poolSizes`: each task's pool size; an
+/// Error when one is too small.
+Result<std::vector<GroupSample>> groupPool(const Experiment &experiment, const TaskGroup &group,
+                                           const std::vector<int> &poolSizes);
+
+/// The labels of `pool`'s samples, each task's shifted so that classes of different tasks stay
+/// apart (a label-skew split treats them as classes). `labels[k]`: task k's pool labels.
+std::vector<int> pooledLabels(const std::vector<GroupSample> &pool,
+                              const std::vector<const std::vector<int> *> &labels);
+
+/// The split of one group's pooled samples (`labels` from pooledLabels) over every client, for
+/// the mixed and positional stages that train it: a client keeps its shard of the group in every
+/// such stage (FCIT's per-task partition; a capability group's files are pooled before the split,
+/// as FCIT does). Client c asks for samples_per_task x the group's size. Seed from (experiment
+/// seed, 30, column) for a one-task group, (seed, 31, columns...) for a larger one.
+PartitionRequest groupShardRequest(const Experiment &experiment, const TaskGroup &group,
+                                   const std::vector<int> &labels,
+                                   std::vector<std::size_t> &members);
+
+/// In a mixed or positional stage, the group each of `sampled` (client indices in client order,
+/// as a round samples them) trains: the i-th gets units[i % size] (a mixed stage has one unit).
+/// Empty for a stage whose cells are per client. Pure function.
+std::vector<TaskGroup> positionalUnits(const Experiment &experiment, std::size_t stage,
+                                       const std::vector<int> &sampled);
 
 /// A task's training-pool labels as the catalog sizes it (6,000 images per Fashion-MNIST class),
 /// for previews and checks that must not load the data.

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Drives the real workbench and saves the README's screenshots: the designer, a run in progress,
-// a finished comparison, SCAFFOLD's observations, PCFT's trust graph with its hover, FedHDS's
+// a finished comparison, FCIT's heterogeneous scenario and its dialog, SCAFFOLD's observations, PCFT's trust graph with its hover, FedHDS's
 // client scatter, DISCO's slot assignment, plus a report. The window takes the screen's size; run
 // under xvfb-run at the size wanted:
 //   xvfb-run -s "-screen 0 1920x1080x24" ./build/tests/make_screenshots OUT_DIR
 //   make_screenshots OUT_DIR --screen EXP.json   the window as it first opens, EXP loaded
 #include "ui/designer/designer_panel.h"
+#include "ui/designer/fcit_dialog.h"
 #include "ui/history/ask_dialog.h"
 #include "ui/history/history_panel.h"
 #include "ui/main/main_window.h"
@@ -16,6 +17,7 @@
 #include <qcustomplot.h>
 
 #include <QApplication>
+#include <QComboBox>
 #include <QDir>
 #include <QEventLoop>
 #include <QMouseEvent>
@@ -84,6 +86,21 @@ int main(int argc, char *argv[])
     window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
     waitMs(500);
     save(&window, out + QStringLiteral("/designer.png"));
+
+    // FCIT's heterogeneous scenario in the designer (positional stages), and the dialog that
+    // generates such scenarios.
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/fcit-het.json"));
+    waitMs(500);
+    save(&window, out + QStringLiteral("/fcit-designer.png"));
+    {
+        fcl::ui::FcitDialog dialog(window.document()->json(), &window);
+        dialog.setting()->setCurrentIndex(1);
+        dialog.show();
+        waitMs(300);
+        save(&dialog, out + QStringLiteral("/fcit-dialog.png"));
+    }
+    window.openExperiment(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/default.json"));
+    waitMs(300);
 
     // A finetune run to completion, then a replay run caught in progress.
     QEventLoop done;

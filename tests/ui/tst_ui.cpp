@@ -5,6 +5,7 @@
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 #include "ui/designer/designer_panel.h"
+#include "ui/designer/fcit_dialog.h"
 #include "ui/designer/method_panel.h"
 #include "ui/designer/timeline_grid.h"
 #include "ui/history/ask_dialog.h"
@@ -19,6 +20,7 @@
 #include "ui/run/run_controller.h"
 
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
@@ -26,6 +28,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMimeData>
@@ -208,6 +211,112 @@ private Q_SLOTS:
         QVERIFY(!stage.contains(QStringLiteral("renamed")));
         QCOMPARE(stage.size(), 11);
         QVERIFY(document.validate().isOk());
+    }
+
+    void anFcitScenarioOpensAsItsExpansion()
+    {
+        QFile file(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/fcit-het.json"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        ExperimentDocument document;
+        document.load(QJsonDocument::fromJson(file.readAll()).object());
+        QVERIFY(!document.json().contains(QStringLiteral("fcit")));
+        QCOMPARE(document.clientNames().size(), 50);
+        // FCIT's first official list: the static view shows client c on task c mod 5.
+        const std::vector<StageForm> forms = document.stageForms();
+        QCOMPARE(forms.size(), std::size_t(8));
+        QVERIFY(forms[0].positional);
+        QCOMPARE(forms[0].units, (QStringList{"vl-feet", "vl-category", "vl-upper", "vl-brighter",
+                                              "vl-count-shoes"}));
+        QCOMPARE(document.timeline()[0][6], QStringLiteral("vl-category"));
+        QVERIFY(document.validate().isOk());
+
+        TimelineGrid grid;
+        grid.setTimeline(document.timeline(), document.clientNames(), forms);
+        QCOMPARE(grid.horizontalHeaderItem(0)->text(), QStringLiteral("Stage 1 ⇄"));
+        QVERIFY(grid.horizontalHeaderItem(0)->toolTip().contains(QStringLiteral("i-th sampled")));
+        QVERIFY(grid.item(0, 0)->font().italic());
+
+        // Client edits leave positional stages alone; editing a cell makes its stage per client.
+        document.addClient();
+        QCOMPARE(document.stageForms()[0].units.size(), 5);
+        QCOMPARE(document.timeline()[1][0], QStringLiteral("vl-dark"));
+        document.setCell(1, 0, QStringLiteral("vl-feet"));
+        QVERIFY(document.stageForms()[1].units.isEmpty());
+        QCOMPARE(document.stageForms()[0].units.size(), 5);
+        QCOMPARE(document.timeline()[1][0], QStringLiteral("vl-feet"));
+        QCOMPARE(document.timeline()[1][1], QStringLiteral("vl-upper")); // the rest as shown
+        document.undoStack()->undo();
+        QCOMPARE(document.stageForms()[1].units.size(), 5);
+        auto parsed = document.validate();
+        QVERIFY2(parsed.isOk(), qPrintable(parsed.errorString()));
+        QCOMPARE(parsed.value().clients.size(), std::size_t(51));
+        QVERIFY(parsed.value().isPositional(1));
+
+        // A capability scenario: mixed stages, one group each.
+        QJsonObject root = QJsonDocument::fromJson(QStringLiteral(R"({
+            "name": "cap", "model": {"backbone": "tiny-vlm", "tuning": "lora"},
+            "fcit": {"setting": "homogeneous", "granularity": "capability", "clients": 6,
+                     "per_round": 3, "samples_per_task": 60,
+                     "groups": [["vl-feet", "vl-upper"], ["vl-dark"]]}})")
+                                                       .toUtf8())
+                               .object();
+        ExperimentDocument capability;
+        capability.load(root);
+        QCOMPARE(capability.stageForms()[0].units, QStringList{"vl-feet + vl-upper"});
+        QVERIFY(!capability.stageForms()[0].positional);
+        QCOMPARE(capability.timeline()[0][4], QStringLiteral("vl-feet"));
+        grid.setTimeline(capability.timeline(), capability.clientNames(), capability.stageForms());
+        QCOMPARE(grid.horizontalHeaderItem(0)->text(), QStringLiteral("Stage 1 ∪"));
+        QCOMPARE(grid.item(4, 0)->text(), QStringLiteral("vl-feet + vl-upper"));
+        QCOMPARE(grid.item(4, 1)->text(), QStringLiteral("vl-dark"));
+        auto mixed = capability.validate();
+        QVERIFY2(mixed.isOk(), qPrintable(mixed.errorString()));
+        QCOMPARE(mixed.value().stageKind(0), StageUnits::Kind::Mixed);
+    }
+
+    void fcitDialogGeneratesAScenarioOrSaysWhyNot()
+    {
+        ExperimentDocument document;
+        document.load(presetJson());
+        FcitDialog dialog(document.json());
+        const auto generate = [&] {
+            return dialog.buttons()->button(QDialogButtonBox::Ok);
+        };
+        QVERIFY(generate()->isEnabled());
+        QVERIFY2(dialog.summary().startsWith(
+                     QStringLiteral("Generates 50 client(s), 5 a round, and 8 stage(s);")),
+                 qPrintable(dialog.summary()));
+        dialog.setting()->setCurrentIndex(1); // heterogeneous, FCIT's official lists
+        QVERIFY2(dialog.summary().contains(QStringLiteral("by position")),
+                 qPrintable(dialog.summary()));
+        dialog.units()->setText(QStringLiteral("vl-feet, vl-nothing"));
+        QVERIFY(!generate()->isEnabled());
+        QVERIFY2(dialog.summary().contains(QStringLiteral("fcit.tasks[1]: unknown task")),
+                 qPrintable(dialog.summary()));
+        dialog.units()->setText(QStringLiteral("vl-feet, vl-upper, vl-dark"));
+        QVERIFY2(dialog.summary().contains(QStringLiteral("fcit.het_lists: the official lists")),
+                 qPrintable(dialog.summary()));
+        dialog.setting()->setCurrentIndex(0);
+        dialog.granularity()->setCurrentIndex(1); // capability: each item a group
+        dialog.units()->setText(QStringLiteral("vl-feet + vl-upper, vl-dark"));
+        dialog.clients()->setValue(20);
+        dialog.perRound()->setValue(4);
+        QVERIFY2(generate()->isEnabled(), qPrintable(dialog.summary()));
+        QCOMPARE(dialog.scenario().value(QStringLiteral("groups")).toArray().at(0).toArray().size(),
+                 2);
+
+        document.applyGenerated(dialog.expanded(), QStringLiteral("FCIT scenario"));
+        QCOMPARE(document.clientNames().size(), 20);
+        QCOMPARE(document.stageForms()[0].units, QStringList{"vl-feet + vl-upper"});
+        QVERIFY(!document.json().contains(QStringLiteral("fcit")));
+        QCOMPARE(document.json()
+                     .value(QStringLiteral("federated"))
+                     .toObject()
+                     .value(QStringLiteral("participation"))
+                     .toDouble(),
+                 0.2);
+        document.undoStack()->undo();
+        QCOMPARE(document.clientNames().size(), 10);
     }
 
     void invalidSettingsAreFlaggedBeforeRun()
@@ -587,8 +696,7 @@ private Q_SLOTS:
         // (it was only refreshed when Run's state flipped, so it kept the fixed error).
         window.document()->setSectionValue(QStringLiteral("federated"),
                                            QStringLiteral("local_epochs"), -3);
-        window.document()->setSectionValue(QStringLiteral("federated"), QStringLiteral("lr"),
-                                           0.05);
+        window.document()->setSectionValue(QStringLiteral("federated"), QStringLiteral("lr"), 0.05);
         QVERIFY(!window.runAction()->isEnabled());
         QVERIFY(!window.runAction()->toolTip().contains(QStringLiteral("federated.lr")));
         QVERIFY2(window.runAction()->toolTip().contains(QStringLiteral("federated.local_epochs")),

@@ -2,6 +2,7 @@
 #include "ui/designer/designer_panel.h"
 
 #include "core/sim/registry.h"
+#include "ui/designer/fcit_dialog.h"
 #include "ui/designer/method_panel.h"
 #include "ui/designer/partition_preview.h"
 #include "ui/designer/timeline_grid.h"
@@ -157,16 +158,24 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
     homogeneous->setToolTip(
         tr("FCIT's homogeneous setting: every client gets the same task in a stage."));
     auto *heterogeneous = new QPushButton(tr("Make heterogeneous"), timelineBox);
-    heterogeneous->setToolTip(tr(
-        "FCIT's heterogeneous setting: clients get different tasks in the same stage (seeded)."));
+    heterogeneous->setToolTip(
+        tr("Clients get different tasks in the same stage (seeded), each its own for the whole "
+           "stage. For FCIT's heterogeneous setting, where tasks go by position in each round, "
+           "use FCIT scenario…"));
     m_heterogeneousSeed = new QSpinBox(timelineBox);
     m_heterogeneousSeed->setRange(0, 1000000);
     m_heterogeneousSeed->setValue(1);
     m_heterogeneousSeed->setPrefix(tr("seed "));
+    auto *fcitScenario = new QPushButton(tr("FCIT scenario…"), timelineBox);
+    fcitScenario->setToolTip(
+        tr("Generate one of FCIT's scenarios: 50 clients, 5 a round, a Dirichlet quantity split "
+           "of every task, homogeneous or positional (heterogeneous) stages, task or capability "
+           "groups, or the centralized upper bound."));
     // Two rows, so that the column stays narrow enough for a laptop screen.
     auto *settingButtons = new QHBoxLayout;
     timelineButtons->addWidget(addStage);
     timelineButtons->addWidget(removeStage);
+    timelineButtons->addWidget(fcitScenario);
     timelineButtons->addStretch(1);
     for (QWidget *w :
          std::initializer_list<QWidget *>{homogeneous, heterogeneous, m_heterogeneousSeed}) {
@@ -219,6 +228,7 @@ DesignerPanel::DesignerPanel(ExperimentDocument *document, QWidget *parent)
     });
     connect(homogeneous, &QPushButton::clicked, this, &DesignerPanel::makeHomogeneous);
     connect(heterogeneous, &QPushButton::clicked, this, &DesignerPanel::makeHeterogeneous);
+    connect(fcitScenario, &QPushButton::clicked, this, &DesignerPanel::openFcitScenario);
     connect(m_timeline, &TimelineGrid::cellTaskChanged, m_document, &ExperimentDocument::setCell);
     connect(m_clients, &QTableWidget::cellChanged, this, &DesignerPanel::clientEdited);
     connect(m_document, &ExperimentDocument::changed, this, &DesignerPanel::refresh);
@@ -246,6 +256,14 @@ void DesignerPanel::makeHeterogeneous()
                                static_cast<int>(m_document->clientNames().size()),
                                static_cast<std::uint64_t>(m_heterogeneousSeed->value())),
         tr("Make heterogeneous"));
+}
+
+void DesignerPanel::openFcitScenario()
+{
+    FcitDialog dialog(m_document->json(), this);
+    if (dialog.exec() == QDialog::Accepted && !dialog.expanded().isEmpty()) {
+        m_document->applyGenerated(dialog.expanded(), tr("FCIT scenario"));
+    }
 }
 
 void DesignerPanel::refreshClients()
@@ -367,7 +385,7 @@ void DesignerPanel::refresh()
     m_description->setVisible(!description.isEmpty());
     refreshClients();
     m_timeline->setTimeline(m_document->timeline(), m_document->clientNames(),
-                            m_document->positionalStages());
+                            m_document->stageForms());
     m_methods->refresh();
 
     auto result = m_document->validate();

@@ -38,6 +38,8 @@ public:
     QLabel *description() const { return m_description; }
     void makeHomogeneous();
     void makeHeterogeneous();
+    /// Opens "FCIT scenario…"; on Generate, the document becomes the scenario's expansion.
+    void openFcitScenario();
     /// The validation list (click an error to go to its cell).
     QListWidget *validationList() const { return m_validation; }
 

@@ -61,7 +61,54 @@ void PartitionPreview::redraw()
     const std::size_t clients = e.clients.size();
     // counts[answer][client]
     std::map<int, QVector<double>> counts;
-    for (std::size_t j = 0; j < columns.size(); ++j) {
+    const auto count = [&](const TaskSpec *task, int label, std::size_t client) {
+        // Text tasks have no answer words: their samples count under "text".
+        const int answer = task->isText() ? -1 : task->answerFor(label);
+        auto &row = counts[answer];
+        row.resize(static_cast<int>(clients));
+        row[static_cast<int>(client)] += 1;
+    };
+    if (e.hasUnits(stage)) {
+        // Mixed and positional stages: each client's shard of the group it shows (c mod n);
+        // every group is split once over all clients.
+        const std::vector<TaskGroup> &units = e.stageUnits[stage].units;
+        for (const TaskGroup &group : units) {
+            std::vector<std::vector<int>> labels;
+            std::vector<int> sizes;
+            for (const QString &id : group) {
+                labels.push_back(nominalPoolLabels(id));
+                sizes.push_back(static_cast<int>(labels.back().size()));
+            }
+            std::vector<const std::vector<int> *> pointers;
+            for (const auto &l : labels) {
+                pointers.push_back(&l);
+            }
+            auto pool = groupPool(e, group, sizes);
+            if (!pool) {
+                continue;
+            }
+            std::vector<std::size_t> members;
+            auto parts = partitionSamples(
+                groupShardRequest(e, group, pooledLabels(pool.value(), pointers), members));
+            if (!parts) {
+                continue;
+            }
+            for (std::size_t k = 0; k < members.size(); ++k) {
+                if (units[members[k] % units.size()] != group) {
+                    continue;
+                }
+                for (int position : parts.value()[k]) {
+                    const GroupSample &sample = pool.value()[static_cast<std::size_t>(position)];
+                    const auto t = static_cast<std::size_t>(sample.task);
+                    if (const TaskSpec *task = findTask(group[t])) {
+                        count(task, labels[t][static_cast<std::size_t>(sample.position)],
+                              members[k]);
+                    }
+                }
+            }
+        }
+    }
+    for (std::size_t j = 0; j < columns.size() && !e.hasUnits(stage); ++j) {
         const TaskSpec *task = findTask(columns[j]);
         std::vector<std::size_t> members;
         const PartitionRequest request =
@@ -75,15 +122,7 @@ void PartitionPreview::redraw()
         }
         for (std::size_t k = 0; k < members.size(); ++k) {
             for (int position : parts.value()[k]) {
-                // Text tasks have no answer words: their samples count under the group they
-                // were split by (shown as "text").
-                const int answer =
-                    task->isText()
-                        ? -1
-                        : task->answerFor(request.labels[static_cast<std::size_t>(position)]);
-                auto &row = counts[answer];
-                row.resize(static_cast<int>(clients));
-                row[static_cast<int>(members[k])] += 1;
+                count(task, request.labels[static_cast<std::size_t>(position)], members[k]);
             }
         }
     }
@@ -118,9 +157,15 @@ void PartitionPreview::redraw()
     m_plot->xAxis->setTickLabelRotation(clients > 6 ? 35 : 0);
     m_plot->xAxis->setRange(0.4, static_cast<double>(clients) + 0.6);
     m_plot->yAxis->setRange(0, maximum * 1.08);
-    m_note->setText(tr("%1 partition, seed %2 (preview uses the engine's partition code)")
-                        .arg(e.partition.method)
-                        .arg(e.seed));
+    m_note->setText(
+        e.isPositional(stage)
+            ? tr("%1 partition, seed %2: each client's share of the group in its cell; rounds "
+                 "assign groups by position")
+                  .arg(e.partition.method)
+                  .arg(e.seed)
+            : tr("%1 partition, seed %2 (preview uses the engine's partition code)")
+                  .arg(e.partition.method)
+                  .arg(e.seed));
     m_plot->replot();
 }
 

@@ -103,33 +103,47 @@ QColor TimelineGrid::taskColor(const QString &taskId)
 }
 
 void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clientNames,
-                               const std::vector<QStringList> &positional)
+                               const std::vector<StageForm> &forms)
 {
     m_updating = true;
     setRowCount(static_cast<int>(clientNames.size()));
     setColumnCount(static_cast<int>(timeline.size()));
     setVerticalHeaderLabels(clientNames);
+    const auto formOf = [&](std::size_t s) {
+        return s < forms.size() ? forms[s] : StageForm{};
+    };
     for (std::size_t s = 0; s < timeline.size(); ++s) {
-        const bool byPosition = s < positional.size() && !positional[s].isEmpty();
-        auto *header = new QTableWidgetItem(byPosition ? tr("Stage %1 ⇄").arg(s + 1)
-                                                       : tr("Stage %1").arg(s + 1));
-        if (byPosition) {
-            header->setToolTip(
-                tr("Positional stage (FCIT's heterogeneous setting): in every round the i-th "
-                   "sampled client trains the i-th of %1. The cells show client c on task c mod "
-                   "%2; editing a cell turns the stage into a per-client one.")
-                    .arg(positional[s].join(QStringLiteral(", ")))
-                    .arg(positional[s].size()));
+        const StageForm form = formOf(s);
+        QString title = tr("Stage %1").arg(s + 1);
+        QString tip;
+        if (form.positional) {
+            title = tr("Stage %1 ⇄").arg(s + 1);
+            tip = tr("Positional stage (FCIT's heterogeneous setting): in every round the i-th "
+                     "sampled client trains the i-th of %1. The cells show client c on unit c mod "
+                     "%2; editing a cell turns the stage into a per-client one.")
+                      .arg(form.units.join(QStringLiteral(", ")))
+                      .arg(form.units.size());
+        } else if (!form.units.isEmpty()) {
+            title = tr("Stage %1 ∪").arg(s + 1);
+            tip = tr("Mixed stage (an FCIT capability): every client trains the samples of %1 "
+                     "pooled. Editing a cell turns the stage into a per-client one.")
+                      .arg(form.units.front());
         }
+        auto *header = new QTableWidgetItem(title);
+        header->setToolTip(tip);
         setHorizontalHeaderItem(static_cast<int>(s), header);
     }
     for (int s = 0; s < static_cast<int>(timeline.size()); ++s) {
+        const StageForm form = formOf(static_cast<std::size_t>(s));
         for (int c = 0; c < clientNames.size(); ++c) {
             const QString task =
                 c < static_cast<int>(timeline[static_cast<std::size_t>(s)].size())
                     ? timeline[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)]
                     : QString();
-            auto *cell = new QTableWidgetItem(task.isEmpty() ? tr("—") : task);
+            const QString text = !form.units.isEmpty() ? form.units[c % form.units.size()]
+                                 : task.isEmpty()      ? tr("—")
+                                                       : task;
+            auto *cell = new QTableWidgetItem(text);
             cell->setData(Qt::UserRole, task);
             cell->setTextAlignment(Qt::AlignCenter);
             if (!task.isEmpty()) {
@@ -138,10 +152,9 @@ void TimelineGrid::setTimeline(const Timeline &timeline, const QStringList &clie
                 const TaskSpec *spec = findTask(task);
                 cell->setToolTip(spec != nullptr ? spec->title : task);
             }
-            if (static_cast<std::size_t>(s) < positional.size() &&
-                !positional[static_cast<std::size_t>(s)].isEmpty()) {
+            if (!form.units.isEmpty()) {
                 QFont font = cell->font();
-                font.setItalic(true); // a static view: rounds assign tasks by position
+                font.setItalic(true); // a static view: rounds assign the units
                 cell->setFont(font);
                 cell->setToolTip(horizontalHeaderItem(s)->toolTip());
             }

@@ -28,10 +28,10 @@ class TimelineGrid : public QTableWidget {
 public:
     explicit TimelineGrid(QWidget *parent = nullptr);
 
-    /// `positional[s]` non-empty: stage s is positional (the i-th sampled client of a round
-    /// trains its i-th task); its header says so and its cells show the static view.
+    /// `forms[s]` with units: stage s is mixed or positional; its header says so and its cells
+    /// show client c on unit c mod n, in italics (rounds assign positions).
     void setTimeline(const Timeline &timeline, const QStringList &clientNames,
-                     const std::vector<QStringList> &positional = {});
+                     const std::vector<StageForm> &forms = {});
     static QColor taskColor(const QString &taskId);
 
 Q_SIGNALS:

@@ -114,6 +114,13 @@ void ExperimentDocument::load(const QJsonObject &json, const QString &path)
     setJson(normalized);
 }
 
+void ExperimentDocument::applyGenerated(const QJsonObject &after, const QString &description)
+{
+    QJsonObject normalized = after;
+    normalized.insert(QStringLiteral("stages"), normalizedStages(after));
+    apply(normalized, description);
+}
+
 bool ExperimentDocument::loadFile(const QString &path, QString *error)
 {
     QFile file(path);
@@ -295,17 +302,36 @@ int ExperimentDocument::stageCount() const
 
 namespace {
 
-/// A positional stage's tasks (`{"positional": [...]}`), or none.
-QStringList positionalTasksOf(const QJsonValue &stage)
+/// A unit of a mixed or positional stage as text: a task id, or a group's ids joined by " + ".
+QString unitLabel(const QJsonValue &unit)
 {
-    QStringList tasks;
-    const QJsonObject object = stage.toObject();
-    if (object.size() == 1 && object.value(QStringLiteral("positional")).isArray()) {
-        for (const QJsonValue &task : object.value(QStringLiteral("positional")).toArray()) {
-            tasks << task.toString();
-        }
+    if (!unit.isArray()) {
+        return unit.toString();
     }
-    return tasks;
+    QStringList tasks;
+    for (const QJsonValue &task : unit.toArray()) {
+        tasks << task.toString();
+    }
+    return tasks.join(QStringLiteral(" + "));
+}
+
+/// The form of a `{"mix": group}` or `{"positional": [...]}` stage; empty units otherwise.
+StageForm formOf(const QJsonValue &stage)
+{
+    StageForm form;
+    const QJsonObject object = stage.toObject();
+    if (object.size() != 1) {
+        return form;
+    }
+    if (object.value(QStringLiteral("positional")).isArray()) {
+        form.positional = true;
+        for (const QJsonValue &unit : object.value(QStringLiteral("positional")).toArray()) {
+            form.units << unitLabel(unit);
+        }
+    } else if (object.value(QStringLiteral("mix")).isArray()) {
+        form.units << unitLabel(object.value(QStringLiteral("mix")));
+    }
+    return form;
 }
 
 } // namespace
@@ -315,23 +341,25 @@ Timeline ExperimentDocument::timeline() const
     const QStringList names = clientNames();
     Timeline timeline;
     for (const QJsonValue &stage : m_json.value(QStringLiteral("stages")).toArray()) {
-        const QStringList positional = positionalTasksOf(stage);
+        const StageForm form = formOf(stage);
         std::vector<QString> row;
         for (int c = 0; c < names.size(); ++c) {
-            // A positional stage shows client c on task c mod n, as the engine's static view.
-            row.push_back(positional.isEmpty() ? stage.toObject().value(names[c]).toString()
-                                               : positional[c % positional.size()]);
+            // A mixed or positional stage shows client c on the first task of unit c mod n, as
+            // the engine's static view.
+            row.push_back(form.units.isEmpty()
+                              ? stage.toObject().value(names[c]).toString()
+                              : form.units[c % form.units.size()].section(QLatin1Char(' '), 0, 0));
         }
         timeline.push_back(row);
     }
     return timeline;
 }
 
-std::vector<QStringList> ExperimentDocument::positionalStages() const
+std::vector<StageForm> ExperimentDocument::stageForms() const
 {
-    std::vector<QStringList> result;
+    std::vector<StageForm> result;
     for (const QJsonValue &stage : m_json.value(QStringLiteral("stages")).toArray()) {
-        result.push_back(positionalTasksOf(stage));
+        result.push_back(formOf(stage));
     }
     return result;
 }
@@ -344,10 +372,10 @@ void ExperimentDocument::setTimeline(const Timeline &timeline, const QString &de
     QJsonArray stages;
     for (std::size_t s = 0; s < timeline.size(); ++s) {
         const auto &row = timeline[s];
-        // A positional stage whose static view is unchanged stays positional; an edited one
-        // becomes a per-client stage.
+        // A mixed or positional stage whose static view is unchanged keeps its form; an edited
+        // one becomes a per-client stage.
         if (s < before.size() && before[s] == row &&
-            !positionalTasksOf(beforeStages.at(static_cast<int>(s))).isEmpty()) {
+            !formOf(beforeStages.at(static_cast<int>(s))).units.isEmpty()) {
             stages.append(beforeStages.at(static_cast<int>(s)));
             continue;
         }

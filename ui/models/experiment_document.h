@@ -31,6 +31,9 @@ public:
 
     /// Pushes an undoable change to `after`.
     void apply(const QJsonObject &after, const QString &description);
+    /// Replaces the document by a generated one (an FCIT scenario's expansion), its stages
+    /// normalised as load() does; one undo step.
+    void applyGenerated(const QJsonObject &after, const QString &description);
 
     // Convenience edits (each one undo step).
     void setTopLevel(const QString &key, const QJsonValue &value);
@@ -45,9 +48,9 @@ public:
     QStringList clientNames() const;
     int stageCount() const;
     Timeline timeline() const;
-    /// Per stage, the tasks of a positional stage (FCIT's heterogeneous setting: the i-th sampled
-    /// client trains the i-th task), or an empty list for a per-client stage.
-    std::vector<QStringList> positionalStages() const;
+    /// Per stage, its form: mixed (every client trains one group of tasks), positional (FCIT's
+    /// heterogeneous setting: the i-th sampled client trains the i-th unit) or per client.
+    std::vector<StageForm> stageForms() const;
     void setTimeline(const Timeline &timeline, const QString &description);
     void setCell(int stage, int client, const QString &task);
     void addStage();

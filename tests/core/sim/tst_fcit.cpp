@@ -48,6 +48,25 @@ QJsonObject hetBlock()
                        {"samples_per_task", 3000}};
 }
 
+/// A stage's units as one task id each (groups joined by "+").
+std::vector<QString> unitsOf(const Experiment &e, std::size_t s)
+{
+    std::vector<QString> ids;
+    for (const TaskGroup &group : e.stageUnits[s].units) {
+        ids.push_back(QStringList(group.begin(), group.end()).join(QLatin1Char('+')));
+    }
+    return ids;
+}
+
+std::vector<QString> joined(const std::vector<TaskGroup> &groups)
+{
+    std::vector<QString> ids;
+    for (const TaskGroup &group : groups) {
+        ids.push_back(QStringList(group.begin(), group.end()).join(QLatin1Char('+')));
+    }
+    return ids;
+}
+
 /// The first error's field and message, or "" when it parses.
 QString firstError(const QByteArray &json)
 {
@@ -92,10 +111,10 @@ private Q_SLOTS:
         QCOMPARE(e.stages.size(), std::size_t(8));
         QVERIFY(e.isPositional(0) && e.isPositional(7));
         // seq_dyn_list's first stage [1,2,4,5,6] and second [3,4,5,7,7].
-        QCOMPARE(e.positional[0], (std::vector<QString>{"vl-feet", "vl-category", "vl-upper",
-                                                        "vl-brighter", "vl-count-shoes"}));
-        QCOMPARE(e.positional[1], (std::vector<QString>{"vl-dark", "vl-upper", "vl-brighter",
-                                                        "vl-left-item", "vl-left-item"}));
+        QCOMPARE(unitsOf(e, 0), (std::vector<QString>{"vl-feet", "vl-category", "vl-upper",
+                                                      "vl-brighter", "vl-count-shoes"}));
+        QCOMPARE(unitsOf(e, 1), (std::vector<QString>{"vl-dark", "vl-upper", "vl-brighter",
+                                                      "vl-left-item", "vl-left-item"}));
         // Columns in order of first appearance: t1 t2 t4 t5 t6 t3 t7 t0; learned at
         // 0,0,0,0,0,1,1,2.
         QCOMPARE(e.taskColumns(), (std::vector<QString>{"vl-feet", "vl-category", "vl-upper",
@@ -116,13 +135,15 @@ private Q_SLOTS:
         QVERIFY(parsed);
         const Experiment &e = parsed.value();
         // Sampled (0-based) clients 4, 12, 27, 33, 48 in stage 0 train t1 t2 t4 t5 t6 in order.
-        QCOMPARE(positionalTasks(e, 0, {4, 12, 27, 33, 48}),
+        QCOMPARE(joined(positionalUnits(e, 0, {4, 12, 27, 33, 48})),
                  (std::vector<QString>{"vl-feet", "vl-category", "vl-upper", "vl-brighter",
                                        "vl-count-shoes"}));
         // A dropped-out client keeps its position: the list is over the sampled, not the returned.
-        QCOMPARE(positionalTasks(e, 1, {0, 1}), (std::vector<QString>{"vl-dark", "vl-upper"}));
+        QCOMPARE(joined(positionalUnits(e, 1, {0, 1})),
+                 (std::vector<QString>{"vl-dark", "vl-upper"}));
         // More sampled clients than positions wrap around.
-        QCOMPARE(positionalTasks(e, 7, {1, 2, 3, 4, 5, 6}).back(), QStringLiteral("vl-brighter"));
+        QCOMPARE(joined(positionalUnits(e, 7, {1, 2, 3, 4, 5, 6})).back(),
+                 QStringLiteral("vl-brighter"));
     }
 
     void expansionRoundTripsThroughToJson()
@@ -136,7 +157,7 @@ private Q_SLOTS:
             5);
         auto again = parseExperiment(QJsonDocument(stored).toJson());
         QVERIFY2(again, qPrintable(again.errorString()));
-        QCOMPARE(again.value().positional, parsed.value().positional);
+        QCOMPARE(unitsOf(again.value(), 3), unitsOf(parsed.value(), 3));
         QCOMPARE(again.value().stages, parsed.value().stages);
         QCOMPARE(again.value().toJson(), stored);
     }
@@ -152,7 +173,7 @@ private Q_SLOTS:
         auto parsed = parseExperiment(fcitDocument(block));
         QVERIFY2(parsed, qPrintable(parsed.errorString()));
         const Experiment &e = parsed.value();
-        QVERIFY(e.positional.empty());
+        QVERIFY(e.stageUnits.empty());
         QCOMPARE(e.stages.size(), std::size_t(8));
         for (std::size_t s = 0; s < 8; ++s) {
             QCOMPARE(std::count(e.stages[s].begin(), e.stages[s].end(), kEightTasks[int(s)]),
@@ -171,10 +192,11 @@ private Q_SLOTS:
         auto a = parseExperiment(fcitDocument(block));
         auto b = parseExperiment(fcitDocument(block));
         QVERIFY2(a, qPrintable(a.errorString()));
-        QCOMPARE(a.value().positional, b.value().positional);
-        QCOMPARE(a.value().positional.size(), std::size_t(3)); // one stage per task
+        QCOMPARE(unitsOf(a.value(), 2), unitsOf(b.value(), 2));
+        QCOMPARE(a.value().stageUnits.size(), std::size_t(3)); // one stage per task
         const std::vector<QString> order = {"vl-feet", "vl-upper", "vl-dark"};
-        for (const auto &units : a.value().positional) {
+        for (std::size_t st = 0; st < 3; ++st) {
+            const std::vector<QString> units = unitsOf(a.value(), st);
             QCOMPARE(units.size(), std::size_t(3));
             std::vector<std::ptrdiff_t> indices;
             for (const QString &task : units) {
@@ -186,8 +208,8 @@ private Q_SLOTS:
         block.insert("het_lists", QJsonArray{QJsonArray{0, "vl-dark"}, QJsonArray{2, 2}});
         auto given = parseExperiment(fcitDocument(block));
         QVERIFY2(given, qPrintable(given.errorString()));
-        QCOMPARE(given.value().positional[0], (std::vector<QString>{"vl-feet", "vl-dark"}));
-        QCOMPARE(given.value().positional[1], (std::vector<QString>{"vl-dark", "vl-dark"}));
+        QCOMPARE(unitsOf(given.value(), 0), (std::vector<QString>{"vl-feet", "vl-dark"}));
+        QCOMPARE(unitsOf(given.value(), 1), (std::vector<QString>{"vl-dark", "vl-dark"}));
     }
 
     void badScenariosNameTheField_data()
@@ -196,7 +218,17 @@ private Q_SLOTS:
         QTest::addColumn<QString>("expected");
         QJsonObject cap = hetBlock();
         cap.insert("granularity", "capability");
-        QTest::newRow("capability") << fcitDocument(cap) << "fcit.granularity: capability groups";
+        QTest::newRow("capability without groups")
+            << fcitDocument(cap) << "fcit.tasks: capability scenarios take fcit.groups";
+        cap.remove("tasks");
+        cap.insert("groups", QJsonArray{QJsonArray{"vl-feet", "vl-upper"}, QJsonArray{"vl-feet"}});
+        QTest::newRow("task in two groups")
+            << fcitDocument(cap) << "fcit.groups[1][0]: \"vl-feet\" is listed twice";
+        QJsonObject fedhds = hetBlock();
+        fedhds.insert("setting", "centralized");
+        QTest::newRow("fedhds on a mixed stage")
+            << fcitDocument(fedhds, {{"federated", QJsonObject{{"method", "fedhds"}}}})
+            << "federated.method: \"fedhds\" cannot train stage 1: it pools several tasks";
         QJsonObject unknown = hetBlock();
         unknown.insert("tasks", QJsonArray{"vl-feet", "vl-nothing"});
         QTest::newRow("unknown task")
@@ -238,6 +270,102 @@ private Q_SLOTS:
         QVERIFY2(error.startsWith(expected), qPrintable(error));
     }
 
+    void capabilityGroupsAreMixedStagesOrPositionalGroups()
+    {
+        QJsonObject block{
+            {"setting", "homogeneous"},
+            {"granularity", "capability"},
+            {"groups",
+             QJsonArray{QJsonArray{"vl-feet", "vl-upper"}, QJsonArray{"vl-dark", "vl-brighter"},
+                        QJsonArray{"vl-what-item"}, QJsonArray{"vl-category", "vl-count-shoes"}}},
+            {"samples_per_task", 1000}};
+        auto hom = parseExperiment(fcitDocument(block));
+        QVERIFY2(hom, qPrintable(hom.errorString()));
+        QCOMPARE(hom.value().stages.size(), std::size_t(4));
+        QCOMPARE(hom.value().stageKind(0), StageUnits::Kind::Mixed);
+        QCOMPARE(unitsOf(hom.value(), 0), (std::vector<QString>{"vl-feet+vl-upper"}));
+        QCOMPARE(hom.value().learnedAtStage(), (std::vector<int>{0, 0, 1, 1, 2, 3, 3}));
+        QCOMPARE(hom.value().toJson().value("stages").toArray().at(1).toObject().value("mix"),
+                 QJsonValue(QJsonArray{"vl-dark", "vl-brighter"}));
+        // cap_dyn_list: stage 1 positions train groups 0, 1, 1, 3, 3.
+        block.insert("setting", "heterogeneous");
+        auto het = parseExperiment(fcitDocument(block));
+        QVERIFY2(het, qPrintable(het.errorString()));
+        QCOMPARE(
+            unitsOf(het.value(), 0),
+            (std::vector<QString>{"vl-feet+vl-upper", "vl-dark+vl-brighter", "vl-dark+vl-brighter",
+                                  "vl-category+vl-count-shoes", "vl-category+vl-count-shoes"}));
+        QCOMPARE(unitsOf(het.value(), 3).front(), QStringLiteral("vl-feet+vl-upper"));
+        auto again = parseExperiment(QJsonDocument(het.value().toJson()).toJson());
+        QVERIFY2(again, qPrintable(again.errorString()));
+        QCOMPARE(unitsOf(again.value(), 1), unitsOf(het.value(), 1));
+
+        // A group pools samples_per_task x clients of each task, then splits them.
+        const std::vector<int> sizes = {6000, 6000};
+        auto pool = groupPool(hom.value(), {"vl-feet", "vl-upper"}, sizes);
+        QVERIFY(pool);
+        QCOMPARE(pool.value().size(), std::size_t(2000)); // 1000 of each
+        QCOMPARE(std::count_if(pool.value().begin(), pool.value().end(),
+                               [](const GroupSample &g) {
+                                   return g.task == 1;
+                               }),
+                 std::ptrdiff_t(1000));
+        const std::vector<int> labelsA(6000, 3);
+        const std::vector<int> labelsB(6000, 3);
+        const std::vector<int> pooled = pooledLabels(pool.value(), {&labelsA, &labelsB});
+        QCOMPARE(pooled.front(), 3);
+        QCOMPARE(pooled.back(), 1000003); // the second task's classes stay apart
+        std::vector<std::size_t> members;
+        const PartitionRequest request =
+            groupShardRequest(hom.value(), {"vl-feet", "vl-upper"}, pooled, members);
+        QCOMPARE(members.size(), std::size_t(50));
+        QCOMPARE(request.requested.front(), 40); // 20 samples per task, two tasks
+        auto parts = partitionSamples(request);
+        QVERIFY2(parts, qPrintable(parts.errorString()));
+        std::size_t total = 0;
+        for (const auto &mine : parts.value()) {
+            total += mine.size();
+        }
+        QCOMPARE(total, std::size_t(2000));
+        QVERIFY(!groupPool(hom.value(), {"vl-feet", "vl-upper"}, {6000, 999}));
+    }
+
+    void centralizedIsOneClientOnEverything()
+    {
+        QJsonObject block = hetBlock();
+        block.insert("setting", "centralized");
+        QJsonObject federated{{"method", "fedavg"}, {"rounds_per_stage", 20}};
+        auto parsed = parseExperiment(fcitDocument(block, {{"federated", federated}}));
+        QVERIFY2(parsed, qPrintable(parsed.errorString()));
+        const Experiment &e = parsed.value();
+        QCOMPARE(e.clients.size(), std::size_t(1));
+        QCOMPARE(e.clients.front().name, QStringLiteral("central"));
+        QCOMPARE(e.clients.front().samplesPerTask(), 3000);
+        QCOMPARE(e.stages.size(), std::size_t(1));
+        QCOMPARE(e.stageKind(0), StageUnits::Kind::Mixed);
+        QCOMPARE(e.stageUnits[0].units.front().size(), std::size_t(8));
+        // 20 rounds x 5 of 50 clients = 2 passes over every task's samples.
+        QCOMPARE(e.roundsPerStage(), 2);
+        QCOMPARE(e.federated.number("participation"), 1.0);
+    }
+
+    void aMixedStageTrainsEveryTaskOfItsGroup()
+    {
+        QByteArray json = twoTaskStage(true);
+        json.replace(R"("fmnist-split-1", "fmnist-split-3")",
+                     R"({"mix": ["fmnist-split-1", "fmnist-split-2"]}, "fmnist-split-3")");
+        auto mixed = parseExperiment(json);
+        QVERIFY2(mixed, qPrintable(mixed.errorString()));
+        QCOMPARE(mixed.value().learnedAtStage(), (std::vector<int>{0, 0, 1}));
+        test::RecordingObserver observer;
+        const RunOutcome outcome = test::runToCompletion(mixed.value(), observer);
+        QVERIFY2(outcome.summary.matrix.at(0, 0) > 0.85,
+                 qPrintable(QString::number(outcome.summary.matrix.at(0, 0))));
+        QVERIFY2(outcome.summary.matrix.at(0, 1) > 0.85,
+                 qPrintable(QString::number(outcome.summary.matrix.at(0, 1))));
+        QVERIFY(outcome.summary.matrix.at(0, 2) < 0.75); // split-3 is not trained yet
+    }
+
     void positionalStagesParseAndRefuseBadLists()
     {
         const QByteArray ok = twoTaskStage(false);
@@ -275,7 +403,7 @@ private Q_SLOTS:
         const std::vector<int> labels(6000, 0);
         std::vector<std::size_t> members;
         // vl-upper (column 2) recurs in stages 0, 1, 4: one split for all of them.
-        const PartitionRequest request = taskShardRequest(e, 2, labels, members);
+        const PartitionRequest request = groupShardRequest(e, {"vl-upper"}, labels, members);
         QCOMPARE(members.size(), std::size_t(50));
         QCOMPARE(request.maxQuantityDraws, 10000);
         auto parts = partitionSamples(request);
