@@ -178,6 +178,9 @@ private:
 /// SSA at evaluation: each prompt's identity against the slot tokens gives its slot weights. Reads
 /// the strategy's state through pointers (it outlives every evaluation); safe to call from
 /// several workers at once.
+/// Test prompts per task behind the disco.ssa_weights observation.
+constexpr std::int64_t kSsaPrompts = 32;
+
 class DiscoRouter : public EvaluationRouter {
 public:
     DiscoRouter(const DiscoSettings *settings, const torch::Tensor *tokens,
@@ -420,6 +423,42 @@ public:
             }
         }
         observations.push_back(std::move(similarity));
+
+        // At a stage's end, the SSA weights per test task: the mean weight each slot gets over
+        // the task's first prompts (what routes each task's questions).
+        if (m_context.run && m_context.data != nullptr && m_tokens.defined() &&
+            plan.round + 1 == m_context.roundsPerStage) {
+            const std::vector<TaskData> &tasks = m_context.data->tasks;
+            std::vector<disco::Vector> means(tasks.size());
+            const int width = m_rank / m_settings.slots;
+            m_context.run(QStringLiteral("DISCO's slot weights per task"),
+                          static_cast<int>(tasks.size()), [&](WorkerModel &model, int j) {
+                              const TaskData &task = tasks[static_cast<std::size_t>(j)];
+                              const auto n = std::min<std::int64_t>(
+                                  kSsaPrompts, static_cast<std::int64_t>(task.testPrompts.size()));
+                              disco::Vector &mean = means[static_cast<std::size_t>(j)];
+                              mean.assign(static_cast<std::size_t>(m_settings.slots), 0.0);
+                              if (n == 0) {
+                                  return;
+                              }
+                              const torch::Tensor w = m_router.weights(
+                                  model.network(), testPrompts(*m_context.data, task, 0, n));
+                              for (int slot = 0; slot < m_settings.slots; ++slot) {
+                                  mean[static_cast<std::size_t>(slot)] =
+                                      w.select(1, slot * width).mean().item<double>();
+                              }
+                          });
+            Observation ssa;
+            ssa.kind = QStringLiteral("disco.ssa_weights");
+            ssa.title = QStringLiteral("DISCO: mean slot weight of each task's test prompts");
+            ssa.shape = ObservationShape::Matrix;
+            ssa.columnLabels = slotNames;
+            for (std::size_t j = 0; j < tasks.size(); ++j) {
+                ssa.labels << tasks[j].spec->id;
+                ssa.values.insert(ssa.values.end(), means[j].begin(), means[j].end());
+            }
+            observations.push_back(std::move(ssa));
+        }
     }
 
     void save(TensorArchive &archive) const override

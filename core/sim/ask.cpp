@@ -132,6 +132,21 @@ AskResult Runner::ask(qint64 runId, const AskQuery &query)
             encodeSequences(input,
                             {{hasImage, network.tokenizer()->encode(result.instruction), {}}},
                             network.imagePatches(), network.maxTextTokens(), false);
+            // A method that routes prompts (DISCO's slot weights) routes this one too.
+            const EvaluationRouter *router = m_strategy->router();
+            struct Clear {
+                const EvaluationRouter *router;
+                Network &network;
+                ~Clear()
+                {
+                    if (router != nullptr) {
+                        router->clear(network);
+                    }
+                }
+            } clear{router, network};
+            if (router != nullptr) {
+                router->route(network, input);
+            }
             const auto tokens = network.generate(input, longest);
             answer.answer = network.tokenizer()->decode(tokens.front());
         } else {

@@ -666,22 +666,23 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
                      .arg(choice->method, method->requiresBackbone, experiment.model.method)});
         }
     }
-    // Methods whose server reads the clients' samples by task column cannot take pooled ones.
+    // Methods whose server keeps each client's samples of one task for a whole stage (FedHDS's
+    // features, PCFT's held-out split) cannot take stages whose units pool several tasks or
+    // change with the round.
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
-        const bool pooled =
-            experiment.hasUnits(s) &&
-            std::any_of(experiment.stageUnits[s].units.begin(),
-                        experiment.stageUnits[s].units.end(), [](const TaskGroup &group) {
-                            return group.size() > 1;
-                        });
         const QString method = experiment.federated.method;
-        if (pooled && (method == QLatin1String("fedhds") || method == QLatin1String("pcft"))) {
-            errors.push_back({QStringLiteral("federated.method"),
-                              QStringLiteral("\"%1\" cannot train stage %2: it pools several "
-                                             "tasks (a group), and this method reads each "
-                                             "client's samples of one task")
-                                  .arg(method)
-                                  .arg(s + 1)});
+        if (experiment.hasUnits(s) &&
+            (method == QLatin1String("fedhds") || method == QLatin1String("pcft"))) {
+            errors.push_back(
+                {QStringLiteral("federated.method"),
+                 QStringLiteral("\"%1\" cannot train stage %2: it is %3, and this method keeps "
+                                "each client's samples of one task for a whole stage")
+                     .arg(method)
+                     .arg(s + 1)
+                     .arg(experiment.isPositional(s)
+                              ? QStringLiteral("positional (a client's task changes with the "
+                                               "round)")
+                              : QStringLiteral("mixed (it pools several tasks)"))});
             break;
         }
     }

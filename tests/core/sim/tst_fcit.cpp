@@ -228,7 +228,11 @@ private Q_SLOTS:
         fedhds.insert("setting", "centralized");
         QTest::newRow("fedhds on a mixed stage")
             << fcitDocument(fedhds, {{"federated", QJsonObject{{"method", "fedhds"}}}})
-            << "federated.method: \"fedhds\" cannot train stage 1: it pools several tasks";
+            << "federated.method: \"fedhds\" cannot train stage 1: it is mixed";
+        QJsonObject pcft = hetBlock();
+        QTest::newRow("pcft on a positional stage")
+            << fcitDocument(pcft, {{"federated", QJsonObject{{"method", "pcft"}}}})
+            << "federated.method: \"pcft\" cannot train stage 1: it is positional";
         QJsonObject unknown = hetBlock();
         unknown.insert("tasks", QJsonArray{"vl-feet", "vl-nothing"});
         QTest::newRow("unknown task")

@@ -2,6 +2,7 @@
 // The plug-in methods end to end (issue 6): every federated method runs and learns, traffic is
 // counted from the payloads actually sent, observations reach the observer and the store, and a
 // run stopped after any round resumes to exactly the metrics of an uninterrupted run.
+#include "core/sim/ask.h"
 #include "core/sim/engine.h"
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
@@ -464,14 +465,33 @@ private Q_SLOTS:
         const RunOutcome outcome = run(experiment.value(), observer, cancel);
         QVERIFY2(outcome.status == RunStatus::Completed, qPrintable(outcome.error));
         std::vector<const Observation *> assignments;
+        std::vector<const Observation *> ssa;
         const Observation *similarity = nullptr;
         for (const Observation &o : observer.observations) {
             if (o.kind == QLatin1String("disco.assignment")) {
                 assignments.push_back(&o);
             } else if (o.kind == QLatin1String("disco.slot_similarity")) {
                 similarity = &o; // the last
+            } else if (o.kind == QLatin1String("disco.ssa_weights")) {
+                ssa.push_back(&o);
             }
         }
+        // At each stage's end, the tasks' mean slot weights: every row sums to 1 (SSA is a
+        // softmax over the learned slots), and each task's prompts go mostly to its own slot.
+        QCOMPARE(ssa.size(), std::size_t(2));
+        const Observation &weights = *ssa.back();
+        QCOMPARE(weights.labels, (QStringList{"vl-feet", "vl-dark"}));
+        QCOMPARE(weights.values.size(), std::size_t(2 * 4));
+        for (int row = 0; row < 2; ++row) {
+            double sum = 0;
+            for (int slot = 0; slot < 4; ++slot) {
+                sum += weights.values[static_cast<std::size_t>(row * 4 + slot)];
+            }
+            QVERIFY(std::abs(sum - 1.0) < 1e-5);
+        }
+        QCOMPARE(ssa.front()->values[0], 1.0); // one learned slot: it takes every prompt
+        qDebug("own-slot weight: feet %.3f, dark %.3f", weights.values[0], weights.values[5]);
+        QVERIFY(weights.values[0] > 0.5 && weights.values[5] > 0.5);
         QCOMPARE(assignments.size(), std::size_t(6));
         for (std::size_t r = 0; r < 6; ++r) {
             QCOMPARE(assignments[r]->labels.size(), 3);
@@ -502,6 +522,20 @@ private Q_SLOTS:
         QVERIFY(m.at(0, 0) > 0.2);
         QCOMPARE(m.at(1, 0), m.at(0, 0));
         QVERIFY(m.at(1, 1) > 0.2);
+        // fcl ask routes each question as evaluation does: asked one by one, the stage-2 model
+        // answers the first task's test questions exactly as well as the stored accuracy says.
+        AskQuery query;
+        query.sampleTask = QStringLiteral("vl-feet");
+        query.stages = {1};
+        query.includeUntrained = false;
+        int correct = 0;
+        for (int i = 0; i < 60; ++i) {
+            query.sampleIndex = i;
+            auto answer = askRun(outcome.runId, *m_store, query);
+            QVERIFY2(answer, qPrintable(answer.errorString()));
+            correct += answer->answers.front().answer == answer->expected ? 1 : 0;
+        }
+        QCOMPARE(correct / 60.0, m.at(1, 0));
         // A rank that the slots do not divide is refused, naming the field.
         QByteArray odd = json;
         odd.replace(R"("lora_rank": 8)", R"("lora_rank": 6)");
