@@ -274,6 +274,29 @@ private Q_SLOTS:
         QCOMPARE(mixed.value().stageKind(0), StageUnits::Kind::Mixed);
     }
 
+    void textParametersShowAndEditTheDocument()
+    {
+        ExperimentDocument document;
+        QFile file(QStringLiteral(FCL_SOURCE_DIR "/resources/presets/disco-hom.json"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        document.load(QJsonDocument::fromJson(file.readAll()).object());
+        MethodPanel panel(&document);
+        auto *targets = panel.findChild<QLineEdit *>(QStringLiteral("model.lora_targets"));
+        QVERIFY(targets != nullptr);
+        QCOMPARE(targets->text(), QStringLiteral("mlp\\.")); // the regular expression mlp\.
+        targets->setText(QStringLiteral("attn\\.(q|v)$"));
+        Q_EMIT targets->editingFinished();
+        QCOMPARE(document.json()
+                     .value(QStringLiteral("model"))
+                     .toObject()
+                     .value(QStringLiteral("lora_targets"))
+                     .toString(),
+                 QStringLiteral("attn\\.(q|v)$"));
+        document.undoStack()->undo();
+        panel.refresh(); // the designer refreshes it on every change
+        QCOMPARE(targets->text(), QStringLiteral("mlp\\."));
+    }
+
     void fcitDialogGeneratesAScenarioOrSaysWhyNot()
     {
         ExperimentDocument document;

@@ -118,9 +118,16 @@ QWidget *SectionForm::makeEditor(const ParamDescriptor &param)
         editor = check;
         break;
     }
-    case Type::Text:
-        editor = new QLineEdit(this);
+    case Type::Text: {
+        auto *line = new QLineEdit(this);
+        connect(line, &QLineEdit::editingFinished, this, [this, line, name = param.name] {
+            if (!m_updating && line->text() != sectionJson().value(name).toString()) {
+                m_document->setSectionValue(m_key, name, line->text());
+            }
+        });
+        editor = line;
         break;
+    }
     }
     editor->setToolTip(
         QStringLiteral("<b>%1</b> %2<br>%3")
@@ -174,6 +181,10 @@ void SectionForm::refresh()
             combo->setCurrentText(current.toString());
         } else if (auto *check = qobject_cast<QCheckBox *>(editor)) {
             check->setChecked(current.toBool());
+        } else if (auto *line = qobject_cast<QLineEdit *>(editor)) {
+            if (line->text() != current.toString()) {
+                line->setText(current.toString());
+            }
         }
     }
     m_updating = false;
