@@ -666,17 +666,20 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
                      .arg(choice->method, method->requiresBackbone, experiment.model.method)});
         }
     }
-    // Methods whose server keeps each client's samples of one task for a whole stage (FedHDS's
-    // features, PCFT's held-out split) cannot take stages whose units pool several tasks or
-    // change with the round.
+    // Methods that keep a client's samples or personal model by one task for a whole stage
+    // (FedHDS's features, PCFT's held-out split, the personalised methods' own task) cannot take
+    // stages whose units pool several tasks or change with the round.
+    static const QStringList kOneTaskPerStage = {QStringLiteral("fedhds"), QStringLiteral("pcft"),
+                                                 QStringLiteral("fedper"),
+                                                 QStringLiteral("feddat")};
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
         const QString method = experiment.federated.method;
-        if (experiment.hasUnits(s) &&
-            (method == QLatin1String("fedhds") || method == QLatin1String("pcft"))) {
+        if (experiment.hasUnits(s) && kOneTaskPerStage.contains(method)) {
             errors.push_back(
                 {QStringLiteral("federated.method"),
                  QStringLiteral("\"%1\" cannot train stage %2: it is %3, and this method keeps "
-                                "each client's samples of one task for a whole stage")
+                                "each client's samples or own model by one task for a whole "
+                                "stage")
                      .arg(method)
                      .arg(s + 1)
                      .arg(experiment.isPositional(s)
@@ -694,6 +697,26 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
     }
     if (!generative) {
         for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+            // Mixed and positional stages: every task of their groups (the cells show only the
+            // first of some).
+            if (experiment.hasUnits(s)) {
+                for (const QString &id : experiment.stageTasks(s)) {
+                    const TaskSpec *task = findTask(id);
+                    if (task != nullptr && task->isText()) {
+                        errors.push_back(
+                            {QStringLiteral("stages[%1].%2")
+                                 .arg(s)
+                                 .arg(experiment.isPositional(s) ? QStringLiteral("positional")
+                                                                 : QStringLiteral("mix")),
+                             QStringLiteral("task \"%1\" has free-text answers: it needs "
+                                            "model.backbone \"tiny-vlm\" (\"%2\" can only pick "
+                                            "among answer words)")
+                                 .arg(task->id, experiment.model.method)});
+                        return;
+                    }
+                }
+                continue;
+            }
             for (std::size_t c = 0; c < experiment.stages[s].size(); ++c) {
                 const TaskSpec *task = findTask(experiment.stages[s][c]);
                 if (task != nullptr && task->isText()) {

@@ -254,10 +254,13 @@ Result<QJsonObject> expandFcitScenario(const QJsonObject &root, std::uint64_t se
             const QJsonArray stages = mode.toArray();
             for (int t = 0; t < stages.size(); ++t) {
                 const QJsonArray positions = stages.at(t).toArray();
-                if (positions.isEmpty()) {
-                    errors.push_back(
-                        {field(QStringLiteral("het_lists[%1]").arg(t)),
-                         QStringLiteral("expected a non-empty array of %1").arg(unitWord)});
+                if (positions.size() != perRound) {
+                    errors.push_back({field(QStringLiteral("het_lists[%1]").arg(t)),
+                                      QStringLiteral("expected %1 %2, one per client of a round "
+                                                     "(fcit.per_round), got %3")
+                                          .arg(perRound)
+                                          .arg(unitWord)
+                                          .arg(positions.size())});
                 }
                 std::vector<int> list;
                 for (int i = 0; i < positions.size(); ++i) {

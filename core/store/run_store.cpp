@@ -815,17 +815,34 @@ Result<AccuracyMatrix> RunStore::accuracyMatrix(qint64 runId)
 AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows)
 {
     const QJsonArray stages = run.config.value(QStringLiteral("stages")).toArray();
-    // learnedAt: first stage whose object names the task.
+    // learnedAt: first stage that names the task: a task id, a {client: task} object, or a
+    // {"mix": [tasks]} / {"positional": [task or [tasks], ...]} stage.
     std::vector<int> learnedAt(run.taskIds.size(), -1);
+    const auto mark = [&](const QString &task, int s) {
+        for (std::size_t j = 0; j < run.taskIds.size(); ++j) {
+            if (run.taskIds[j] == task && learnedAt[j] < 0) {
+                learnedAt[j] = s;
+            }
+        }
+    };
     for (int s = 0; s < stages.size(); ++s) {
-        const QJsonObject stage = stages.at(s).toObject();
-        for (auto it = stage.begin(); it != stage.end(); ++it) {
-            for (std::size_t j = 0; j < run.taskIds.size(); ++j) {
-                if (run.taskIds[j] == it.value().toString() && learnedAt[j] < 0) {
-                    learnedAt[j] = s;
+        const QJsonValue stage = stages.at(s);
+        mark(stage.toString(), s);
+        const QJsonObject cells = stage.toObject();
+        for (auto it = cells.begin(); it != cells.end(); ++it) {
+            mark(it.value().toString(), s);
+            for (const QJsonValue &unit : it.value().toArray()) {
+                mark(unit.toString(), s);
+                for (const QJsonValue &task : unit.toArray()) {
+                    mark(task.toString(), s);
                 }
             }
         }
+    }
+    // A task no stage names (a config this build cannot read): learned at the first stage, so
+    // that no metric indexes before the matrix.
+    for (int &at : learnedAt) {
+        at = std::max(at, 0);
     }
     AccuracyMatrix matrix(static_cast<int>(stages.size()), learnedAt);
     const auto tasks = static_cast<int>(run.taskIds.size());

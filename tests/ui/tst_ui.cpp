@@ -272,6 +272,16 @@ private Q_SLOTS:
         auto mixed = capability.validate();
         QVERIFY2(mixed.isOk(), qPrintable(mixed.errorString()));
         QCOMPARE(mixed.value().stageKind(0), StageUnits::Kind::Mixed);
+        // Removing a stage moves the others with their form.
+        capability.removeStage(0);
+        QCOMPARE(capability.stageForms().size(), std::size_t(1));
+        QCOMPARE(capability.stageForms()[0].units, QStringList{"vl-dark"});
+        QVERIFY(capability.json()
+                    .value(QStringLiteral("stages"))
+                    .toArray()
+                    .at(0)
+                    .toObject()
+                    .contains(QStringLiteral("mix")));
     }
 
     void textParametersShowAndEditTheDocument()

@@ -197,6 +197,7 @@ void FcitDialog::update()
                                      .toDouble();
     const bool positional =
         !stages.isEmpty() && stages.first().toObject().contains(QStringLiteral("positional"));
+    const bool centralized = m_setting->currentData().toString() == u"centralized";
     m_summary->setText(
         tr("Generates %1 client(s), %2 a round, and %3 stage(s)%4; each client holds about %5 "
            "samples of each task it trains.")
@@ -209,7 +210,14 @@ void FcitDialog::update()
                      .first()
                      .toObject()
                      .value(QStringLiteral("samples_per_task"))
-                     .toInt()));
+                     .toInt()) +
+        (centralized ? tr(" federated.rounds_per_stage becomes %1 (a round is one pass over all "
+                          "the data).")
+                           .arg(e.value(QStringLiteral("federated"))
+                                    .toObject()
+                                    .value(QStringLiteral("rounds_per_stage"))
+                                    .toInt())
+                     : QString()));
 }
 
 } // namespace fcl::ui

@@ -120,11 +120,16 @@ QWidget *SectionForm::makeEditor(const ParamDescriptor &param)
     }
     case Type::Text: {
         auto *line = new QLineEdit(this);
-        connect(line, &QLineEdit::editingFinished, this, [this, line, name = param.name] {
-            if (!m_updating && line->text() != sectionJson().value(name).toString()) {
-                m_document->setSectionValue(m_key, name, line->text());
-            }
-        });
+        connect(line, &QLineEdit::editingFinished, this,
+                [this, line, name = param.name, fallback = param.defaultValue.toString()] {
+                    // Compared with what the field shows (the default when the key is missing), so
+                    // that leaving an untouched field changes nothing.
+                    const QJsonValue stored = sectionJson().value(name);
+                    if (!m_updating &&
+                        line->text() != (stored.isUndefined() ? fallback : stored.toString())) {
+                        m_document->setSectionValue(m_key, name, line->text());
+                    }
+                });
         editor = line;
         break;
     }

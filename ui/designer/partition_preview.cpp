@@ -10,6 +10,8 @@
 #include <QLabel>
 #include <QSpinBox>
 #include <QVBoxLayout>
+
+#include <algorithm>
 #include <qcustomplot.h>
 
 #include <map>
@@ -72,7 +74,13 @@ void PartitionPreview::redraw()
         // Mixed and positional stages: each client's shard of the group it shows (c mod n);
         // every group is split once over all clients.
         const std::vector<TaskGroup> &units = e.stageUnits[stage].units;
+        std::vector<TaskGroup> distinct;
         for (const TaskGroup &group : units) {
+            if (std::find(distinct.begin(), distinct.end(), group) == distinct.end()) {
+                distinct.push_back(group);
+            }
+        }
+        for (const TaskGroup &group : distinct) {
             std::vector<std::vector<int>> labels;
             std::vector<int> sizes;
             for (const QString &id : group) {

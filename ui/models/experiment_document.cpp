@@ -108,7 +108,9 @@ void ExperimentDocument::load(const QJsonObject &json, const QString &path)
     const auto seed = static_cast<std::uint64_t>(json.value(QStringLiteral("seed")).toDouble(1));
     auto expanded = expandFcitScenario(json, seed);
     QJsonObject normalized = expanded ? expanded.value() : json;
-    normalized.insert(QStringLiteral("stages"), normalizedStages(normalized));
+    if (normalized.contains(QStringLiteral("stages"))) {
+        normalized.insert(QStringLiteral("stages"), normalizedStages(normalized));
+    }
     m_path = path;
     m_undo.clear();
     setJson(normalized);
@@ -415,12 +417,15 @@ void ExperimentDocument::addStage()
 
 void ExperimentDocument::removeStage(int stage)
 {
-    Timeline grid = timeline();
-    if (stage < 0 || stage >= static_cast<int>(grid.size()) || grid.size() <= 1) {
+    // The stage objects themselves move: mixed and positional stages keep their form.
+    QJsonArray stages = m_json.value(QStringLiteral("stages")).toArray();
+    if (stage < 0 || stage >= stages.size() || stages.size() <= 1) {
         return;
     }
-    grid.erase(grid.begin() + stage);
-    setTimeline(grid, QStringLiteral("Remove stage %1").arg(stage + 1));
+    stages.removeAt(stage);
+    QJsonObject after = m_json;
+    after.insert(QStringLiteral("stages"), stages);
+    apply(after, QStringLiteral("Remove stage %1").arg(stage + 1));
 }
 
 Result<Experiment> ExperimentDocument::validate() const

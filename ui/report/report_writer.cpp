@@ -110,6 +110,30 @@ QStringList stageLines(const QJsonObject &config)
             continue;
         }
         const QJsonObject cells = stage.toObject();
+        // Mixed and positional stages (FCIT): their groups, joined by " + ".
+        const auto unitText = [](const QJsonValue &unit) {
+            QStringList group;
+            for (const QJsonValue &task : unit.toArray()) {
+                group << task.toString();
+            }
+            return unit.isArray() ? group.join(QStringLiteral(" + ")) : unit.toString();
+        };
+        if (cells.size() == 1 && cells.value(QStringLiteral("mix")).isArray()) {
+            lines << QStringLiteral("%1: %2 (mixed)")
+                         .arg(s++)
+                         .arg(unitText(cells.value(QStringLiteral("mix"))));
+            continue;
+        }
+        if (cells.size() == 1 && cells.value(QStringLiteral("positional")).isArray()) {
+            QStringList units;
+            for (const QJsonValue &unit : cells.value(QStringLiteral("positional")).toArray()) {
+                units << unitText(unit);
+            }
+            lines << QStringLiteral("%1: by position %2")
+                         .arg(s++)
+                         .arg(units.join(QStringLiteral(", ")));
+            continue;
+        }
         QStringList tasks;
         QStringList assignment;
         bool everyClientTheSame = cells.size() == names.size();

@@ -205,11 +205,17 @@ private Q_SLOTS:
             QVERIFY(std::is_sorted(indices.begin(), indices.end()));
         }
         // Explicit lists by id or index.
-        block.insert("het_lists", QJsonArray{QJsonArray{0, "vl-dark"}, QJsonArray{2, 2}});
+        block.insert("het_lists", QJsonArray{QJsonArray{0, "vl-dark", 1}, QJsonArray{2, 2, 2}});
         auto given = parseExperiment(fcitDocument(block));
         QVERIFY2(given, qPrintable(given.errorString()));
-        QCOMPARE(unitsOf(given.value(), 0), (std::vector<QString>{"vl-feet", "vl-dark"}));
-        QCOMPARE(unitsOf(given.value(), 1), (std::vector<QString>{"vl-dark", "vl-dark"}));
+        QCOMPARE(unitsOf(given.value(), 0),
+                 (std::vector<QString>{"vl-feet", "vl-dark", "vl-upper"}));
+        QCOMPARE(unitsOf(given.value(), 1),
+                 (std::vector<QString>{"vl-dark", "vl-dark", "vl-dark"}));
+        // One entry per client of a round.
+        block.insert("het_lists", QJsonArray{QJsonArray{0, 1}});
+        QVERIFY(firstError(fcitDocument(block))
+                    .startsWith("fcit.het_lists[0]: expected 3 tasks, one per client of a round"));
     }
 
     void badScenariosNameTheField_data()
@@ -383,6 +389,12 @@ private Q_SLOTS:
         bad.replace(R"("fmnist-split-2"]})", R"("fmnist-nothing"]})");
         QCOMPARE(firstError(bad).section(QLatin1Char(':'), 0, 0),
                  QStringLiteral("stages[0].positional[1]"));
+        QByteArray text = ok;
+        text.replace(R"(["fmnist-split-1", "fmnist-split-2"])",
+                     R"(["fmnist-split-1", ["fmnist-split-2", "text-reverse"]])");
+        QVERIFY2(firstError(text).startsWith(
+                     R"(stages[0].positional: task "text-reverse" has free-text answers)"),
+                 qPrintable(firstError(text)));
         QByteArray empty = ok;
         empty.replace(R"(["fmnist-split-1", "fmnist-split-2"])", "[]");
         QVERIFY(firstError(empty).startsWith("stages[0].positional: expected a non-empty array"));

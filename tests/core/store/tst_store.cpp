@@ -75,6 +75,26 @@ private:
     }
 
 private Q_SLOTS:
+    void matrixReadsMixedAndPositionalStages()
+    {
+        // FCIT's stage forms: a mixed stage and a positional one with a group; every task's
+        // first stage comes from them (a stage naming none would put metrics before the matrix).
+        RunRecord run;
+        run.config =
+            QJsonObject{{QStringLiteral("stages"),
+                         QJsonArray{QJsonObject{{QStringLiteral("mix"), QJsonArray{"t1", "t2"}}},
+                                    QJsonObject{{QStringLiteral("positional"),
+                                                 QJsonArray{"t3", QJsonArray{"t1", "t4"}}}},
+                                    QJsonObject{{QStringLiteral("c01"), QStringLiteral("t5")}}}}};
+        run.taskIds = {"t1", "t2", "t3", "t4", "t5"};
+        const AccuracyMatrix matrix = RunStore::matrixFromRows(run, {});
+        QCOMPARE(matrix.stages(), 3);
+        for (int j = 0; j < 5; ++j) {
+            QCOMPARE(matrix.learnedAt(j),
+                     std::vector<int>({0, 0, 1, 1, 2})[static_cast<std::size_t>(j)]);
+        }
+    }
+
     void init()
     {
         m_dir = std::make_unique<QTemporaryDir>();
