@@ -249,47 +249,37 @@ void Runner::createMethods()
     m_strategy->attach(context);
 }
 
+int Runner::columnOfTask(const QString &task) const
+{
+    return static_cast<int>(std::find(m_columns.begin(), m_columns.end(), task) -
+                            m_columns.begin());
+}
+
 void Runner::partitionStages()
 {
     const std::size_t clients = m_experiment.clients.size();
-    const auto columnOfTask = [&](const QString &task) {
-        return static_cast<int>(std::find(m_columns.begin(), m_columns.end(), task) -
-                                m_columns.begin());
-    };
     // Mixed and positional stages: each group's pooled samples, split once over every client.
     m_groups = stageGroups(m_experiment);
     m_groupShards.assign(m_groups.size(), {});
     for (std::size_t g = 0; g < m_groups.size(); ++g) {
         std::vector<const std::vector<int> *> labels;
-        std::vector<int> sizes;
         std::vector<int> columns;
         for (const QString &task : m_groups[g]) {
             columns.push_back(columnOfTask(task));
-            const TaskData &data = m_data.tasks[static_cast<std::size_t>(columns.back())];
-            labels.push_back(&data.trainSourceLabels);
-            sizes.push_back(static_cast<int>(data.trainIndices.size()));
+            labels.push_back(
+                &m_data.tasks[static_cast<std::size_t>(columns.back())].trainSourceLabels);
         }
-        const auto pool = groupPool(m_experiment, m_groups[g], sizes);
-        if (!pool) {
-            throw EngineFailure{pool.errorString(), true};
+        const auto split = splitGroup(m_experiment, m_groups[g], labels);
+        if (!split) {
+            throw EngineFailure{split.errorString(), true};
         }
-        std::vector<std::size_t> members;
-        const PartitionRequest request = groupShardRequest(
-            m_experiment, m_groups[g], pooledLabels(pool.value(), labels), members);
-        auto parts = partitionSamples(request);
-        if (!parts) {
-            throw EngineFailure{QStringLiteral("\"%1\" (mixed or positional stages): %2")
-                                    .arg(QStringList(m_groups[g].begin(), m_groups[g].end())
-                                             .join(QStringLiteral(" + ")),
-                                         parts.errorString()),
-                                true};
-        }
+        const std::vector<std::size_t> &members = split.value().members;
         GroupShards &shards = m_groupShards[g];
         shards.indices.resize(clients);
         shards.columns.resize(clients);
         for (std::size_t k = 0; k < members.size(); ++k) {
-            for (int position : parts.value()[k]) {
-                const GroupSample &sample = pool.value()[static_cast<std::size_t>(position)];
+            for (int position : split.value().parts[k]) {
+                const GroupSample &sample = split.value().pool[static_cast<std::size_t>(position)];
                 const int column = columns[static_cast<std::size_t>(sample.task)];
                 shards.indices[members[k]].push_back(
                     m_data.tasks[static_cast<std::size_t>(column)]
@@ -579,8 +569,7 @@ void Runner::assignPositions(const RoundPlan &plan)
         const auto c = static_cast<std::size_t>(plan.sampled[i]);
         const auto g = static_cast<std::size_t>(
             std::find(m_groups.begin(), m_groups.end(), units[i]) - m_groups.begin());
-        m_columnOf[s][c] = static_cast<int>(
-            std::find(m_columns.begin(), m_columns.end(), units[i].front()) - m_columns.begin());
+        m_columnOf[s][c] = columnOfTask(units[i].front());
         m_indicesOf[s][c] = m_groupShards[g].indices[c];
         m_sampleColumnsOf[s][c] = m_groupShards[g].columns[c];
     }

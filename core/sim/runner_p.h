@@ -111,6 +111,8 @@ private:
     /// A warning when the run's estimated peak memory exceeds the machine's.
     void warnAboutMemory();
     Result<Unit> writeWithLockRetry(const std::function<Result<Unit>()> &write);
+    /// The column of a task of the experiment (its index in m_columns).
+    int columnOfTask(const QString &task) const;
 
     const Experiment &m_experiment;
     RunStore *m_store;

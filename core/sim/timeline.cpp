@@ -247,6 +247,31 @@ PartitionRequest groupShardRequest(const Experiment &experiment, const TaskGroup
     return request;
 }
 
+Result<GroupSplit> splitGroup(const Experiment &experiment, const TaskGroup &group,
+                              const std::vector<const std::vector<int> *> &labels)
+{
+    std::vector<int> sizes;
+    for (const std::vector<int> *taskLabels : labels) {
+        sizes.push_back(static_cast<int>(taskLabels->size()));
+    }
+    auto pool = groupPool(experiment, group, sizes);
+    if (!pool) {
+        return pool.errors();
+    }
+    GroupSplit split;
+    split.pool = std::move(pool).value();
+    auto parts = partitionSamples(
+        groupShardRequest(experiment, group, pooledLabels(split.pool, labels), split.members));
+    if (!parts) {
+        return Error{QStringLiteral("%1 \"%2\" (mixed or positional stages)")
+                         .arg(group.size() == 1 ? QStringLiteral("task") : QStringLiteral("group"),
+                              QStringList(group.begin(), group.end()).join(QStringLiteral(" + "))),
+                     parts.errorString()};
+    }
+    split.parts = std::move(parts).value();
+    return split;
+}
+
 std::vector<int> nominalPoolLabels(const QString &taskId)
 {
     constexpr int kImagesPerClass = 6000;
@@ -284,33 +309,19 @@ std::vector<Error> checkPartitions(const Experiment &experiment)
     }
     for (const TaskGroup &group : stageGroups(experiment)) {
         std::vector<const std::vector<int> *> labels;
-        std::vector<int> sizes;
         for (const QString &task : group) {
             const auto j = static_cast<std::size_t>(
                 std::find(columns.begin(), columns.end(), task) - columns.begin());
             if (pools[j]) {
                 labels.push_back(&*pools[j]);
-                sizes.push_back(static_cast<int>(pools[j]->size()));
             }
         }
         if (labels.size() != group.size()) {
             continue; // an unreadable file, reported elsewhere
         }
-        const auto pool = groupPool(experiment, group, sizes);
-        if (!pool) {
-            errors.push_back(pool.errors().front());
-            continue;
-        }
-        std::vector<std::size_t> members;
-        const PartitionRequest request =
-            groupShardRequest(experiment, group, pooledLabels(pool.value(), labels), members);
-        auto parts = partitionSamples(request);
-        if (!parts) {
-            errors.push_back(
-                {QStringLiteral("%1 \"%2\" (mixed or positional stages)")
-                     .arg(group.size() == 1 ? QStringLiteral("task") : QStringLiteral("group"),
-                          QStringList(group.begin(), group.end()).join(QStringLiteral(" + "))),
-                 parts.errorString()});
+        const auto split = splitGroup(experiment, group, labels);
+        if (!split) {
+            errors.push_back(split.errors().front());
         }
     }
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {

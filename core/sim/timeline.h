@@ -73,6 +73,19 @@ PartitionRequest groupShardRequest(const Experiment &experiment, const TaskGroup
                                    const std::vector<int> &labels,
                                    std::vector<std::size_t> &members);
 
+/// One group's pooled samples split over every client (groupPool, pooledLabels,
+/// groupShardRequest, then the partition): client members[k] gets the pool positions parts[k].
+struct GroupSplit {
+    std::vector<GroupSample> pool;
+    std::vector<std::size_t> members;
+    std::vector<std::vector<int>> parts;
+};
+
+/// Splits `group` given each task's pool labels (`labels[k]`: task k's). Errors name the task
+/// whose pool is too small, or the task or group whose partition fails.
+Result<GroupSplit> splitGroup(const Experiment &experiment, const TaskGroup &group,
+                              const std::vector<const std::vector<int> *> &labels);
+
 /// In a mixed or positional stage, the group each of `sampled` (client indices in client order,
 /// as a round samples them) trains: the i-th gets units[i % size] (a mixed stage has one unit).
 /// Empty for a stage whose cells are per client. Pure function.

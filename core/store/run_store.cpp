@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/store/run_store.h"
+
+#include "core/common/stage_json.h"
 #include "core/store/run_store_p.h"
 
 #include "core/common/version.h"
@@ -826,17 +828,8 @@ AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<
         }
     };
     for (int s = 0; s < stages.size(); ++s) {
-        const QJsonValue stage = stages.at(s);
-        mark(stage.toString(), s);
-        const QJsonObject cells = stage.toObject();
-        for (auto it = cells.begin(); it != cells.end(); ++it) {
-            mark(it.value().toString(), s);
-            for (const QJsonValue &unit : it.value().toArray()) {
-                mark(unit.toString(), s);
-                for (const QJsonValue &task : unit.toArray()) {
-                    mark(task.toString(), s);
-                }
-            }
+        for (const QString &task : readStageJson(stages.at(s)).tasks) {
+            mark(task, s);
         }
     }
     // A task no stage names (a config this build cannot read): learned at the first stage, so

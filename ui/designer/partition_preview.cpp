@@ -82,31 +82,25 @@ void PartitionPreview::redraw()
         }
         for (const TaskGroup &group : distinct) {
             std::vector<std::vector<int>> labels;
-            std::vector<int> sizes;
             for (const QString &id : group) {
                 labels.push_back(nominalPoolLabels(id));
-                sizes.push_back(static_cast<int>(labels.back().size()));
             }
             std::vector<const std::vector<int> *> pointers;
             for (const auto &l : labels) {
                 pointers.push_back(&l);
             }
-            auto pool = groupPool(e, group, sizes);
-            if (!pool) {
+            const auto split = splitGroup(e, group, pointers);
+            if (!split) {
                 continue;
             }
-            std::vector<std::size_t> members;
-            auto parts = partitionSamples(
-                groupShardRequest(e, group, pooledLabels(pool.value(), pointers), members));
-            if (!parts) {
-                continue;
-            }
+            const std::vector<std::size_t> &members = split.value().members;
             for (std::size_t k = 0; k < members.size(); ++k) {
                 if (units[members[k] % units.size()] != group) {
                     continue;
                 }
-                for (int position : parts.value()[k]) {
-                    const GroupSample &sample = pool.value()[static_cast<std::size_t>(position)];
+                for (int position : split.value().parts[k]) {
+                    const GroupSample &sample =
+                        split.value().pool[static_cast<std::size_t>(position)];
                     const auto t = static_cast<std::size_t>(sample.task);
                     if (const TaskSpec *task = findTask(group[t])) {
                         count(task, labels[t][static_cast<std::size_t>(sample.position)],

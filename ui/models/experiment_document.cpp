@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/models/experiment_document.h"
 
+#include "core/common/stage_json.h"
 #include "core/sim/fcit_scenario.h"
 #include "core/sim/registry.h"
 
@@ -304,34 +305,14 @@ int ExperimentDocument::stageCount() const
 
 namespace {
 
-/// A unit of a mixed or positional stage as text: a task id, or a group's ids joined by " + ".
-QString unitLabel(const QJsonValue &unit)
-{
-    if (!unit.isArray()) {
-        return unit.toString();
-    }
-    QStringList tasks;
-    for (const QJsonValue &task : unit.toArray()) {
-        tasks << task.toString();
-    }
-    return tasks.join(QStringLiteral(" + "));
-}
-
 /// The form of a `{"mix": group}` or `{"positional": [...]}` stage; empty units otherwise.
 StageForm formOf(const QJsonValue &stage)
 {
+    const StageJson json = readStageJson(stage);
     StageForm form;
-    const QJsonObject object = stage.toObject();
-    if (object.size() != 1) {
-        return form;
-    }
-    if (object.value(QStringLiteral("positional")).isArray()) {
-        form.positional = true;
-        for (const QJsonValue &unit : object.value(QStringLiteral("positional")).toArray()) {
-            form.units << unitLabel(unit);
-        }
-    } else if (object.value(QStringLiteral("mix")).isArray()) {
-        form.units << unitLabel(object.value(QStringLiteral("mix")));
+    form.positional = json.kind == StageJson::Kind::Positional;
+    for (std::size_t u = 0; u < json.units.size(); ++u) {
+        form.units << json.unitLabel(u);
     }
     return form;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ui/report/report_writer.h"
 
+#include "core/common/stage_json.h"
 #include "core/common/version.h"
 #include "core/data/task_catalog.h"
 #include "core/sim/experiment.h"
@@ -111,23 +112,15 @@ QStringList stageLines(const QJsonObject &config)
         }
         const QJsonObject cells = stage.toObject();
         // Mixed and positional stages (FCIT): their groups, joined by " + ".
-        const auto unitText = [](const QJsonValue &unit) {
-            QStringList group;
-            for (const QJsonValue &task : unit.toArray()) {
-                group << task.toString();
-            }
-            return unit.isArray() ? group.join(QStringLiteral(" + ")) : unit.toString();
-        };
-        if (cells.size() == 1 && cells.value(QStringLiteral("mix")).isArray()) {
-            lines << QStringLiteral("%1: %2 (mixed)")
-                         .arg(s++)
-                         .arg(unitText(cells.value(QStringLiteral("mix"))));
+        const StageJson form = readStageJson(stage);
+        if (form.kind == StageJson::Kind::Mixed) {
+            lines << QStringLiteral("%1: %2 (mixed)").arg(s++).arg(form.unitLabel(0));
             continue;
         }
-        if (cells.size() == 1 && cells.value(QStringLiteral("positional")).isArray()) {
+        if (form.kind == StageJson::Kind::Positional) {
             QStringList units;
-            for (const QJsonValue &unit : cells.value(QStringLiteral("positional")).toArray()) {
-                units << unitText(unit);
+            for (std::size_t u = 0; u < form.units.size(); ++u) {
+                units << form.unitLabel(u);
             }
             lines << QStringLiteral("%1: by position %2")
                          .arg(s++)
