@@ -49,6 +49,12 @@ struct MethodDescriptor {
     MethodFactory create; ///< federated and continual methods; empty for the others
     /// The model.backbone the method needs (empty: any); validation names the field otherwise.
     QString requiresBackbone;
+    /// The method keeps a client's samples or own model by one task for a whole stage, so it
+    /// cannot train a mixed or positional stage (validation refuses those, naming the method).
+    bool oneTaskPerStage = false;
+    /// Given the method's parameters: the one that makes it read every task's images (empty:
+    /// none does). Validation then refuses tasks without images, naming that parameter.
+    std::function<QString(const QVariantMap &params)> readsImagesThrough;
 };
 
 ParamDescriptor intParam(const char *name, int minimum, int maximum, int defaultValue,

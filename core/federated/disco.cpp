@@ -13,10 +13,19 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace fcl::detail {
 
 namespace {
+
+/// What a client's identity token describes: its instructions (FCIT's CLIP-text), its images
+/// (CLIP-image) or both (the L2-normalised pair concatenated: its cosine is the mean of the two).
+enum class Identity { Text, Image, Both };
+
+/// What encodes the instruction: the frozen base's final state at the separator (the analogue of
+/// CLIP's pooled end-of-text state), or the mean of the base's input embeddings over the prompt.
+enum class Encoder { BaseLast, MeanEmbedding };
 
 struct DiscoSettings {
     int slots = 8;
@@ -25,26 +34,50 @@ struct DiscoSettings {
     disco::Activation activation = disco::Activation::Ssa;
     double singletonShare = 1e-3;
     bool faithful = false;
+    Identity identity = Identity::Text;
+    Encoder encoder = Encoder::BaseLast;
+    bool uploadAll = false; ///< upload the whole LoRA (the original's bytes), not the slot
 };
 
 const std::string kTokenName = "disco/token";
 const std::string kSlotTokens = "disco/tokens";
 const std::string kSlotCounts = "disco/counts";
 
-/// The identity tokens of a batch: the frozen base's final hidden state (after the norm) at the
-/// separator, image slots left out, as float64 [B, d]. LoRA is switched off for the pass.
-torch::Tensor identities(Network &network, const ModelInput &input)
+/// The identity tokens of a batch as float64 [B, d] (both: [B, 2d]), LoRA switched off for the
+/// passes. Text: the final hidden state (after the norm) at the separator with the image slots
+/// left out, or the mean input embedding over the prompt's text. Image: the final hidden states
+/// of a pass over the image slots alone, averaged (a row without an image gives zeros).
+torch::Tensor identities(Network &network, const ModelInput &input, const DiscoSettings &settings)
 {
     struct Restore {
         Network &network;
         ~Restore() { network.setLoraEnabled(true); }
     } restore{network};
     network.setLoraEnabled(false);
-    HiddenQuery query;
-    query.token = HiddenQuery::Token::Separator;
-    query.textOnly = true;
-    const torch::Tensor states = network.hiddenStates(input, query);
-    return states.select(1, states.size(1) - 1).to(torch::kFloat64).contiguous();
+    torch::Tensor text;
+    torch::Tensor image;
+    if (settings.identity != Identity::Image) {
+        HiddenQuery query;
+        query.textOnly = true;
+        const bool embedding = settings.encoder == Encoder::MeanEmbedding;
+        query.token = embedding ? HiddenQuery::Token::Mean : HiddenQuery::Token::Separator;
+        query.promptOnly = embedding;
+        const torch::Tensor states = network.hiddenStates(input, query);
+        text = states.select(1, embedding ? 0 : states.size(1) - 1).to(torch::kFloat64);
+    }
+    if (settings.identity != Identity::Text) {
+        HiddenQuery query;
+        query.imageOnly = true;
+        query.token = HiddenQuery::Token::Mean;
+        const torch::Tensor states = network.hiddenStates(input, query);
+        image = states.select(1, states.size(1) - 1).to(torch::kFloat64);
+    }
+    if (settings.identity == Identity::Both) {
+        namespace F = torch::nn::functional;
+        const auto unit = F::NormalizeFuncOptions().dim(1).eps(1e-12);
+        return torch::cat({F::normalize(text, unit), F::normalize(image, unit)}, 1).contiguous();
+    }
+    return (text.defined() ? text : image).contiguous();
 }
 
 disco::Vector rowOf(const torch::Tensor &matrix, std::int64_t row)
@@ -119,7 +152,8 @@ public:
                     {training.columns != nullptr ? (*training.columns)[i] : training.column,
                      samples[i]});
             }
-            const torch::Tensor ids = identities(network, makeBatch(*training.data, refs)).sum(0);
+            const torch::Tensor ids =
+                identities(network, makeBatch(*training.data, refs), m_settings).sum(0);
             sum = sum.defined() ? sum + ids : ids;
         }
         m_token = sum.defined() ? sum / static_cast<double>(samples.size())
@@ -128,18 +162,31 @@ public:
         const int assigned =
             training.download->meta.value(QStringLiteral("disco.slot"), -1).toInt();
         m_slot = assigned;
+        m_choice.reset();
         const torch::Tensor *tokens = findTensor(training.download->tensors, kSlotTokens);
         const torch::Tensor *counts = findTensor(training.download->tensors, kSlotCounts);
         if (assigned < 0 && tokens == nullptr) {
             m_slot = 0; // nothing learned yet: every slot is empty, the first is chosen
         } else if (assigned < 0) {
             const torch::Tensor c = counts->contiguous();
-            m_slot = disco::chooseSlot(
-                rowOf(m_token.unsqueeze(0), 0), rowsOf(*tokens),
-                disco::Vector(c.data_ptr<double>(), c.data_ptr<double>() + c.numel()),
-                m_settings.tau);
+            m_choice.emplace(rowsOf(*tokens),
+                             disco::Vector(c.data_ptr<double>(), c.data_ptr<double>() + c.numel()),
+                             m_settings.tau, m_settings.faithful);
+            m_slot = m_choice->forClient(rowOf(m_token.unsqueeze(0), 0));
         }
         m_rank = rankOf(training);
+        network.setLoraSlotWeights(oneSlot(m_slot, m_settings.slots, m_rank));
+    }
+
+    void augmentBatch(LocalTraining &training, Batch &batch, int current) override
+    {
+        if (!m_choice || !m_choice->perBatch()) {
+            return;
+        }
+        Network &network = training.model->network();
+        const torch::Tensor mean =
+            identities(network, batch, m_settings).narrow(0, 0, current).mean(0);
+        m_slot = m_choice->forBatch(rowOf(mean.unsqueeze(0), 0));
         network.setLoraSlotWeights(oneSlot(m_slot, m_settings.slots, m_rank));
     }
 
@@ -149,7 +196,9 @@ public:
         const int width = m_rank / m_settings.slots;
         TensorList slices;
         for (const NamedTensor &t : upload.tensors) {
-            slices.push_back({t.name, sliceOf(t.name, t.value, m_slot, width).clone()});
+            slices.push_back({t.name, m_settings.uploadAll
+                                          ? t.value
+                                          : sliceOf(t.name, t.value, m_slot, width).clone()});
         }
         slices.push_back({kTokenName, m_token});
         upload.tensors = std::move(slices);
@@ -170,6 +219,7 @@ private:
 
     DiscoSettings m_settings;
     torch::Tensor m_token;
+    std::optional<disco::SlotChoice> m_choice; ///< set when the client chooses its slot
     double m_samples = 0;
     int m_slot = 0;
     int m_rank = 0;
@@ -207,7 +257,7 @@ public:
         if (!m_tokens->defined()) {
             return out;
         }
-        const torch::Tensor ids = identities(network, prompts);
+        const torch::Tensor ids = identities(network, prompts, *m_settings);
         const std::vector<disco::Vector> tokens = rowsOf(*m_tokens);
         const torch::Tensor c = m_counts->contiguous();
         const disco::Vector counts(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
@@ -543,6 +593,11 @@ private:
         return mostSimilarSlot(tokens[static_cast<std::size_t>(members.front())]);
     }
 
+    static int reportedSlot(const ClientResult &result)
+    {
+        return result.upload.meta.value(QStringLiteral("disco.slot")).toInt();
+    }
+
     /// slip: the original's precedence slip (Q3), which it has in a stage's first round only.
     void foldInto(int slot, const disco::Vector &weighted, double added, bool slip)
     {
@@ -567,7 +622,11 @@ private:
                 torch::Tensor mean = torch::zeros_like(slice);
                 for (std::size_t i = 0; i < results.size(); ++i) {
                     if (weights[t][i] != 0) {
-                        mean.add_(results[i].upload.tensors[p].value, weights[t][i]);
+                        const NamedTensor &up = results[i].upload.tensors[p];
+                        mean.add_(m_settings.uploadAll
+                                      ? sliceOf(up.name, up.value, reportedSlot(results[i]), width)
+                                      : up.value,
+                                  weights[t][i]);
                     }
                 }
                 slice.copy_(mean);
@@ -610,10 +669,21 @@ MethodDescriptor discoMethod()
          doubleParam("singleton_share", 0, 1, 1e-3,
                      "A client alone in its group with less than this share of the round's "
                      "samples joins the most similar group."),
+         choiceParam("identity", {"text", "image", "both"},
+                     "What a client's identity token describes: its instructions, its images, "
+                     "or both (the two normalised halves side by side)."),
+         choiceParam("encoder", {"base_last", "mean_embedding"},
+                     "The instruction encoder: the frozen base's final state at the end of the "
+                     "instruction, or the mean of its input embeddings over the instruction."),
+         choiceParam("upload", {"slot", "all"},
+                     "What a client sends up: the slot it trained, or the whole LoRA as the "
+                     "original code does (the server reads the same slot; only the bytes "
+                     "differ)."),
          choiceParam("variant", {"fixed", "faithful"},
                      "faithful: the original code's quirks (overlapping groups, the token "
-                     "precedence slip, empty slots take softmax mass, tokens fold into the most "
-                     "similar slot); fixed: corrected (docs/methods.md).")},
+                     "precedence slip, the slot chosen again for every batch, empty slots take "
+                     "softmax mass, tokens fold into the most similar slot); fixed: corrected "
+                     "(docs/methods.md).")},
         [](const QVariantMap &params) {
             DiscoSettings s;
             s.slots = params.value(QStringLiteral("slots")).toInt();
@@ -627,6 +697,15 @@ MethodDescriptor discoMethod()
             s.singletonShare = params.value(QStringLiteral("singleton_share")).toDouble();
             s.faithful =
                 params.value(QStringLiteral("variant")).toString() == QLatin1String("faithful");
+            const QString identity = params.value(QStringLiteral("identity")).toString();
+            s.identity = identity == QLatin1String("image")  ? Identity::Image
+                         : identity == QLatin1String("both") ? Identity::Both
+                                                             : Identity::Text;
+            s.encoder = params.value(QStringLiteral("encoder")).toString() ==
+                                QLatin1String("mean_embedding")
+                            ? Encoder::MeanEmbedding
+                            : Encoder::BaseLast;
+            s.uploadAll = params.value(QStringLiteral("upload")).toString() == QLatin1String("all");
             auto parts = std::make_unique<MethodParts>();
             parts->strategy = std::make_unique<DiscoStrategy>(s);
             parts->clientPlugin = [s] {
@@ -651,6 +730,12 @@ MethodDescriptor discoMethod()
             return parts;
         });
     method.requiresBackbone = QStringLiteral("tiny-vlm");
+    method.readsImagesThrough = [](const QVariantMap &params) {
+        const QString identity = params.value(QStringLiteral("identity")).toString();
+        return identity == QLatin1String("image") || identity == QLatin1String("both")
+                   ? QStringLiteral("identity")
+                   : QString();
+    };
     return method;
 }
 

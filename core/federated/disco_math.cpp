@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace fcl::disco {
 
@@ -171,6 +172,26 @@ int chooseSlot(const Vector &identity, const std::vector<Vector> &slotTokens,
         }
     }
     return best;
+}
+
+SlotChoice::SlotChoice(std::vector<Vector> slotTokens, Vector slotCounts, double tau, bool perBatch)
+    : m_tokens(std::move(slotTokens)), m_counts(std::move(slotCounts)), m_tau(tau),
+      m_perBatch(perBatch)
+{
+}
+
+int SlotChoice::forClient(const Vector &clientMean)
+{
+    m_current = chooseSlot(clientMean, m_tokens, m_counts, m_tau);
+    return m_current;
+}
+
+int SlotChoice::forBatch(const Vector &batchMean)
+{
+    if (m_perBatch) {
+        m_current = chooseSlot(batchMean, m_tokens, m_counts, m_tau);
+    }
+    return m_current;
 }
 
 Vector activationWeights(const Vector &cosines, const Vector &slotCounts, double epsilon,

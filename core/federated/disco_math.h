@@ -50,6 +50,29 @@ Vector foldToken(const Vector &token, double count, const Vector &weightedSum, d
 int chooseSlot(const Vector &identity, const std::vector<Vector> &slotTokens,
                const Vector &slotCounts, double tau);
 
+/// A client's slot in a later stage's first round, when the server told it none (Q4). fixed: one
+/// choice (chooseSlot) from the client's mean identity over all its samples. faithful: the
+/// original chooses again for every mini-batch from that batch's mean identity, trains the batch
+/// in that slot, and reports only the last batch's choice.
+class SlotChoice {
+public:
+    SlotChoice(std::vector<Vector> slotTokens, Vector slotCounts, double tau, bool perBatch);
+    /// Before training: the choice from the client's mean identity.
+    int forClient(const Vector &clientMean);
+    /// Before each batch: faithful, the choice from the batch's mean identity; fixed, unchanged.
+    int forBatch(const Vector &batchMean);
+    /// The slot trained last: what the client reports.
+    int current() const { return m_current; }
+    bool perBatch() const { return m_perBatch; }
+
+private:
+    std::vector<Vector> m_tokens;
+    Vector m_counts;
+    double m_tau;
+    bool m_perBatch;
+    int m_current = 0;
+};
+
 /// How inference mixes the slots: SSA softmax(cos / epsilon), concatenation (every slot weight
 /// 1), the raw cosines, or one-hot on the most similar slot.
 enum class Activation { Ssa, Concat, Cosine, Argmax };

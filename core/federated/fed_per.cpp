@@ -21,7 +21,7 @@ public:
 
 MethodDescriptor fedPerMethod()
 {
-    return describeMethod(
+    MethodDescriptor method = describeMethod(
         "federated", "fedper", "FedPer (personal heads)",
         "Average the body of the network; every client keeps its own output layer.",
         "FedPer (Arivazhagan et al. 2019): the layers below the output are averaged as in "
@@ -34,6 +34,8 @@ MethodDescriptor fedPerMethod()
             parts->strategy = std::make_unique<FedPerStrategy>();
             return parts;
         });
+    method.oneTaskPerStage = true;
+    return method;
 }
 
 } // namespace fcl::detail

@@ -217,7 +217,7 @@ QLatin1String routeName(AdapterRoute route)
 
 MethodDescriptor fedDatMethod()
 {
-    return describeMethod(
+    MethodDescriptor method = describeMethod(
         "federated", "feddat", "FedDAT (dual-adapter teacher)",
         "Each client keeps its own adapter beside a shared one; the two teach each other.",
         "FedDAT (Chen et al. 2024), for clients whose data differ in modality or answers: every "
@@ -277,6 +277,8 @@ MethodDescriptor fedDatMethod()
             };
             return parts;
         });
+    method.oneTaskPerStage = true;
+    return method;
 }
 
 } // namespace fcl::detail

@@ -423,6 +423,7 @@ MethodDescriptor fedHdsMethod()
             return parts;
         });
     method.requiresBackbone = QStringLiteral("tiny-vlm");
+    method.oneTaskPerStage = true;
     return method;
 }
 

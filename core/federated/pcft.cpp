@@ -458,7 +458,7 @@ MethodDescriptor pcftMethod()
         "faithful: as the original code (mixes from round P-1 of a warm-up of P rounds, one "
         "early; prediction threshold -50, which keeps every peer); fixed: from round P, "
         "threshold -5.");
-    return describeMethod(
+    MethodDescriptor method = describeMethod(
         "federated", "pcft", "PCFT (peer-to-peer trust)",
         "No server: each client mixes its peers' models by how much it trusts them.",
         "Personalized collaborative fine-tuning (Wagner, Fan and Jaggi 2024): every client keeps "
@@ -524,6 +524,8 @@ MethodDescriptor pcftMethod()
             parts->strategy = std::make_unique<PcftStrategy>(s);
             return parts;
         });
+    method.oneTaskPerStage = true;
+    return method;
 }
 
 } // namespace fcl::detail

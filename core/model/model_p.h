@@ -71,7 +71,9 @@ struct HiddenQuery {
         Separator, ///< the separator between instruction and answer (what a prompt ends with)
     };
     Token token = Token::Last;
-    bool textOnly = false; ///< image slots are left out, as padding is
+    bool textOnly = false;   ///< image slots are left out, as padding is
+    bool imageOnly = false;  ///< only the image slots (a row without an image gives zeros)
+    bool promptOnly = false; ///< what follows the separator (the answer) is left out
 };
 
 /// Parameter-efficient tuning of a backbone: what is trained besides (or instead of) the base.

@@ -172,6 +172,16 @@ public:
         if (query.textOnly) {
             valid = valid.logical_and(input.imageSlot.lt(0));
         }
+        if (query.imageOnly) {
+            valid = valid.logical_and(input.imageSlot.ge(0));
+        }
+        if (query.promptOnly) {
+            const torch::Tensor separator =
+                input.tokens.eq(CharTokenizer::kSeparator).to(torch::kInt64).argmax(1);
+            valid = valid.logical_and(torch::arange(input.tokens.size(1), torch::kInt64)
+                                          .unsqueeze(0)
+                                          .le(separator.unsqueeze(1)));
+        }
         torch::Tensor selected = torch::zeros_like(valid);
         withSoftPrompt(x, valid, selected);
         const auto b = x.size(0);

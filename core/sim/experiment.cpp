@@ -667,26 +667,45 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
         }
     }
     // Methods that keep a client's samples or personal model by one task for a whole stage
-    // (FedHDS's features, PCFT's held-out split, the personalised methods' own task) cannot take
-    // stages whose units pool several tasks or change with the round.
-    static const QStringList kOneTaskPerStage = {QStringLiteral("fedhds"), QStringLiteral("pcft"),
-                                                 QStringLiteral("fedper"),
-                                                 QStringLiteral("feddat")};
+    // cannot take stages whose units pool several tasks or change with the round.
+    const MethodDescriptor *federated =
+        findMethod(QStringLiteral("federated"), experiment.federated.method);
     for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
-        const QString method = experiment.federated.method;
-        if (experiment.hasUnits(s) && kOneTaskPerStage.contains(method)) {
+        if (federated != nullptr && federated->oneTaskPerStage && experiment.hasUnits(s)) {
             errors.push_back(
                 {QStringLiteral("federated.method"),
                  QStringLiteral("\"%1\" cannot train stage %2: it is %3, and this method keeps "
                                 "each client's samples or own model by one task for a whole "
                                 "stage")
-                     .arg(method)
+                     .arg(experiment.federated.method)
                      .arg(s + 1)
                      .arg(experiment.isPositional(s)
                               ? QStringLiteral("positional (a client's task changes with the "
                                                "round)")
                               : QStringLiteral("mixed (it pools several tasks)"))});
             break;
+        }
+    }
+    // A method that reads the tasks' images (DISCO's image identity) needs every task to have one.
+    const QString imageParam = federated != nullptr && federated->readsImagesThrough
+                                   ? federated->readsImagesThrough(experiment.federated.params)
+                                   : QString();
+    if (!imageParam.isEmpty()) {
+        for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
+            const std::vector<QString> tasks = experiment.stageTasks(s);
+            const auto text = std::find_if(tasks.begin(), tasks.end(), [](const QString &id) {
+                const TaskSpec *task = findTask(id);
+                return task != nullptr && task->isText();
+            });
+            if (text != tasks.end()) {
+                errors.push_back(
+                    {QStringLiteral("federated.") + imageParam,
+                     QStringLiteral("\"%1\" reads each task's images, and task \"%2\" (stage "
+                                    "%3) has none")
+                         .arg(experiment.federated.params.value(imageParam).toString(), *text)
+                         .arg(s + 1)});
+                break;
+            }
         }
     }
     if (!generative && experiment.model.text(QStringLiteral("tuning")) == QLatin1String("prompt")) {

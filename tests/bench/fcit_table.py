@@ -7,9 +7,11 @@ Every variant is the preset with the fields shown changed; nothing else is tuned
 Usage (after a build): python3 tests/bench/fcit_table.py [BUILD_DIR] [--quick]
   --quick: one seed for every row (the full table runs the main rows on three seeds).
   --only=PRESET: one table (fcit-hom, fcit-het or fcit-cap).
+  --match=REGEX: only the rows whose name matches (e.g. --match='identity|encoder|faithful').
 About 75 s a run on 2 cores; the full table is about 30 runs."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,8 @@ METRICS = {"Last": "Final average accuracy (ACC, Last)", "Avg": "Average increme
 
 
 def fedavg(d):
-    for key in ("slots", "tau", "epsilon", "activation", "variant", "singleton_share"):
+    for key in ("slots", "tau", "epsilon", "activation", "variant", "singleton_share", "identity",
+                "encoder", "upload"):
         d["federated"].pop(key, None)
     d["federated"]["method"] = "fedavg"
 
@@ -54,6 +57,14 @@ ABLATIONS = [
     variant("DISCO, activation argmax", lambda d: d["federated"].update(activation="argmax"), ONE),
 ]
 
+IDENTITY = [
+    variant("DISCO, identity image", lambda d: d["federated"].update(identity="image"), ONE),
+    variant("DISCO, identity both", lambda d: d["federated"].update(identity="both"), ONE),
+    variant("DISCO, encoder mean_embedding",
+            lambda d: d["federated"].update(encoder="mean_embedding"), ONE),
+    variant("DISCO, variant faithful", lambda d: d["federated"].update(variant="faithful"), ONE),
+]
+
 
 def centralized(d):
     fedavg(d)
@@ -67,7 +78,7 @@ def heterogeneous(d):
 
 TABLES = [
     ("fcit-hom", BASELINES + [variant("centralized upper bound (FedAvg, one client)", centralized,
-                                      ONE)]),
+                                      ONE)] + IDENTITY),
     ("fcit-het", BASELINES + ABLATIONS),
     ("fcit-cap", [variant("FedAvg + finetune", fedavg, ONE),
                   variant("DISCO (preset)", lambda d: None, ONE),
@@ -78,6 +89,9 @@ TABLES = [
 if len(sys.argv) > 1 and any(a.startswith("--only=") for a in sys.argv):
     only = next(a for a in sys.argv if a.startswith("--only=")).split("=", 1)[1]
     TABLES = [t for t in TABLES if t[0] == only]
+if any(a.startswith("--match=") for a in sys.argv):
+    pattern = re.compile(next(a for a in sys.argv if a.startswith("--match=")).split("=", 1)[1])
+    TABLES = [(p, [v for v in vs if pattern.search(v[0])]) for p, vs in TABLES]
 
 
 def run(preset, edit, seed):

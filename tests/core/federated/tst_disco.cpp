@@ -141,6 +141,31 @@ private Q_SLOTS:
         QVERIFY(near(cosine(faithful, {1, 0}), 0.9999875));
     }
 
+    void quirkQ4SlotChosenPerBatch()
+    {
+        // Two learned slots along the axes, two empty. The client's samples are half like each:
+        // its mean (1,1)/sqrt2 has cosine 0.707 < tau with both, so it opens the first empty
+        // slot. Faithful chooses again per batch: a batch like slot 0, then one like slot 1,
+        // and the client reports the last one.
+        const std::vector<Vector> tokens = {{1, 0}, {0, 1}, {0, 0}, {0, 0}};
+        const Vector counts = {100, 100, 0, 0};
+        const Vector mean = {0.7071, 0.7071};
+        SlotChoice fixed(tokens, counts, 0.9, false);
+        QCOMPARE(fixed.forClient(mean), 2);
+        QCOMPARE(fixed.forBatch({1, 0.1}), 2);
+        QCOMPARE(fixed.forBatch({0.1, 1}), 2);
+        QCOMPARE(fixed.current(), 2);
+        SlotChoice faithful(tokens, counts, 0.9, true);
+        QCOMPARE(faithful.forClient(mean), 2);
+        QCOMPARE(faithful.forBatch({1, 0.1}), 0);
+        QCOMPARE(faithful.forBatch({0.1, 1}), 1);
+        QCOMPARE(faithful.current(), 1);
+        QCOMPARE(faithful.forBatch({0.1, 1}), 1);
+        QCOMPARE(faithful.forBatch({1, 1}), 2); // like neither: the first empty slot again
+        QCOMPARE(faithful.forBatch({1, 0}), 0);
+        QCOMPARE(faithful.current(), 0);
+    }
+
     void ssaAndItsAblations()
     {
         // Slot outputs for x = (1, 2) with W = 0, gamma = 1: slot 0 A (1,0) B 1 -> 1; slot 1

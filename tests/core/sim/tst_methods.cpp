@@ -446,18 +446,25 @@ private Q_SLOTS:
     /// slot; a new, dissimilar task opens the next slot; the slot tokens of the two tasks are
     /// not alike; only the trained slot and the identity token travel up, the model and the slot
     /// tokens down.
-    void discoGivesANewTaskItsOwnSlot()
+    /// Three clients learn vl-feet, then vl-dark, with DISCO (4 slots of rank 2).
+    static QByteArray discoFeetThenDark(const char *extra = "")
     {
-        const QByteArray json = R"({
+        QByteArray json = R"({
   "name": "disco", "seed": 3,
   "model": {"backbone": "tiny-vlm", "tuning": "lora", "lora_rank": 8, "lora_alpha": 16},
   "federated": {"method": "disco", "slots": 4, "rounds_per_stage": 3, "lr": 0.003,
-                "batch_size": 8, "optimizer": "adam"},
+                "batch_size": 8, "optimizer": "adam"EXTRA},
   "clients": [{"name": "a", "samples_per_task": 80}, {"name": "b", "samples_per_task": 80},
               {"name": "c", "samples_per_task": 80}],
   "stages": ["vl-feet", "vl-dark"],
   "evaluation": {"every_rounds": 3, "test_samples_per_task": 60}
 })";
+        return json.replace("EXTRA", extra);
+    }
+
+    void discoGivesANewTaskItsOwnSlot()
+    {
+        const QByteArray json = discoFeetThenDark();
         auto experiment = parseExperiment(json);
         QVERIFY2(experiment, qPrintable(experiment.errorString()));
         test::RecordingObserver observer;
@@ -543,6 +550,103 @@ private Q_SLOTS:
         const RunOutcome failed = run(parseExperiment(odd).value(), refused, cancel);
         QVERIFY(failed.status != RunStatus::Completed);
         QVERIFY2(failed.error.contains(QLatin1String("model.lora_rank")), qPrintable(failed.error));
+    }
+
+    /// DISCO's ablations of its identity and its upload (issue 9). Uploading the whole LoRA, as
+    /// the original does, changes the bytes and not one bit of the result (the server reads the
+    /// slot each client trained). The image identity is refused for a task without images.
+    void discoUploadAllChangesOnlyTheBytes()
+    {
+        CancellationToken cancel;
+        test::RecordingObserver slot;
+        const RunOutcome a = run(parseExperiment(discoFeetThenDark()).value(), slot, cancel);
+        test::RecordingObserver all;
+        const RunOutcome b =
+            run(parseExperiment(discoFeetThenDark(R"(, "upload": "all")")).value(), all, cancel);
+        QVERIFY2(a.status == RunStatus::Completed, qPrintable(a.error));
+        QVERIFY2(b.status == RunStatus::Completed, qPrintable(b.error));
+        for (int stage = 0; stage < 2; ++stage) {
+            for (int task = 0; task < 2; ++task) {
+                QCOMPARE(b.summary.matrix.at(stage, task), a.summary.matrix.at(stage, task));
+            }
+        }
+        QCOMPARE(all.rounds.size(), slot.rounds.size());
+        // Up: the whole LoRA (4 x 8 x (128 + 512) x 2 floats) instead of a quarter of it.
+        const std::int64_t lora = 4 * 8 * (128 + 512) * 2 * 4;
+        for (std::size_t r = 0; r < all.rounds.size(); ++r) {
+            QCOMPARE(all.rounds[r].bytesUp, slot.rounds[r].bytesUp + 3 * (lora - lora / 4));
+            QCOMPARE(all.rounds[r].bytesDown, slot.rounds[r].bytesDown);
+            QCOMPARE(all.rounds[r].trainLoss, slot.rounds[r].trainLoss);
+        }
+        auto text = parseExperiment(R"({"name": "t", "model": {"backbone": "tiny-vlm",
+            "tuning": "lora", "lora_rank": 8},
+            "federated": {"method": "disco", "slots": 4, "identity": "image"},
+            "clients": [{"name": "a"}], "stages": ["vl-feet", "text-copy"]})");
+        QVERIFY(!text);
+        QVERIFY2(text.errorString().contains(QLatin1String(
+                     R"(federated.identity: "image" reads each task's images, and task )"
+                     R"("text-copy" (stage 2) has none)")),
+                 qPrintable(text.errorString()));
+    }
+
+    /// The identity ablations end to end on feet, then dark: two questions about the same
+    /// Fashion-MNIST images. From the instruction (the default, the mean embedding, or both
+    /// halves) the dark questions open slot 2; from the image alone the two tasks look alike,
+    /// dark trains feet's slot, and feet is forgotten. With the final state at the separator
+    /// (alone or beside the image) the feet answers stay exactly as they were; the mean embedding
+    /// routes less sharply (its slot tokens' cosine is higher), so some feet prompts lean on
+    /// slot 2. Faithful (with the slot chosen again for every batch of 2) opens slot 2 too.
+    void discoIdentityAblationsRun_data()
+    {
+        QTest::addColumn<QString>("extra");
+        QTest::addColumn<int>("darkSlot");
+        QTest::addColumn<bool>("feetKept");
+        QTest::newRow("image") << R"(, "identity": "image")" << 0 << false;
+        QTest::newRow("both") << R"(, "identity": "both")" << 1 << true;
+        QTest::newRow("mean_embedding") << R"(, "encoder": "mean_embedding")" << 1 << false;
+        QTest::newRow("faithful, batches of 2")
+            << R"(, "variant": "faithful", "batch_size": 2)" << 1 << true;
+    }
+
+    void discoIdentityAblationsRun()
+    {
+        QFETCH(QString, extra);
+        QFETCH(int, darkSlot);
+        QFETCH(bool, feetKept);
+        CancellationToken cancel;
+        test::RecordingObserver observer;
+        auto experiment = parseExperiment(discoFeetThenDark(extra.toUtf8().constData()));
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        const RunOutcome outcome = run(experiment.value(), observer, cancel);
+        QVERIFY2(outcome.status == RunStatus::Completed, qPrintable(outcome.error));
+        const Observation *similarity = nullptr;
+        int stage2Rounds = 0;
+        for (const Observation &o : observer.observations) {
+            if (o.kind == QLatin1String("disco.slot_similarity")) {
+                similarity = &o;
+            } else if (o.kind == QLatin1String("disco.assignment") && o.stage == 1) {
+                ++stage2Rounds;
+                for (double slot : o.values) {
+                    QCOMPARE(slot, double(darkSlot));
+                }
+            }
+        }
+        QCOMPARE(stage2Rounds, 3);
+        QVERIFY(similarity != nullptr);
+        const AccuracyMatrix &m = outcome.summary.matrix;
+        qDebug("feet-dark slot cosine %.4f; feet %.3f then %.3f, dark %.3f", similarity->values[1],
+               m.at(0, 0), m.at(1, 0), m.at(1, 1));
+        QVERIFY(m.at(0, 0) > 0.2);
+        QVERIFY(m.at(1, 1) > 0.2);
+        if (darkSlot == 0) {
+            QVERIFY(std::isnan(similarity->values[1])); // slot 2 stayed empty
+            QVERIFY(m.at(1, 0) < m.at(0, 0) - 0.2);
+        } else {
+            QVERIFY(similarity->values[1] < 0.9);
+        }
+        if (feetKept) {
+            QCOMPARE(m.at(1, 0), m.at(0, 0)); // slot 1 untouched, feet routed to it
+        }
     }
 
     void resumedRunEqualsUninterruptedRun_data()
