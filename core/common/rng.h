@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <random>
@@ -42,6 +43,15 @@ using Rng = std::mt19937_64;
 inline double uniform01(Rng &rng)
 {
     return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/// A standard normal draw by Box-Muller from two uniform01 draws (1 - u keeps the logarithm
+/// finite): the same on every standard library, unlike std::normal_distribution.
+inline double standardNormal(Rng &rng)
+{
+    const double u1 = 1.0 - uniform01(rng);
+    const double u2 = uniform01(rng);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 /// Uniform integer in [0, n), n > 0 (rejection-free modulo is fine for our small n).

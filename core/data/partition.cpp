@@ -11,14 +11,6 @@
 namespace fcl {
 namespace {
 
-double standardNormal(Rng &rng)
-{
-    // Box-Muller; 1 - u keeps the logarithm finite.
-    const double u1 = 1.0 - uniform01(rng);
-    const double u2 = uniform01(rng);
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
-
 double sampleGamma(Rng &rng, double shape)
 {
     if (shape < 1.0) {

@@ -163,6 +163,7 @@ public:
             training.download->meta.value(QStringLiteral("disco.slot"), -1).toInt();
         m_slot = assigned;
         m_choice.reset();
+        m_batchSlots.clear();
         const torch::Tensor *tokens = findTensor(training.download->tensors, kSlotTokens);
         const torch::Tensor *counts = findTensor(training.download->tensors, kSlotCounts);
         if (assigned < 0 && tokens == nullptr) {
@@ -171,7 +172,8 @@ public:
             const torch::Tensor c = counts->contiguous();
             m_choice.emplace(rowsOf(*tokens),
                              disco::Vector(c.data_ptr<double>(), c.data_ptr<double>() + c.numel()),
-                             m_settings.tau, m_settings.faithful);
+                             m_settings.tau,
+                             m_settings.faithful && training.stage > 0 && training.round == 0);
             m_slot = m_choice->forClient(rowOf(m_token.unsqueeze(0), 0));
         }
         m_rank = rankOf(training);
@@ -188,6 +190,8 @@ public:
             identities(network, batch, m_settings).narrow(0, 0, current).mean(0);
         m_slot = m_choice->forBatch(rowOf(mean.unsqueeze(0), 0));
         network.setLoraSlotWeights(oneSlot(m_slot, m_settings.slots, m_rank));
+        m_batchSlots.resize(static_cast<std::size_t>(m_settings.slots), 0);
+        ++m_batchSlots[static_cast<std::size_t>(m_slot)];
     }
 
     void afterTraining(LocalTraining &training, Payload &upload) override
@@ -204,6 +208,13 @@ public:
         upload.tensors = std::move(slices);
         upload.meta.insert(QStringLiteral("disco.slot"), m_slot);
         upload.meta.insert(QStringLiteral("disco.samples"), m_samples);
+        if (!m_batchSlots.empty()) {
+            QVariantList counts;
+            for (int n : m_batchSlots) {
+                counts << n;
+            }
+            upload.meta.insert(QStringLiteral("disco.batch_slots"), counts);
+        }
     }
 
 private:
@@ -220,6 +231,7 @@ private:
     DiscoSettings m_settings;
     torch::Tensor m_token;
     std::optional<disco::SlotChoice> m_choice; ///< set when the client chooses its slot
+    std::vector<int> m_batchSlots;             ///< faithful Q4: batches that chose each slot
     double m_samples = 0;
     int m_slot = 0;
     int m_rank = 0;
@@ -311,6 +323,7 @@ public:
         if (plan.round == 0) {
             std::fill(m_clientSlot.begin(), m_clientSlot.end(), -1); // a new stage: choose
             std::fill(m_clientColumn.begin(), m_clientColumn.end(), -1);
+            m_positionSlot.clear();
             m_clustered = false;
         }
     }
@@ -329,12 +342,28 @@ public:
         // another task (a positional stage reassigns tasks every round) chooses by its identity.
         const auto c = static_cast<std::size_t>(client);
         const bool sameTask = m_clientColumn[c] == columnOf(plan.stage, client);
-        payload.meta.insert(QStringLiteral("disco.slot"), sameTask ? m_clientSlot[c] : -1);
+        int slot = sameTask ? m_clientSlot[c] : -1;
+        if (m_settings.faithful && m_clustered) {
+            // Q5: the original tells the i-th selected client of a later round the slot of the
+            // i-th selected client of the stage's first round, whoever it is.
+            const auto position = static_cast<std::size_t>(
+                std::find(plan.sampled.begin(), plan.sampled.end(), client) - plan.sampled.begin());
+            slot = position < m_positionSlot.size() ? m_positionSlot[position] : -1;
+        }
+        payload.meta.insert(QStringLiteral("disco.slot"), slot);
         return payload;
     }
 
     void aggregate(const RoundPlan &plan, std::vector<ClientResult> &results) override
     {
+        m_batchSlots.clear();
+        for (const ClientResult &r : results) {
+            const QVariantList counts =
+                r.upload.meta.value(QStringLiteral("disco.batch_slots")).toList();
+            if (!counts.isEmpty()) {
+                m_batchSlots.emplace_back(r.client, counts);
+            }
+        }
         // Clients that trained on no sample carry no identity and no update.
         std::vector<std::size_t> used;
         for (std::size_t i = 0; i < results.size(); ++i) {
@@ -372,7 +401,8 @@ public:
             }
             n += total;
         };
-        if (!m_clustered) {
+        const bool firstAggregation = !m_clustered;
+        if (firstAggregation) {
             // The stage's first aggregation: group the clients, one slot per group.
             const auto clusters = disco::greedyThresholdClusters(
                 tokens, samples, m_settings.tau, m_settings.singletonShare, m_settings.faithful);
@@ -380,6 +410,7 @@ public:
                                                          m_settings.faithful);
             std::vector<bool> claimed(static_cast<std::size_t>(m_settings.slots), false);
             const torch::Tensor countsBefore = m_counts.clone();
+            m_positionSlot.assign(plan.sampled.size(), -1);
             for (std::size_t g = 0; g < clusters.size(); ++g) {
                 const int slot =
                     slotForCluster(clusters[g], trained, tokens, countsBefore, claimed);
@@ -395,6 +426,12 @@ public:
                     const int client = results[used[ci]].client;
                     m_clientSlot[static_cast<std::size_t>(client)] = slot;
                     m_clientColumn[static_cast<std::size_t>(client)] = columnOf(plan.stage, client);
+                    const auto position = static_cast<std::size_t>(
+                        std::find(plan.sampled.begin(), plan.sampled.end(), client) -
+                        plan.sampled.begin());
+                    if (position < m_positionSlot.size()) {
+                        m_positionSlot[position] = slot;
+                    }
                 }
                 addTo(slot, share[g], added);
                 foldInto(slot, weighted, added, m_settings.faithful);
@@ -427,11 +464,14 @@ public:
             weights.push_back(std::move(w));
         }
         writeSlots(results, target, weights);
+        // The slot each update went to: its group's in the stage's first aggregation, else the
+        // one it trained.
         m_lastAssignment.clear();
         for (std::size_t i = 0; i < k; ++i) {
             const int client = results[used[i]].client;
-            const int slot = m_clientSlot[static_cast<std::size_t>(client)];
-            m_lastAssignment.emplace_back(client, slot >= 0 ? slot : trained[i]);
+            m_lastAssignment.emplace_back(
+                client,
+                firstAggregation ? m_clientSlot[static_cast<std::size_t>(client)] : trained[i]);
         }
     }
 
@@ -454,6 +494,22 @@ public:
             assignment.values.push_back(slot);
         }
         observations.push_back(std::move(assignment));
+
+        if (!m_batchSlots.empty()) {
+            Observation batches;
+            batches.kind = QStringLiteral("disco.batch_slots");
+            batches.title =
+                QStringLiteral("DISCO (faithful): the slot each client's batches chose");
+            batches.shape = ObservationShape::Matrix;
+            batches.columnLabels = slotNames;
+            for (const auto &[client, counts] : m_batchSlots) {
+                batches.labels << (*plan.clientNames)[static_cast<std::size_t>(client)];
+                for (const QVariant &n : counts) {
+                    batches.values.push_back(n.toDouble());
+                }
+            }
+            observations.push_back(std::move(batches));
+        }
 
         Observation similarity;
         similarity.kind = QStringLiteral("disco.slot_similarity");
@@ -522,6 +578,10 @@ public:
         archive.put("strategy/disco/client_slot", torch::tensor(slots, torch::kInt64));
         std::vector<std::int64_t> columns(m_clientColumn.begin(), m_clientColumn.end());
         archive.put("strategy/disco/client_column", torch::tensor(columns, torch::kInt64));
+        if (!m_positionSlot.empty()) {
+            std::vector<std::int64_t> positions(m_positionSlot.begin(), m_positionSlot.end());
+            archive.put("strategy/disco/position_slot", torch::tensor(positions, torch::kInt64));
+        }
         archive.put("strategy/disco/clustered",
                     torch::tensor(std::int64_t(m_clustered ? 1 : 0), torch::kInt64));
     }
@@ -531,15 +591,24 @@ public:
         Strategy::load(archive);
         m_tokens = archive.get("strategy/disco/tokens");
         m_counts = archive.get("strategy/disco/counts");
-        const torch::Tensor slots = archive.get("strategy/disco/client_slot").contiguous();
+        const torch::Tensor slots = archive.get("strategy/disco/client_slot");
         if (slots.defined()) {
-            m_clientSlot.assign(slots.data_ptr<std::int64_t>(),
-                                slots.data_ptr<std::int64_t>() + slots.numel());
+            const torch::Tensor values = slots.contiguous();
+            m_clientSlot.assign(values.data_ptr<std::int64_t>(),
+                                values.data_ptr<std::int64_t>() + values.numel());
         }
-        const torch::Tensor columns = archive.get("strategy/disco/client_column").contiguous();
+        const torch::Tensor columns = archive.get("strategy/disco/client_column");
         if (columns.defined()) {
-            m_clientColumn.assign(columns.data_ptr<std::int64_t>(),
-                                  columns.data_ptr<std::int64_t>() + columns.numel());
+            const torch::Tensor values = columns.contiguous();
+            m_clientColumn.assign(values.data_ptr<std::int64_t>(),
+                                  values.data_ptr<std::int64_t>() + values.numel());
+        }
+        const torch::Tensor positions = archive.get("strategy/disco/position_slot");
+        m_positionSlot.clear();
+        if (positions.defined()) {
+            const torch::Tensor values = positions.contiguous();
+            m_positionSlot.assign(values.data_ptr<std::int64_t>(),
+                                  values.data_ptr<std::int64_t>() + values.numel());
         }
         const torch::Tensor clustered = archive.get("strategy/disco/clustered");
         m_clustered = clustered.defined() && clustered.item<std::int64_t>() != 0;
@@ -640,8 +709,10 @@ private:
     torch::Tensor m_counts; ///< [S] float64: samples folded into each slot
     std::vector<int> m_clientSlot;
     std::vector<int> m_clientColumn; ///< the task column each m_clientSlot was given for
+    std::vector<int> m_positionSlot; ///< faithful Q5: the slot of each position of the first round
     StrategyContext m_context;
     std::vector<std::pair<int, int>> m_lastAssignment;
+    std::vector<std::pair<int, QVariantList>> m_batchSlots; ///< this round's, faithful Q4
     bool m_clustered = false; ///< this stage's clients were grouped (its first aggregation)
     int m_rank = 0;
     DiscoRouter m_router; ///< reads the members above: declared after them

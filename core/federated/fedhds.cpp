@@ -15,6 +15,7 @@
 #include <QtGlobal>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -23,15 +24,17 @@ namespace fcl::detail {
 namespace {
 
 struct FedHdsSettings {
-    bool random = false;      ///< selection: random (the baseline), else hierarchical
-    bool pca = false;         ///< reducer: pca, else tsne
-    bool globalModel = false; ///< features_model: global, else base (the untrained model)
-    bool meanToken = false;   ///< feature_token: avg, else last
-    int clientMinCluster = 5; ///< HDBSCAN min_cluster_size on a client
-    int serverMinCluster = 2; ///< HDBSCAN min_cluster_size on the server
-    double perplexity = 0;    ///< t-SNE; 0: min(30, n - 1) as FedHDS sets it
-    double fraction = 0.05;   ///< selection: random
-    int tsneMaxPoints = 2000; ///< above: PCA (exact t-SNE is O(n^2) per iteration)
+    bool random = false;       ///< selection: random (the baseline), else hierarchical
+    bool pca = false;          ///< reducer: pca, else tsne
+    bool globalModel = false;  ///< features_model: global, else base (the untrained model)
+    bool meanToken = false;    ///< feature_token: avg, else last
+    int clientMinCluster = 5;  ///< HDBSCAN min_cluster_size on a client
+    int serverMinCluster = 2;  ///< HDBSCAN min_cluster_size on the server
+    double perplexity = 0;     ///< t-SNE; 0: min(30, n - 1) as FedHDS sets it
+    double fraction = 0.05;    ///< selection: random
+    int tsneMaxPoints = 2000;  ///< above: PCA (exact t-SNE is O(n^2) per iteration)
+    bool featureSpace = false; ///< server_space: features, else 2d
+    double dpNoise = 0;        ///< > 0: uploads are tanh(c) + N(0, dpNoise^2), as FedHDS's DP
 };
 
 /// One client's side of a round: its samples in 2-D, their clusters, each cluster's centroid and
@@ -41,10 +44,13 @@ struct LocalClusters {
     HdbscanResult clusters;
     std::vector<double> centroids; ///< clusters x 2
     std::vector<int> nearest;      ///< per cluster
+    /// server_space features: each cluster's weighted centroid in the fused feature space.
+    std::vector<double> featureCentroids; ///< clusters x featureDim
+    int featureDim = 0;
 };
 
-/// Bytes of one uploaded centroid (two float64) and of one selected cluster's id (int32).
-constexpr std::int64_t kCentroidBytes = 2 * 8;
+/// Bytes of one uploaded coordinate (float64) and of one selected cluster's id (int32).
+constexpr std::int64_t kCoordinateBytes = 8;
 constexpr std::int64_t kClusterIdBytes = 4;
 
 class FedHdsStrategy : public FedAvgStrategy {
@@ -221,6 +227,10 @@ private:
         local.clusters = hdbscan(local.points, n, 2, {m_settings.clientMinCluster, 0, false});
         local.centroids = weightedCentroids(local.points, 2, local.clusters);
         local.nearest = nearestMembers(local.points, 2, local.clusters, local.centroids);
+        if (m_settings.featureSpace) {
+            local.featureDim = dim;
+            local.featureCentroids = weightedCentroids(x, dim, local.clusters);
+        }
         return local;
     }
 
@@ -259,25 +269,39 @@ private:
             }
         }
 
-        // Uploads: every local cluster's 2-D centroid, in client order.
+        // Uploads: every local cluster's centroid (2-D, or in the feature space), in client
+        // order; with DP, each coordinate squashed by tanh and noised from the client's stream.
         std::vector<double> uploads;
         std::vector<std::pair<std::size_t, int>> owner; // (position in clients, local cluster)
+        int dim = 2;
         for (std::size_t k = 0; k < clients.size(); ++k) {
             const LocalClusters &mine = *local[k];
+            const bool features = m_settings.featureSpace && mine.featureDim > 0;
+            const std::vector<double> &centroids =
+                features ? mine.featureCentroids : mine.centroids;
+            if (features) {
+                dim = mine.featureDim;
+            }
+            Rng rng(deriveSeed(m_context.seed, {73, static_cast<std::uint64_t>(plan.stage),
+                                                static_cast<std::uint64_t>(plan.round),
+                                                static_cast<std::uint64_t>(clients[k])}));
+            for (double value : centroids) {
+                uploads.push_back(m_settings.dpNoise > 0
+                                      ? std::tanh(value) + m_settings.dpNoise * standardNormal(rng)
+                                      : value);
+            }
             for (int j = 0; j < mine.clusters.clusters; ++j) {
-                uploads.push_back(mine.centroids[static_cast<std::size_t>(2 * j)]);
-                uploads.push_back(mine.centroids[static_cast<std::size_t>(2 * j + 1)]);
                 owner.emplace_back(k, j);
             }
-            m_traffic.up += kCentroidBytes * mine.clusters.clusters;
+            m_traffic.up += kCoordinateBytes * static_cast<std::int64_t>(centroids.size());
         }
         m_last.localClusters = static_cast<int>(owner.size());
         const int count = static_cast<int>(owner.size());
         HdbscanResult global;
         std::vector<int> kept;
         if (count >= 2) {
-            global = hdbscan(uploads, count, 2, {m_settings.serverMinCluster, 0, false});
-            kept = nearestMembers(uploads, 2, global, weightedCentroids(uploads, 2, global));
+            global = hdbscan(uploads, count, dim, {m_settings.serverMinCluster, 0, false});
+            kept = nearestMembers(uploads, dim, global, weightedCentroids(uploads, dim, global));
         } else {
             global.labels.assign(static_cast<std::size_t>(count), -1);
         }
@@ -296,7 +320,8 @@ private:
             auto &coreset = m_coreset[static_cast<std::size_t>(c)];
             std::sort(coreset.begin(), coreset.end());
         }
-        recordScatters(*local.front(), uploads, global, isKept);
+        recordScatters(*local.front(), dim == 2 ? uploads : pca2d(uploads, count, dim).points,
+                       global, isKept);
     }
 
     /// Scatter roles: noise (the first group) under the clusters, the selection (the last) on top.
@@ -341,8 +366,11 @@ private:
         Observation &server = m_last.serverScatter;
         server.kind = QStringLiteral("fedhds.server_scatter");
         server.shape = ObservationShape::Points;
-        server.title = QStringLiteral("FedHDS: every uploaded centroid, the global clusters and "
-                                      "the kept ones");
+        server.title = m_settings.featureSpace
+                           ? QStringLiteral("FedHDS: every uploaded centroid (feature space, "
+                                            "shown by PCA), the global clusters and the kept ones")
+                           : QStringLiteral("FedHDS: every uploaded centroid, the global clusters "
+                                            "and the kept ones");
         server.labels = {QStringLiteral("noise")};
         for (int g = 0; g < global.clusters; ++g) {
             server.labels.push_back(QStringLiteral("global %1").arg(g + 1));
@@ -403,7 +431,14 @@ MethodDescriptor fedHdsMethod()
          doubleParam("fraction", 0, 1, 0.015,
                      "selection random: the share of each client's data trained on (at least "
                      "one sample).",
-                     true)},
+                     true),
+         choiceParam("server_space", {"2d", "features"},
+                     "What clients upload and the server clusters: the 2-D centroids (FedHDS), "
+                     "or the centroids in the hidden-state feature space (each client's t-SNE "
+                     "has coordinates of its own; these share one space, at more bytes)."),
+         doubleParam("dp_noise", 0, 1000, 0,
+                     "FedHDS's optional privacy noise: every uploaded coordinate becomes "
+                     "tanh(c) + N(0, dp_noise^2); 0: off (no tanh).")},
         [](const QVariantMap &params) {
             FedHdsSettings s;
             s.random =
@@ -418,6 +453,9 @@ MethodDescriptor fedHdsMethod()
             s.perplexity = params.value(QStringLiteral("perplexity")).toDouble();
             s.tsneMaxPoints = params.value(QStringLiteral("tsne_max_points")).toInt();
             s.fraction = params.value(QStringLiteral("fraction")).toDouble();
+            s.featureSpace = params.value(QStringLiteral("server_space")).toString() ==
+                             QLatin1String("features");
+            s.dpNoise = params.value(QStringLiteral("dp_noise")).toDouble();
             auto parts = std::make_unique<MethodParts>();
             parts->strategy = std::make_unique<FedHdsStrategy>(s);
             return parts;

@@ -692,18 +692,31 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
                                    : QString();
     if (!imageParam.isEmpty()) {
         for (std::size_t s = 0; s < experiment.stages.size(); ++s) {
-            const std::vector<QString> tasks = experiment.stageTasks(s);
-            const auto text = std::find_if(tasks.begin(), tasks.end(), [](const QString &id) {
-                const TaskSpec *task = findTask(id);
-                return task != nullptr && task->isText();
-            });
-            if (text != tasks.end()) {
+            // A catalog task without images, or a user task with samples that have none.
+            QString missing;
+            for (const QString &id : experiment.stageTasks(s)) {
+                if (const UserTaskSource *source = experiment.dataset(id)) {
+                    const auto loaded = loadUserTask(*source, experiment.seed);
+                    if (loaded && loaded.value()->withImages < loaded.value()->size()) {
+                        missing = QStringLiteral("task \"%1\" (stage %2) has %3 of %4 samples "
+                                                 "without one")
+                                      .arg(id)
+                                      .arg(s + 1)
+                                      .arg(loaded.value()->size() - loaded.value()->withImages)
+                                      .arg(loaded.value()->size());
+                    }
+                } else if (const TaskSpec *task = findTask(id); task != nullptr && task->isText()) {
+                    missing = QStringLiteral("task \"%1\" (stage %2) has none").arg(id).arg(s + 1);
+                }
+                if (!missing.isEmpty()) {
+                    break;
+                }
+            }
+            if (!missing.isEmpty()) {
                 errors.push_back(
                     {QStringLiteral("federated.") + imageParam,
-                     QStringLiteral("\"%1\" reads each task's images, and task \"%2\" (stage "
-                                    "%3) has none")
-                         .arg(experiment.federated.params.value(imageParam).toString(), *text)
-                         .arg(s + 1)});
+                     QStringLiteral("\"%1\" reads each task's images, and %2")
+                         .arg(experiment.federated.params.value(imageParam).toString(), missing)});
                 break;
             }
         }

@@ -429,6 +429,26 @@ private Q_SLOTS:
         QCOMPARE(experiment->datasets.front().file,
                  dir.filePath(QStringLiteral("data/echo.jsonl")));
         QVERIFY(experiment->hasTask(QStringLiteral("echo")));
+        {
+            // DISCO's image identity reads every task's images: a text-only file is refused.
+            QJsonObject disco = root;
+            disco.insert(QStringLiteral("model"),
+                         QJsonObject{{QStringLiteral("backbone"), QStringLiteral("tiny-vlm")},
+                                     {QStringLiteral("tuning"), QStringLiteral("lora")},
+                                     {QStringLiteral("lora_rank"), 8}});
+            disco.insert(QStringLiteral("federated"),
+                         QJsonObject{{QStringLiteral("method"), QStringLiteral("disco")},
+                                     {QStringLiteral("slots"), 4},
+                                     {QStringLiteral("identity"), QStringLiteral("both")}});
+            writeFile(path, QJsonDocument(disco).toJson());
+            auto refused = loadExperimentFile(path);
+            QVERIFY(!refused);
+            QVERIFY2(refused.errorString().contains(QStringLiteral(
+                         "federated.identity: \"both\" reads each task's images, and task "
+                         "\"echo\" (stage 2) has 100 of 100 samples without one")),
+                     qPrintable(refused.errorString()));
+            writeFile(path, QJsonDocument(root).toJson());
+        }
         // Partition checks (fcl validate, the designer) size a user task by its training part,
         // as the engine does: 80 of 100 samples, not 0 as the catalog knows it.
         const std::vector<Error> tooMany = checkPartitions(experiment.value());
