@@ -538,8 +538,10 @@ QString metricText(double value)
     return std::isnan(value) ? QStringLiteral("-") : QString::number(value, 'f', 3);
 }
 
-/// Generative runs: each task's token F1 at the last evaluated round ("" for classifier runs).
-QString formatLastTokenF1(const std::vector<MetricRow> &rows, const std::vector<QString> &taskIds)
+/// Generative runs: each task's token F1, format and knowledge accuracy at the last evaluated
+/// round, and the Last/forgetting of format and knowledge over the finished stages ("" for
+/// classifier runs).
+QString formatAnswerMetrics(const RunRecord &run, const std::vector<MetricRow> &rows)
 {
     std::pair<int, int> last{-1, -1};
     for (const MetricRow &row : rows) {
@@ -550,17 +552,53 @@ QString formatLastTokenF1(const std::vector<MetricRow> &rows, const std::vector<
     if (last.first < 0) {
         return {};
     }
-    QString text = QStringLiteral("Token F1 after stage %1 round %2:")
-                       .arg(last.first + 1)
-                       .arg(last.second + 1);
-    for (const MetricRow &row : rows) {
-        if (row.kind == QLatin1String("f1") && std::make_pair(row.stage, row.round) == last &&
-            row.task >= 0 && row.task < static_cast<int>(taskIds.size())) {
-            text += QStringLiteral("  %1 %2").arg(taskIds[static_cast<std::size_t>(row.task)],
-                                                  metricText(row.value));
+    QString text;
+    const std::pair<const char *, QString> kinds[] = {
+        {"f1", QStringLiteral("Token F1")},
+        {"format", QStringLiteral("Format accuracy")},
+        {"knowledge", QStringLiteral("Knowledge accuracy")}};
+    for (const auto &[kind, title] : kinds) {
+        QString line = QStringLiteral("%1 after stage %2 round %3:")
+                           .arg(title)
+                           .arg(last.first + 1)
+                           .arg(last.second + 1);
+        bool any = false;
+        for (const MetricRow &row : rows) {
+            if (row.kind == QLatin1String(kind) && std::make_pair(row.stage, row.round) == last &&
+                row.task >= 0 && row.task < static_cast<int>(run.taskIds.size())) {
+                line += QStringLiteral("  %1 %2").arg(
+                    run.taskIds[static_cast<std::size_t>(row.task)], metricText(row.value));
+                any = true;
+            }
+        }
+        if (any) {
+            text += line + QLatin1Char('\n');
         }
     }
-    return text + QStringLiteral("\n\n");
+    // CoIN's split, over the finished stages: "Last" is the mean over the tasks learned so far
+    // after the last finished stage, forgetting as for accuracy.
+    const std::pair<const char *, const char *> split[] = {{"format", "Format"},
+                                                           {"knowledge", "Knowledge"}};
+    for (const auto &[kind, title] : split) {
+        const AccuracyMatrix matrix =
+            RunStore::matrixFromRows(run, rows, QString::fromLatin1(kind));
+        int finished = -1;
+        for (int s = 0; s < matrix.stages(); ++s) {
+            for (int j = 0; j < matrix.tasks(); ++j) {
+                if (!std::isnan(matrix.at(s, j))) {
+                    finished = s;
+                }
+            }
+        }
+        if (finished >= 0) {
+            text += QStringLiteral("%1 after stage %2: Last %3, forgetting %4\n")
+                        .arg(QString::fromLatin1(title))
+                        .arg(finished + 1)
+                        .arg(metricText(matrix.averageAccuracy(finished)),
+                             metricText(matrix.averageForgetting(finished)));
+        }
+    }
+    return text + QLatin1Char('\n');
 }
 
 int commandList(const QStringList &args)
@@ -640,7 +678,7 @@ int commandShow(const QStringList &args)
     }
     out() << "\n\n";
     out() << "Accuracy matrix:\n" << formatMatrix(matrix, run->taskIds) << '\n';
-    out() << formatLastTokenF1(rows.value(), run->taskIds);
+    out() << formatAnswerMetrics(run.value(), rows.value());
     int finished = 0;
     for (int s = 0; s < matrix.stages(); ++s) {
         finished += std::isnan(matrix.at(s, 0)) ? 0 : 1;

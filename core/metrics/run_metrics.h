@@ -23,6 +23,11 @@ struct RoundMetrics {
     /// Token-level F1 of the decoded answers per task; empty for classifier backbones (their
     /// answer is one word: F1 equals exact match, so nothing is stored twice).
     std::vector<double> tokenF1PerTask;
+    /// Generative backbones (empty otherwise), as CoIN separates them: the share of answers in the
+    /// form the instruction asks for (a class name, yes/no, a number...), and the share whose
+    /// content is right even when the form is not ("sneaker" to "Is it footwear?"). Both >= acc.
+    std::vector<double> formatPerTask;
+    std::vector<double> knowledgePerTask;
     std::vector<double> clientAccuracy; ///< per client (NaN when it did not train this round)
     double averageAccuracy = 0;         ///< mean over tasks seen so far
     double averageForgetting = 0;       ///< vs the best earlier stage-end score of each older task

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/sim/local_sgd_p.h"
 
+#include "core/data/answer_check.h"
+
 #include <cmath>
 #include <numeric>
 
@@ -213,8 +215,15 @@ TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const T
     } clearRoute{network, router};
     constexpr std::int64_t kChunk = 128;
     std::int64_t exact = 0;
+    std::int64_t formatOk = 0;
+    std::int64_t knowledgeOk = 0;
     double f1 = 0;
     const CharTokenizer &tokenizer = *network.tokenizer();
+    std::vector<QString> userAnswers;
+    if (task.user) {
+        userAnswers.assign(task.user->answers.begin(), task.user->answers.end());
+    }
+    const AnswerChecker checker(*task.spec, userAnswers);
     for (std::int64_t start = 0; start < total; start += kChunk) {
         const std::int64_t size = std::min(kChunk, total - start);
         const ModelInput prompts = testPrompts(data, task, start, size);
@@ -227,10 +236,15 @@ TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const T
             const QString &want = task.testAnswerTexts[static_cast<std::size_t>(start + i)];
             exact += got == want ? 1 : 0;
             f1 += tokenF1(got, want);
+            const AnswerCheck check =
+                checker.check(task.testPrompts[static_cast<std::size_t>(start + i)], got, want);
+            formatOk += check.format ? 1 : 0;
+            knowledgeOk += check.knowledge ? 1 : 0;
         }
     }
-    const double accuracy = double(exact) / double(total);
-    return {accuracy, accuracy, f1 / double(total)};
+    const double n = double(total);
+    const double accuracy = double(exact) / n;
+    return {accuracy, accuracy, f1 / n, double(formatOk) / n, double(knowledgeOk) / n};
 }
 
 } // namespace

@@ -52,9 +52,12 @@ struct TaskAccuracy {
     double taskIncremental = 0;
     double classIncremental = 0;
     double f1 = 0;
+    double format = 0;    ///< generative: share of answers well formed for the instruction
+    double knowledge = 0; ///< generative: share of answers with the right content (>= exact)
 };
 /// Generative backbones are scored by exact match of the greedily decoded answer (both fields
-/// equal; there is no answer mask in generation) and report token-level F1 in `f1`.
+/// equal; there is no answer mask in generation) and report token-level F1 in `f1`, and CoIN's
+/// split of an answer into format and knowledge (AnswerChecker) in `format` and `knowledge`.
 /// `router` (generative backbones): routes each chunk of prompts before it is generated.
 TaskAccuracy evaluateTask(Network &network, const SharedData &data, const TaskData &task,
                           const torch::Tensor &seenAnswers, int maxSamples = -1,

@@ -231,6 +231,11 @@ const std::vector<ParamDescriptor> &evaluationParams()
                     "per_task: multi-head training, each sample's loss only over its task's own "
                     "answers (the task-incremental protocol of the literature); shared: one head "
                     "over every answer; auto: per_task in task_incremental mode, else shared."),
+        choiceParam("task_similarity",
+                    {QStringLiteral("auto"), QStringLiteral("on"), QStringLiteral("off")},
+                    "Record the tasks' similarity (He et al.: image, instruction and answer "
+                    "embeddings of the untrained base) as a task x task heatmap with the first "
+                    "round; auto: on for generative backbones."),
     };
     return params;
 }

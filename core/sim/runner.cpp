@@ -3,6 +3,7 @@
 
 #include "core/common/format.h"
 #include "core/common/method_descriptor.h"
+#include "core/continual/task_similarity_p.h"
 #include "core/data/partition.h"
 #include "core/model/base_model_p.h"
 #include "core/sim/memory_estimate.h"
@@ -23,6 +24,27 @@
 
 namespace fcl::detail {
 namespace {
+
+/// evaluation.task_similarity: "on", "off", or "auto" (on for generative backbones, whose tasks
+/// differ in instruction and answer text; a classifier's embeddings are codes and one-hot words).
+bool wantsTaskSimilarity(const Experiment &experiment, const Network &base)
+{
+    const QString mode = experiment.evaluation.value(QStringLiteral("task_similarity")).toString();
+    return mode == QLatin1String("on") || (mode != QLatin1String("off") && base.generative());
+}
+
+std::vector<Observation> taskSimilarity(Network &base, const SharedData &data,
+                                        const std::vector<QString> &columns)
+{
+    const TaskEncoder encoder(base);
+    std::vector<tasksim::TaskEmbedding> tasks;
+    QStringList labels;
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+        tasks.push_back(encoder.embed(data, static_cast<int>(j)));
+        labels << columns[j];
+    }
+    return taskSimilarityObservations(tasks, labels);
+}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -463,11 +485,13 @@ std::vector<TaskAccuracy> Runner::evaluatePersonal(int stage, const MaskStage &m
                     sum.taskIncremental += perClient[c * tasks + j].taskIncremental;
                     sum.classIncremental += perClient[c * tasks + j].classIncremental;
                     sum.f1 += perClient[c * tasks + j].f1;
+                    sum.format += perClient[c * tasks + j].format;
+                    sum.knowledge += perClient[c * tasks + j].knowledge;
                 }
             }
             if (owners > 0) {
                 results[j] = {sum.taskIncremental / owners, sum.classIncremental / owners,
-                              sum.f1 / owners};
+                              sum.f1 / owners, sum.format / owners, sum.knowledge / owners};
                 break;
             }
         }
@@ -493,6 +517,8 @@ void Runner::evaluate(int stage, RoundMetrics &metrics, std::vector<Observation>
         metrics.classIncrementalAccuracy.push_back(accuracy[j].classIncremental);
         if (m_base->generative()) {
             metrics.tokenF1PerTask.push_back(accuracy[j].f1);
+            metrics.formatPerTask.push_back(accuracy[j].format);
+            metrics.knowledgePerTask.push_back(accuracy[j].knowledge);
         }
         withThisRound.set(stage, static_cast<int>(j), primary);
     }
@@ -833,6 +859,12 @@ void Runner::runStage(int stage, int firstRound)
     for (int round = firstRound; round < rounds; ++round) {
         QElapsedTimer timer;
         timer.start();
+        // The tasks' similarity (He et al.), once per run from the untrained base: stored with
+        // the first round's observations (a resumed run has them already).
+        std::vector<Observation> similarity;
+        if (m_globalRound == 0 && wantsTaskSimilarity(m_experiment, *m_base)) {
+            similarity = taskSimilarity(*m_base, m_data, m_columns);
+        }
         RoundPlan plan = planRound(stage, round);
         assignPositions(plan);
         const bool anyReturned = !plan.returning.empty();
@@ -865,7 +897,7 @@ void Runner::runStage(int stage, int firstRound)
         if (m_cancelled) {
             return; // the round in progress is dropped; every finished round is stored
         }
-        std::vector<Observation> observations;
+        std::vector<Observation> observations = std::move(similarity);
         if (results.empty()) {
             m_observer.onMessage(
                 Severity::Warning,

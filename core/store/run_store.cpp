@@ -475,6 +475,8 @@ std::vector<MetricRow> roundRows(const RoundMetrics &round)
         perTask("acc_ti", round.taskIncrementalAccuracy);
         perTask("acc_ci", round.classIncrementalAccuracy);
         perTask("f1", round.tokenF1PerTask);
+        perTask("format", round.formatPerTask);
+        perTask("knowledge", round.knowledgePerTask);
         rows.push_back({s, r, QStringLiteral("avg_acc"), -1, -1, round.averageAccuracy});
         rows.push_back({s, r, QStringLiteral("avg_forgetting"), -1, -1, round.averageForgetting});
     }
@@ -814,7 +816,8 @@ Result<AccuracyMatrix> RunStore::accuracyMatrix(qint64 runId)
     return matrixFromRows(record.value(), rows.value());
 }
 
-AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows)
+AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows,
+                                        const QString &kind)
 {
     const QJsonArray stages = run.config.value(QStringLiteral("stages")).toArray();
     // learnedAt: first stage that names the task: a task id, a {client: task} object, or a
@@ -839,6 +842,29 @@ AccuracyMatrix RunStore::matrixFromRows(const RunRecord &run, const std::vector<
     }
     AccuracyMatrix matrix(static_cast<int>(stages.size()), learnedAt);
     const auto tasks = static_cast<int>(run.taskIds.size());
+    if (kind != QLatin1String("matrix")) {
+        std::vector<int> lastRound(static_cast<std::size_t>(stages.size()), -1);
+        std::vector<bool> finished(static_cast<std::size_t>(stages.size()), false);
+        for (const MetricRow &row : rows) {
+            if (row.stage < 0 || row.stage >= stages.size()) {
+                continue;
+            }
+            const auto s = static_cast<std::size_t>(row.stage);
+            if (row.kind == QLatin1String("matrix")) {
+                finished[s] = true;
+            } else if (row.kind == kind) {
+                lastRound[s] = std::max(lastRound[s], row.round);
+            }
+        }
+        for (const MetricRow &row : rows) {
+            if (row.kind == kind && row.task >= 0 && row.task < tasks && row.stage >= 0 &&
+                row.stage < stages.size() && finished[static_cast<std::size_t>(row.stage)] &&
+                row.round == lastRound[static_cast<std::size_t>(row.stage)]) {
+                matrix.set(row.stage, row.task, row.value);
+            }
+        }
+        return matrix;
+    }
     for (const MetricRow &row : rows) {
         // checkRows() reports such rows; a caller that skipped it still must not index outside.
         if (row.task < 0 || row.task >= tasks) {

@@ -118,7 +118,10 @@ public:
     Result<AccuracyMatrix> accuracyMatrix(qint64 runId);
     /// The same from a run and its rows already read (no database access); rows outside the run's
     /// shape are ignored (checkRows() reports them).
-    static AccuracyMatrix matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows);
+    /// With `kind` a per-task round metric ("f1", "format", "knowledge"): the matrix of that
+    /// metric at the last round of every finished stage (a stage with stage-end "matrix" rows).
+    static AccuracyMatrix matrixFromRows(const RunRecord &run, const std::vector<MetricRow> &rows,
+                                         const QString &kind = QStringLiteral("matrix"));
     /// Every metric row within the run's stages, tasks and clients, or "run N is corrupt: ...".
     static Result<Unit> checkRows(const RunRecord &run, const std::vector<MetricRow> &rows);
     Result<std::vector<Observation>> observations(qint64 runId);

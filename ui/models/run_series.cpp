@@ -43,17 +43,23 @@ void RunSeries::addRound(const RoundMetrics &round)
                 j < round.accuracyPerTask.size() ? round.accuracyPerTask[j] : std::nan("");
             taskAccuracy[j].append(seen ? value : std::nan(""));
         }
-        if (!round.tokenF1PerTask.empty()) {
-            // Generative runs score every evaluated round; the F1 curves start with the first.
-            taskF1.resize(taskAccuracy.size());
-            for (std::size_t j = 0; j < taskF1.size(); ++j) {
-                const bool seen = j < learnedAt.size() && learnedAt[j] <= round.stage;
-                const double value =
-                    j < round.tokenF1PerTask.size() ? round.tokenF1PerTask[j] : std::nan("");
-                taskF1[j].resize(evaluatedRounds.size() - 1, std::nan(""));
-                taskF1[j].append(seen ? value : std::nan(""));
+        // Generative runs score every evaluated round; these curves start with the first.
+        const auto appendPerTask = [&](std::vector<QVector<double>> &curves,
+                                       const std::vector<double> &values) {
+            if (values.empty()) {
+                return;
             }
-        }
+            curves.resize(taskAccuracy.size());
+            for (std::size_t j = 0; j < curves.size(); ++j) {
+                const bool seen = j < learnedAt.size() && learnedAt[j] <= round.stage;
+                const double value = j < values.size() ? values[j] : std::nan("");
+                curves[j].resize(evaluatedRounds.size() - 1, std::nan(""));
+                curves[j].append(seen ? value : std::nan(""));
+            }
+        };
+        appendPerTask(taskF1, round.tokenF1PerTask);
+        appendPerTask(taskFormat, round.formatPerTask);
+        appendPerTask(taskKnowledge, round.knowledgePerTask);
         averageAccuracy.append(round.averageAccuracy);
         averageForgetting.append(round.averageForgetting);
     }
@@ -139,10 +145,15 @@ RunSeries RunSeries::fromStore(const RunRecord &run, const std::vector<MetricRow
             row.task < static_cast<int>(m.accuracyPerTask.size())) {
             m.accuracyPerTask[static_cast<std::size_t>(row.task)] = row.value;
             m.evaluated = true;
-        } else if (row.kind == QLatin1String("f1") && row.task >= 0 &&
-                   row.task < static_cast<int>(m.accuracyPerTask.size())) {
-            m.tokenF1PerTask.resize(m.accuracyPerTask.size(), std::nan(""));
-            m.tokenF1PerTask[static_cast<std::size_t>(row.task)] = row.value;
+        } else if ((row.kind == QLatin1String("f1") || row.kind == QLatin1String("format") ||
+                    row.kind == QLatin1String("knowledge")) &&
+                   row.task >= 0 && row.task < static_cast<int>(m.accuracyPerTask.size())) {
+            std::vector<double> &values = row.kind == QLatin1String("f1") ? m.tokenF1PerTask
+                                          : row.kind == QLatin1String("format")
+                                              ? m.formatPerTask
+                                              : m.knowledgePerTask;
+            values.resize(m.accuracyPerTask.size(), std::nan(""));
+            values[static_cast<std::size_t>(row.task)] = row.value;
         } else if (row.kind == QLatin1String("avg_acc")) {
             m.averageAccuracy = row.value;
             m.evaluated = true;

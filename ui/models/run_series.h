@@ -29,6 +29,9 @@ struct RunSeries {
         taskAccuracy; ///< [task] y aligned with evaluatedRounds (NaN = not yet seen)
     /// [task] token F1 aligned with evaluatedRounds; empty for classifier runs (no F1 stored)
     std::vector<QVector<double>> taskF1;
+    /// [task] format and knowledge accuracy (CoIN's split), aligned as taskF1; generative runs
+    std::vector<QVector<double>> taskFormat;
+    std::vector<QVector<double>> taskKnowledge;
     QVector<double> averageAccuracy;
     QVector<double> averageForgetting;
     std::vector<QVector<double>> clientRounds;   ///< [client] x

@@ -37,11 +37,14 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     : QTabWidget(parent), m_tasks(addPlotTab(tr("Accuracy per task"))),
       m_average(addPlotTab(tr("Average / forgetting"))),
       m_matrix(addPlotTab(tr("Accuracy matrix"))), m_clients(addPlotTab(tr("Per client"))),
-      m_communication(addPlotTab(tr("Communication"))), m_f1(makeMenuPlot())
+      m_communication(addPlotTab(tr("Communication"))), m_f1(makeMenuPlot()),
+      m_format(makeMenuPlot())
 {
     m_f1->hide();
+    m_format->hide();
     stylePlot(m_tasks, tr("round"), tr("accuracy"));
     stylePlot(m_f1, tr("round"), tr("token F1"));
+    stylePlot(m_format, tr("round"), tr("format accuracy"));
     stylePlot(m_average, tr("round"), tr("value"));
     stylePlot(m_clients, tr("round"), tr("local accuracy"));
     stylePlot(m_communication, tr("round"), tr("MB (cumulative)"));
@@ -49,6 +52,7 @@ PlotsPanel::PlotsPanel(QWidget *parent)
     m_matrix->legend->setVisible(false);
     placeLegendBelow(m_tasks, 3);
     placeLegendBelow(m_f1, 3);
+    placeLegendBelow(m_format, 3);
     placeLegendBelow(m_clients, 4);
     placeLegendBelow(m_average, 2);
     // Method observations add tabs: scroll rather than elide the fixed ones to "Ac…".
@@ -101,18 +105,33 @@ QCustomPlot *PlotsPanel::tokenF1Plot() const
     return indexOf(m_f1) >= 0 ? m_f1 : nullptr;
 }
 
+QCustomPlot *PlotsPanel::formatPlot() const
+{
+    return indexOf(m_format) >= 0 ? m_format : nullptr;
+}
+
 void PlotsPanel::syncTokenF1Tab()
 {
-    const bool shown = indexOf(m_f1) >= 0;
-    if (!m_series.taskF1.empty() && !shown) {
-        const int index = insertTab(1, m_f1, tr("Token F1 per task"));
-        setTabToolTip(index, tr("Token-level F1 of the generated answers (partial credit for "
-                                "free-text answers; exact match is the accuracy)"));
-    } else if (m_series.taskF1.empty() && shown) {
-        m_stale.remove(m_f1);
-        removeTab(indexOf(m_f1));
-        m_f1->hide();
-    }
+    // Generative runs: token F1 and format accuracy tabs after "Accuracy per task".
+    const auto sync = [this](QCustomPlot *plot, bool wanted, int at, const QString &title,
+                             const QString &tip) {
+        const bool shown = indexOf(plot) >= 0;
+        if (wanted && !shown) {
+            const int index = insertTab(at, plot, title);
+            setTabToolTip(index, tip);
+        } else if (!wanted && shown) {
+            m_stale.remove(plot);
+            removeTab(indexOf(plot));
+            plot->hide();
+        }
+    };
+    sync(m_f1, !m_series.taskF1.empty(), 1, tr("Token F1 per task"),
+         tr("Token-level F1 of the generated answers (partial credit for free-text answers; exact "
+            "match is the accuracy)"));
+    sync(m_format, !m_series.taskFormat.empty(), 2, tr("Format per task"),
+         tr("Share of answers in the form the instruction asks for (a class name, yes/no, a "
+            "number), right or wrong: CoIN's instruction-following check. Knowledge accuracy "
+            "(right content in any form) is in the report and `fcl show`."));
 }
 
 QCustomPlot *PlotsPanel::currentPlot() const
@@ -146,6 +165,9 @@ QList<QCustomPlot *> PlotsPanel::plots() const
     QList<QCustomPlot *> list{m_tasks, m_average, m_matrix, m_clients, m_communication};
     if (indexOf(m_f1) >= 0) {
         list.insert(1, m_f1);
+    }
+    if (indexOf(m_format) >= 0) {
+        list.insert(indexOf(m_f1) >= 0 ? 2 : 1, m_format);
     }
     for (const auto &[kind, tab] : m_observationTabs) {
         list << tab.plot;
@@ -484,6 +506,8 @@ void PlotsPanel::rebuild(QCustomPlot *plot)
         drawPerTask(m_tasks, m_series.taskAccuracy);
     } else if (plot == m_f1) {
         drawPerTask(m_f1, m_series.taskF1);
+    } else if (plot == m_format) {
+        drawPerTask(m_format, m_series.taskFormat);
     } else if (plot == m_average) {
         drawAverage();
     } else if (plot == m_clients) {

@@ -38,6 +38,8 @@ public:
     QCustomPlot *communicationPlot() const { return m_communication; }
     /// Token F1 per task: a tab only while the series is a generative run's (null otherwise).
     QCustomPlot *tokenF1Plot() const;
+    /// The format-accuracy tab's plot, or nullptr when the run is not generative.
+    QCustomPlot *formatPlot() const;
     /// The five fixed plots (and token F1 when shown), then one per observation kind.
     QList<QCustomPlot *> plots() const;
     /// The plot of an observation kind, or null while the series has none of that kind.
@@ -105,7 +107,8 @@ private:
     QCustomPlot *m_matrix;
     QCustomPlot *m_clients;
     QCustomPlot *m_communication;
-    QCustomPlot *m_f1; ///< owned by the panel; a tab only for generative runs
+    QCustomPlot *m_f1;     ///< owned by the panel; a tab only for generative runs
+    QCustomPlot *m_format; ///< likewise
     std::map<QString, ObservationTab> m_observationTabs; ///< by observation kind
     QTimer m_redrawTimer;
     QTimer m_playTimer;

@@ -478,6 +478,9 @@ QString ReportWriter::html(const std::vector<ReportRun> &runs, std::vector<QImag
         if (panel.tokenF1Plot() != nullptr) {
             chart(panel.tokenF1Plot(), QObject::tr("Token F1 per task"));
         }
+        if (panel.formatPlot() != nullptr) {
+            chart(panel.formatPlot(), QObject::tr("Format accuracy per task"));
+        }
         chart(panel.averagePlot(), QObject::tr("Average accuracy and forgetting"));
         chart(panel.matrixPlot(), QObject::tr("Accuracy matrix"));
         chart(panel.communicationPlot(), QObject::tr("Communication (MB, cumulative)"));

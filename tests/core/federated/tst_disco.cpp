@@ -4,6 +4,7 @@
 // averages, a singleton merge, a new slot opening, the token fold, SSA and its ablations, and each
 // quirk's faithful variant against the fixed one on a case that separates them.
 #include "core/federated/disco_math.h"
+#include "tests/support/near.h"
 
 #include <QTest>
 
@@ -13,23 +14,7 @@ using namespace fcl::disco;
 
 namespace {
 
-bool near(double actual, double expected, double tolerance = 1e-6)
-{
-    return std::abs(actual - expected) <= tolerance;
-}
-
-bool near(const Vector &actual, const Vector &expected, double tolerance = 1e-6)
-{
-    if (actual.size() != expected.size()) {
-        return false;
-    }
-    for (std::size_t k = 0; k < actual.size(); ++k) {
-        if (!near(actual[k], expected[k], tolerance)) {
-            return false;
-        }
-    }
-    return true;
-}
+using fcl::test::near;
 
 /// The slot average of scalar "slices" with the given weights.
 double average(const Vector &weights, const Vector &slices)

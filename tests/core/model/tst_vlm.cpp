@@ -10,9 +10,12 @@
 #include "core/sim/engine.h"
 #include "core/sim/local_sgd_p.h"
 #include "core/sim/pretrain.h"
+#include "core/store/run_store_p.h"
 #include "tests/support/test_support.h"
 
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -652,10 +655,106 @@ private Q_SLOTS:
             ++scored;
         }
         QCOMPARE(scored, 1);
+        const RoundMetrics &last = observer.rounds.back();
+        QCOMPARE(last.formatPerTask.size(), std::size_t(1));
+        QCOMPARE(last.knowledgePerTask.size(), std::size_t(1));
+        // An exact answer is well formed and carries the right content.
+        QVERIFY(last.formatPerTask[0] >= last.accuracyPerTask[0]);
+        QVERIFY(last.knowledgePerTask[0] >= last.accuracyPerTask[0]);
         // Only the LoRA parameters travel: 2 clients x 2 rounds x the LoRA bytes, each way.
         const std::int64_t loraBytes =
             4 * (2 * 8 * (128 + 128) + 8 * (128 + 512) + 8 * (512 + 128)) * 4;
         QCOMPARE(observer.rounds.front().bytesUp, 2 * loraBytes);
+    }
+
+    void forgettingIsMostlyFormat()
+    {
+        // CoIN's claim in miniature: after fine-tuning on a category question, the model no
+        // longer answers the earlier yes/no question with yes or no: its format accuracy
+        // collapses (measured 1.000 -> 0.000; exact 0.975 -> 0). The similarity of the two tasks
+        // is recorded once, with the first round.
+        auto experiment = parseExperiment(R"({
+            "name": "format forgetting", "seed": 5,
+            "model": {"backbone": "tiny-vlm", "tuning": "lora"},
+            "federated": {"method": "fedavg", "rounds_per_stage": 2, "lr": 0.003,
+                          "optimizer": "adam", "batch_size": 32},
+            "clients": [{"name": "lab", "samples_per_task": 600}],
+            "stages": ["vl-feet", "vl-category"],
+            "evaluation": {"every_rounds": 2, "test_samples_per_task": 200}})");
+        QVERIFY2(experiment, qPrintable(experiment.errorString()));
+        test::RecordingObserver observer;
+        const RunOutcome outcome = test::runToCompletion(experiment.value(), observer);
+        QCOMPARE(outcome.status, RunStatus::Completed);
+        std::vector<const RoundMetrics *> stageEnds;
+        for (const RoundMetrics &round : observer.rounds) {
+            if (round.evaluated) {
+                stageEnds.push_back(&round);
+            }
+        }
+        QCOMPARE(stageEnds.size(), std::size_t(2));
+        const double formatBefore = stageEnds[0]->formatPerTask[0];
+        const double formatAfter = stageEnds[1]->formatPerTask[0];
+        qDebug("vl-feet format %.3f -> %.3f, exact %.3f -> %.3f, knowledge after %.3f",
+               formatBefore, formatAfter, stageEnds[0]->accuracyPerTask[0],
+               stageEnds[1]->accuracyPerTask[0], stageEnds[1]->knowledgePerTask[0]);
+        QVERIFY(formatBefore > 0.9);
+        QVERIFY(formatAfter < 0.2);
+        qDebug("vl-category format %.3f, exact %.3f", stageEnds[1]->formatPerTask[1],
+               stageEnds[1]->accuracyPerTask[1]);
+        QVERIFY(stageEnds[1]->formatPerTask[1] > 0.5); // measured 0.785: it answers in categories
+        for (const RoundMetrics *round : stageEnds) {
+            for (std::size_t j = 0; j < round->accuracyPerTask.size(); ++j) {
+                QVERIFY(round->knowledgePerTask[j] >= round->accuracyPerTask[j]);
+                QVERIFY(round->formatPerTask[j] >= round->accuracyPerTask[j]);
+            }
+        }
+        int products = 0;
+        for (const Observation &o : observer.observations) {
+            if (o.kind == QLatin1String("task_similarity.product") ||
+                o.kind == QLatin1String("task_similarity.cosine")) {
+                products += o.kind == QLatin1String("task_similarity.product") ? 1 : 0;
+                QCOMPARE(o.globalRound, 0);
+                QCOMPARE(o.labels, QStringList({"vl-feet", "vl-category"}));
+                QCOMPARE(o.values.size(), std::size_t(4));
+                QVERIFY(std::isnan(o.values[0]) && std::isnan(o.values[3]));
+                QCOMPARE(o.values[1], o.values[2]);
+                QVERIFY(o.values[1] >= 0 && o.values[1] <= 1);
+                QCOMPARE(fcl::detail::observationProblem(o), QString());
+            }
+        }
+        QCOMPARE(products, 1);
+    }
+
+    void taskSimilarityOnlyWhereAsked()
+    {
+        // auto: on for generative backbones only; "on" records it for a classifier too, from
+        // pixel means, instruction codes and answer words.
+        for (const char *mode : {"auto", "on"}) {
+            QJsonObject json = QJsonDocument::fromJson(
+                                   test::tinyExperimentJson(
+                                       QStringLiteral(R"({"method": "finetune"})"), 1, 2, 1, 100))
+                                   .object();
+            QJsonObject evaluation = json.value(QStringLiteral("evaluation")).toObject();
+            evaluation.insert(QStringLiteral("task_similarity"), QString::fromLatin1(mode));
+            json.insert(QStringLiteral("evaluation"), evaluation);
+            auto experiment = parseExperiment(QJsonDocument(json).toJson());
+            QVERIFY2(experiment, qPrintable(experiment.errorString()));
+            test::RecordingObserver observer;
+            QCOMPARE(test::runToCompletion(experiment.value(), observer).status,
+                     RunStatus::Completed);
+            const auto count =
+                std::count_if(observer.observations.begin(), observer.observations.end(),
+                              [](const Observation &o) {
+                                  return o.kind.startsWith(QLatin1String("task_similarity."));
+                              });
+            QCOMPARE(count, qint64(QLatin1String(mode) == QLatin1String("on") ? 2 : 0));
+        }
+        auto refused = parseExperiment(test::tinyExperimentJson().replace(
+            R"("test_samples_per_task")",
+            R"("task_similarity": "sometimes", "test_samples_per_task")"));
+        QVERIFY(!refused);
+        QVERIFY2(refused.errorString().contains(QLatin1String("task_similarity")),
+                 qPrintable(refused.errorString()));
     }
 };
 

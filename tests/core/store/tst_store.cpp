@@ -14,6 +14,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <map>
 
 using namespace fcl;
 
@@ -93,6 +94,36 @@ private Q_SLOTS:
             QCOMPARE(matrix.learnedAt(j),
                      std::vector<int>({0, 0, 1, 1, 2})[static_cast<std::size_t>(j)]);
         }
+    }
+
+    void formatMatrixFromTheLastRoundOfFinishedStages()
+    {
+        // Format/knowledge matrices (CoIN's split) come from per-round rows: a finished stage
+        // (one with stage-end "matrix" rows) contributes its last round; an unfinished stage and
+        // earlier rounds contribute nothing.
+        RunRecord run;
+        run.config = QJsonObject{{QStringLiteral("stages"), QJsonArray{"t1", "t2", "t3"}}};
+        run.taskIds = {"t1", "t2", "t3"};
+        const auto row = [](int stage, int round, const char *kind, int task, double value) {
+            return MetricRow{stage, round, QString::fromLatin1(kind), task, -1, value};
+        };
+        const std::vector<MetricRow> rows = {
+            row(0, 0, "format", 0, 0.1),    row(0, 1, "format", 0, 0.9),
+            row(0, -1, "matrix", 0, 0.5),   row(1, 1, "format", 0, 0.3),
+            row(1, 1, "format", 1, 0.8),    row(1, -1, "matrix", 0, 0.2),
+            row(1, 1, "knowledge", 0, 0.6), row(2, 0, "format", 2, 0.7)};
+        const AccuracyMatrix format = RunStore::matrixFromRows(run, rows, QStringLiteral("format"));
+        QCOMPARE(format.at(0, 0), 0.9); // the last round of stage 1, not the first
+        QCOMPARE(format.at(1, 0), 0.3);
+        QCOMPARE(format.at(1, 1), 0.8);
+        QVERIFY(std::isnan(format.at(2, 2))); // stage 3 never finished
+        QCOMPARE(format.averageAccuracy(1), (0.3 + 0.8) / 2);
+        QCOMPARE(format.averageForgetting(1), 0.9 - 0.3);
+        const AccuracyMatrix knowledge =
+            RunStore::matrixFromRows(run, rows, QStringLiteral("knowledge"));
+        QCOMPARE(knowledge.at(1, 0), 0.6);
+        QVERIFY(std::isnan(knowledge.at(0, 0)));
+        QCOMPARE(RunStore::matrixFromRows(run, rows).at(0, 0), 0.5); // the accuracy matrix
     }
 
     void init()
@@ -231,6 +262,8 @@ private Q_SLOTS:
         QVERIFY(id.isOk());
         RoundMetrics generative = round(0, 0);
         generative.tokenF1PerTask = {0.75, std::nan("")};
+        generative.formatPerTask = {0.5, 1.0};
+        generative.knowledgePerTask = {std::nan(""), 0.25};
         QVERIFY(store->appendRound(id.value(), generative).isOk());
         QVERIFY(store->appendRound(id.value(), round(0, 1)).isOk());
         auto rows = store->metrics(id.value());
@@ -245,6 +278,16 @@ private Q_SLOTS:
             }
         }
         QCOMPARE(f1Rows, 1); // NaN skipped; the classifier-like round stores none
+        std::map<QString, std::vector<std::pair<int, double>>> split;
+        for (const MetricRow &row : rows.value()) {
+            if (row.kind == QLatin1String("format") || row.kind == QLatin1String("knowledge")) {
+                split[row.kind].push_back({row.task, row.value});
+            }
+        }
+        QCOMPARE(split[QStringLiteral("format")],
+                 (std::vector<std::pair<int, double>>{{0, 0.5}, {1, 1.0}}));
+        QCOMPARE(split[QStringLiteral("knowledge")],
+                 (std::vector<std::pair<int, double>>{{1, 0.25}}));
     }
 
     void interruptedRunIsMarkedOnReopen()
