@@ -26,15 +26,27 @@ torch::Tensor ewcPenalty(const std::vector<torch::Tensor> &parameters,
     return sum * (lambda / 2.0);
 }
 
-std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::Tensor> &parameters,
-                                          const SharedData &data, int column,
-                                          const std::vector<int> &indices,
-                                          const std::vector<int> *columns, int samples,
-                                          const CancellationToken &cancel)
+std::vector<torch::Tensor> masSampleImportance(const torch::Tensor &output,
+                                               const std::vector<torch::Tensor> &parameters)
 {
-    std::vector<torch::Tensor> fisher;
+    const std::vector<torch::Tensor> grads =
+        torch::autograd::grad({output.pow(2).sum()}, parameters, {}, false, false, true);
+    std::vector<torch::Tensor> importance;
+    for (std::size_t k = 0; k < parameters.size(); ++k) {
+        importance.push_back(grads[k].defined() ? grads[k].abs()
+                                                : torch::zeros_like(parameters[k]));
+    }
+    return importance;
+}
+
+std::vector<torch::Tensor>
+estimateImportance(Importance kind, Network &network, std::vector<torch::Tensor> &parameters,
+                   const SharedData &data, int column, const std::vector<int> &indices,
+                   const std::vector<int> *columns, int samples, const CancellationToken &cancel)
+{
+    std::vector<torch::Tensor> importance;
     for (const auto &p : parameters) {
-        fisher.push_back(torch::zeros_like(p));
+        importance.push_back(torch::zeros_like(p));
     }
     const int count = std::min<int>(samples, static_cast<int>(indices.size()));
     for (int i = 0; i < count; ++i) {
@@ -44,30 +56,74 @@ std::vector<torch::Tensor> estimateFisher(Network &network, std::vector<torch::T
         const auto at = static_cast<std::size_t>(i);
         const Batch batch =
             makeBatch(data, {{columns != nullptr ? (*columns)[at] : column, indices[at]}});
+        const Outputs outputs = network.predict(batch);
+        if (kind == Importance::Mas) {
+            const std::vector<torch::Tensor> sample =
+                masSampleImportance(outputs.logits, parameters);
+            torch::NoGradGuard noGrad;
+            for (std::size_t k = 0; k < importance.size(); ++k) {
+                importance[k].add_(sample[k]);
+            }
+            continue;
+        }
         for (auto &p : parameters) {
             if (p.grad().defined()) {
                 p.grad().zero_();
             }
         }
-        const Outputs outputs = network.predict(batch);
         torch::nn::functional::cross_entropy(outputs.logits, outputs.targets).backward();
         torch::NoGradGuard noGrad;
-        for (std::size_t k = 0; k < fisher.size(); ++k) {
-            fisher[k].add_(parameters[k].grad().pow(2));
+        for (std::size_t k = 0; k < importance.size(); ++k) {
+            importance[k].add_(parameters[k].grad().pow(2));
         }
     }
     torch::NoGradGuard noGrad;
-    for (auto &f : fisher) {
+    for (auto &f : importance) {
         f.div_(std::max(1, count));
     }
-    return fisher;
+    return importance;
+}
+
+ImportanceNormalization importanceNormalizationFromName(const QString &name)
+{
+    return name == QLatin1String("mean")  ? ImportanceNormalization::Mean
+           : name == QLatin1String("max") ? ImportanceNormalization::Max
+           : name == QLatin1String("sum") ? ImportanceNormalization::Sum
+                                          : ImportanceNormalization::None;
+}
+
+void normalizeImportance(std::vector<torch::Tensor> &importance,
+                         ImportanceNormalization normalization)
+{
+    if (normalization == ImportanceNormalization::None) {
+        return;
+    }
+    torch::NoGradGuard noGrad;
+    double total = 0;
+    double largest = 0;
+    std::int64_t elements = 0;
+    for (const torch::Tensor &f : importance) {
+        total += f.sum().item<double>();
+        largest = std::max(largest, f.max().item<double>());
+        elements += f.numel();
+    }
+    const double scale = normalization == ImportanceNormalization::Mean
+                             ? total / static_cast<double>(std::max<std::int64_t>(1, elements))
+                         : normalization == ImportanceNormalization::Sum ? total
+                                                                         : largest;
+    if (scale > 0) {
+        for (torch::Tensor &f : importance) {
+            f.div_(scale);
+        }
+    }
 }
 
 namespace {
 
 class EwcPlugin : public ClientPlugin {
 public:
-    EwcPlugin(double lambda, int fisherSamples) : m_lambda(lambda), m_fisherSamples(fisherSamples)
+    EwcPlugin(double lambda, int fisherSamples, Importance kind)
+        : m_lambda(lambda), m_fisherSamples(fisherSamples), m_kind(kind)
     {
     }
 
@@ -94,8 +150,8 @@ public:
     {
         Payload upload;
         const std::vector<torch::Tensor> fisher =
-            estimateFisher(end.model->network(), end.model->parameters(), *end.data, end.column,
-                           *end.indices, end.columns, m_fisherSamples, *end.cancel);
+            estimateImportance(m_kind, end.model->network(), end.model->parameters(), *end.data,
+                               end.column, *end.indices, end.columns, m_fisherSamples, *end.cancel);
         for (std::size_t i = 0; i < fisher.size(); ++i) {
             upload.tensors.push_back({"fisher/" + std::to_string(i), fisher[i]});
         }
@@ -107,16 +163,15 @@ public:
 private:
     double m_lambda;
     int m_fisherSamples;
+    Importance m_kind;
     int m_version = -1;
     std::vector<torch::Tensor> m_fisher;
     std::vector<torch::Tensor> m_anchor;
 };
 
-enum class FisherNormalization { None, Mean, Max };
-
 class EwcServer : public StagePlugin {
 public:
-    EwcServer(double gamma, FisherNormalization normalization)
+    EwcServer(double gamma, ImportanceNormalization normalization)
         : m_gamma(gamma), m_normalization(normalization)
     {
     }
@@ -134,7 +189,7 @@ public:
             fishers.push_back(valuesOf(upload.tensors));
         }
         std::vector<torch::Tensor> stageFisher = federatedAverage(fishers, weights);
-        normalize(stageFisher);
+        normalizeImportance(stageFisher, m_normalization);
         const std::size_t count = globalModel.size();
         TensorList next;
         for (std::size_t i = 0; i < count; ++i) {
@@ -158,35 +213,23 @@ public:
     }
 
 private:
-    void normalize(std::vector<torch::Tensor> &fisher) const
-    {
-        if (m_normalization == FisherNormalization::None) {
-            return;
-        }
-        torch::NoGradGuard noGrad;
-        double total = 0;
-        double largest = 0;
-        std::int64_t elements = 0;
-        for (const torch::Tensor &f : fisher) {
-            total += f.sum().item<double>();
-            largest = std::max(largest, f.max().item<double>());
-            elements += f.numel();
-        }
-        const double scale = m_normalization == FisherNormalization::Mean
-                                 ? total / static_cast<double>(std::max<std::int64_t>(1, elements))
-                                 : largest;
-        if (scale > 0) {
-            for (torch::Tensor &f : fisher) {
-                f.div_(scale);
-            }
-        }
-    }
-
     double m_gamma;
-    FisherNormalization m_normalization;
+    ImportanceNormalization m_normalization;
 };
 
 } // namespace
+
+std::unique_ptr<MethodParts> importanceRegularizerParts(double lambda, int samples, double gamma,
+                                                        ImportanceNormalization normalization,
+                                                        Importance kind)
+{
+    auto parts = std::make_unique<MethodParts>();
+    parts->clientPlugin = [lambda, samples, kind] {
+        return std::make_unique<EwcPlugin>(lambda, samples, kind);
+    };
+    parts->stagePlugin = std::make_unique<EwcServer>(gamma, normalization);
+    return parts;
+}
 
 MethodDescriptor ewcMethod()
 {
@@ -213,20 +256,13 @@ MethodDescriptor ewcMethod()
                      "that lambda does not depend on the scale of the gradients (none: the raw "
                      "Fisher, as Kirkpatrick et al.).")},
         [](const QVariantMap &params) {
-            auto parts = std::make_unique<MethodParts>();
-            const double lambda = params.value(QStringLiteral("lambda")).toDouble();
-            const int samples = params.value(QStringLiteral("fisher_samples")).toInt();
-            const QString normalization =
-                params.value(QStringLiteral("fisher_normalization")).toString();
-            parts->clientPlugin = [lambda, samples] {
-                return std::make_unique<EwcPlugin>(lambda, samples);
-            };
-            parts->stagePlugin = std::make_unique<EwcServer>(
+            return importanceRegularizerParts(
+                params.value(QStringLiteral("lambda")).toDouble(),
+                params.value(QStringLiteral("fisher_samples")).toInt(),
                 params.value(QStringLiteral("gamma")).toDouble(),
-                normalization == QLatin1String("mean")  ? FisherNormalization::Mean
-                : normalization == QLatin1String("max") ? FisherNormalization::Max
-                                                        : FisherNormalization::None);
-            return parts;
+                importanceNormalizationFromName(
+                    params.value(QStringLiteral("fisher_normalization")).toString()),
+                Importance::Fisher);
         });
 }
 

@@ -6,13 +6,13 @@
 
 namespace fcl::detail {
 
-namespace {
-
-std::vector<double> toVector(const torch::Tensor &t)
+std::vector<double> toDoubles(const torch::Tensor &t)
 {
     const torch::Tensor c = t.to(torch::kFloat64).contiguous();
     return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
+
+namespace {
 
 torch::Tensor named(Network &base, const std::string &name)
 {
@@ -132,9 +132,9 @@ tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column, in
     // Means over the samples; normalising makes the division by the count irrelevant, but a task
     // without images keeps a zero image vector.
     embedding.img = tasksim::normalized(
-        imageRows > 0 ? toVector(img) : std::vector<double>(static_cast<std::size_t>(img.numel())));
-    embedding.inst = tasksim::normalized(toVector(inst));
-    embedding.ans = tasksim::normalized(toVector(ans));
+        imageRows > 0 ? toDoubles(img) : std::vector<double>(static_cast<std::size_t>(img.numel())));
+    embedding.inst = tasksim::normalized(toDoubles(inst));
+    embedding.ans = tasksim::normalized(toDoubles(ans));
     return embedding;
 }
 

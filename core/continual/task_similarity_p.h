@@ -36,6 +36,9 @@ private:
     int m_patchSide = 7;
 };
 
+/// A tensor's values as doubles (any dtype; flattened).
+std::vector<double> toDoubles(const torch::Tensor &t);
+
 /// The observations of a task set's similarity: "task_similarity.product" (the heatmap, task x
 /// task, diagonal NaN) and "task_similarity.cosine" (the three modalities' plain cosines averaged
 /// with the diagonal NaN too), for the run's columns `labels`.

@@ -20,6 +20,8 @@
     X(finetuneMethod)                                                                              \
     X(replayMethod)                                                                                \
     X(ewcMethod)                                                                                   \
+    X(masMethod)                                                                                   \
+    X(tirMethod)                                                                                   \
     X(lwfMethod)
 
 namespace fcl {

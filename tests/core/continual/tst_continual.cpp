@@ -2,6 +2,7 @@
 // The continual baselines as the literature defines them (issue 7), on tiny hand-made inputs:
 // LwF distils old answers only, online EWC's running Fisher, replay's once-per-stage reservoir and
 // class-balanced buffer, the per-class Dirichlet split.
+#include "core/continual/regularizers_p.h"
 #include "core/continual/replay_buffer.h"
 #include "core/data/partition.h"
 #include "core/model/method_api_p.h"
@@ -127,6 +128,73 @@ private Q_SLOTS:
         normalized->stagePlugin->afterStage(0, model, one, {1});
         QVERIFY(torch::allclose(normalized->stagePlugin->broadcast()[0].value,
                                 torch::tensor({0.25f, 1.0f})));
+    }
+
+    void masImportanceByHand()
+    {
+        // A 2-layer ReLU network without biases, f = W2 relu(W1 x), on x = [1, 0] (f = [1, 0])
+        // and x = [2, 1] (f = [1, -2]). MAS is |d sum f^2 / dW| per sample:
+        //   W1: [[2, 0], [0, 0]] and [[-4, -2], [8, 4]];  W2: [[2, 2], [0, 0]] and [[2, 6], [-4,
+        //   -12]]
+        // and its mean over the samples W1 [[3, 1], [4, 2]], W2 [[2, 4], [2, 6]] (sum 24).
+        const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+        const torch::Tensor w1 = torch::tensor({{1.0, -1.0}, {1.0, 1.0}}, f64).requires_grad_(true);
+        const torch::Tensor w2 = torch::tensor({{1.0, 0.0}, {1.0, -1.0}}, f64).requires_grad_(true);
+        std::vector<torch::Tensor> mean{torch::zeros({2, 2}, torch::kFloat64),
+                                        torch::zeros({2, 2}, torch::kFloat64)};
+        const std::vector<std::vector<double>> inputs{{1, 0}, {2, 1}};
+        for (const auto &x : inputs) {
+            const torch::Tensor f =
+                torch::matmul(w2, torch::relu(torch::matmul(w1, torch::tensor(x, f64))));
+            const std::vector<torch::Tensor> sample = masSampleImportance(f, {w1, w2});
+            mean[0] += sample[0] / 2;
+            mean[1] += sample[1] / 2;
+        }
+        QVERIFY(torch::equal(mean[0], torch::tensor({{3.0, 1.0}, {4.0, 2.0}}, f64)));
+        QVERIFY(torch::equal(mean[1], torch::tensor({{2.0, 4.0}, {2.0, 6.0}}, f64)));
+        normalizeImportance(mean, ImportanceNormalization::Sum);
+        QVERIFY(torch::allclose(mean[0], torch::tensor({{3.0, 1.0}, {4.0, 2.0}}, f64) / 24));
+        // A parameter the output does not depend on has zero importance.
+        const torch::Tensor unused = torch::ones({3}, torch::kFloat64).requires_grad_(true);
+        const torch::Tensor f = torch::matmul(w2, torch::tensor({1.0, 2.0}, f64));
+        const std::vector<torch::Tensor> sample = masSampleImportance(f, {w2, unused});
+        QVERIFY(torch::equal(sample[1], torch::zeros({3}, torch::kFloat64)));
+    }
+
+    void tirKeepsTheMaximumAndItsOwner()
+    {
+        // Importance [4, 2, 1, 1] normalised by its sum: [.5, .25, .125, .125], all owned by
+        // task 0. Then [.1, .2, .3, .4]: the max-merge is [.5, .25, .3, .4], owners [0, 0, 1, 1].
+        auto parts =
+            create("tir", {{QStringLiteral("importance_normalization"), QStringLiteral("sum")}});
+        StagePlugin &server = *parts->stagePlugin;
+        const TensorList model{{"w", torch::tensor({1.0f, 2.0f, 3.0f, 4.0f})}};
+        const auto upload = [](torch::Tensor importance, std::vector<double> img) {
+            Payload p;
+            p.tensors = {{"importance/0", std::move(importance)},
+                         {"task/img", torch::tensor(img, torch::kFloat64)},
+                         {"task/inst", torch::tensor({1.0, 0.0}, torch::kFloat64)},
+                         {"task/ans", torch::tensor({0.0, 1.0}, torch::kFloat64)}};
+            return p;
+        };
+        std::vector<Payload> first{upload(torch::tensor({4.0f, 2.0f, 1.0f, 1.0f}), {3, 4})};
+        const std::int64_t down = server.afterStage(0, model, first, {1});
+        const TensorList &b = server.broadcast();
+        QCOMPARE(b.size(), std::size_t(3 + 3)); // importance, owner, anchor; one task's 3 vectors
+        QVERIFY(torch::allclose(b[0].value, torch::tensor({.5f, .25f, .125f, .125f})));
+        QVERIFY(torch::equal(b[1].value, torch::zeros({4}, torch::kInt64)));
+        QVERIFY(torch::equal(b[2].value, model[0].value)); // the anchor
+        QVERIFY(torch::allclose(b[3].value, torch::tensor({.6, .8}, torch::kFloat64)));
+        // Down: importance (4 floats) + owners (4 int64) + 3 embeddings of 2 doubles; no anchor.
+        QCOMPARE(down, std::int64_t(4 * 4 + 4 * 8 + 3 * 2 * 8));
+        std::vector<Payload> second{upload(torch::tensor({.1f, .2f, .3f, .4f}), {0, 1})};
+        server.afterStage(1, model, second, {1});
+        const TensorList &c = server.broadcast();
+        QCOMPARE(c.size(), std::size_t(3 + 6));
+        QVERIFY(torch::allclose(c[0].value, torch::tensor({.5f, .25f, .3f, .4f})));
+        QVERIFY(torch::equal(c[1].value, torch::tensor({0, 0, 1, 1}, torch::kInt64)));
+        QVERIFY(torch::allclose(c[3].value, torch::tensor({.6, .8}, torch::kFloat64)));
+        QVERIFY(torch::allclose(c[6].value, torch::tensor({0.0, 1.0}, torch::kFloat64)));
     }
 
     void replayOffersEachSampleOncePerStage()

@@ -845,6 +845,73 @@ private Q_SLOTS:
         }
     }
 
+    void tirWithoutSimilarityIsMas()
+    {
+        // TIR's ablation without similarity, with MAS importance and lambda/2, is MAS over two
+        // stages (one stage of importance: the max-merge is the sum): the same metrics, bit for
+        // bit; only the traffic differs (TIR also sends owners and task embeddings).
+        const auto rowsOf = [this](const QString &continual, int stages) {
+            test::RecordingObserver observer;
+            CancellationToken cancel;
+            const RunOutcome outcome =
+                run(experimentWith("fedavg", continual, 1, stages), observer, cancel);
+            [&] {
+                QCOMPARE(outcome.status, RunStatus::Completed);
+            }();
+            QByteArray text;
+            for (const QByteArray &line :
+                 test::metricRowsText(m_store->metrics(outcome.runId).value()).split('\n')) {
+                if (!line.contains("bytes_")) {
+                    text += line + '\n';
+                }
+            }
+            return text;
+        };
+        const QByteArray mas = rowsOf(
+            QStringLiteral(R"({"method": "mas", "lambda": 20, "importance_samples": 30})"), 2);
+        const QByteArray tir = rowsOf(QStringLiteral(R"({"method": "tir", "lambda": 20,
+            "importance_samples": 30, "use_similarity": false, "half": true})"),
+                                      2);
+        const QByteArray finetune = rowsOf(QStringLiteral(R"({"method": "finetune"})"), 2);
+        QCOMPARE(tir, mas);
+        QVERIFY(mas != finetune); // the penalty changed the second stage
+    }
+
+    void tirRelaxesTheWeightsOfASimilarTask()
+    {
+        // The same task again in stage 2 is as similar as a task can be (with two tasks the
+        // product of the three clamped cosines, about 1): TIR lifts almost all protection and
+        // trains like fine-tuning, while MAS holds the weights.
+        const auto lossesOf = [this](const QString &continual) {
+            QByteArray json = test::tinyExperimentJson(continual, 1, 2, 2, 150);
+            json.replace(R"("fmnist-split-2")", R"("fmnist-split-1")");
+            auto experiment = parseExperiment(json);
+            [&] {
+                QVERIFY2(experiment, qPrintable(experiment.errorString()));
+            }();
+            test::RecordingObserver observer;
+            CancellationToken cancel;
+            [&] {
+                QCOMPARE(run(experiment.value(), observer, cancel).status, RunStatus::Completed);
+            }();
+            std::vector<double> losses;
+            for (const RoundMetrics &round : observer.rounds) {
+                losses.push_back(round.trainLoss);
+            }
+            return losses;
+        };
+        const std::vector<double> finetune = lossesOf(QStringLiteral(R"({"method": "finetune"})"));
+        const std::vector<double> tir = lossesOf(
+            QStringLiteral(R"({"method": "tir", "lambda": 30, "importance_samples": 30})"));
+        const std::vector<double> mas = lossesOf(
+            QStringLiteral(R"({"method": "mas", "lambda": 30, "importance_samples": 30})"));
+        QCOMPARE(tir.size(), std::size_t(4));
+        qDebug("stage-2 losses: finetune %.6f %.6f, tir %.6f %.6f, mas %.6f %.6f", finetune[2],
+               finetune[3], tir[2], tir[3], mas[2], mas[3]);
+        QVERIFY(std::abs(tir[3] - finetune[3]) < 1e-3 * finetune[3]);
+        QVERIFY(std::abs(mas[3] - finetune[3]) > 1e-2 * finetune[3]);
+    }
+
     void resumedRunEqualsUninterruptedRun_data()
     {
         QTest::addColumn<QString>("federated");
@@ -858,6 +925,14 @@ private Q_SLOTS:
         QTest::newRow("replay, cancelled after stage 2") << "fedavg" << replay << 4 << 0;
         QTest::newRow("replay, cancelled in stage 3") << "fedavg" << replay << 5 << 0;
         QTest::newRow("ewc, cancelled after stage 2") << "fedavg" << ewc << 4 << 0;
+        QTest::newRow("mas, cancelled after stage 2")
+            << "fedavg"
+            << QStringLiteral(R"({"method": "mas", "lambda": 20, "importance_samples": 30})") << 4
+            << 0;
+        QTest::newRow("tir, cancelled in stage 3")
+            << "fedavg"
+            << QStringLiteral(R"({"method": "tir", "lambda": 10, "importance_samples": 30})") << 5
+            << 1;
         QTest::newRow("lwf, cancelled in stage 3") << "fedprox" << lwf << 5 << 0;
         QTest::newRow("fedadam, cancelled after stage 1") << "fedadam" << QString() << 2 << 0;
         QTest::newRow("scaffold, cancelled in stage 2") << "scaffold" << replay << 3 << 0;
