@@ -18,7 +18,7 @@ torch::Tensor named(Network &base, const std::string &name)
 {
     for (const auto &item : base.named_parameters()) {
         if (item.key() == name) {
-            return item.value().detach().clone();
+            return item.value().detach().to(torch::kFloat64).clone();
         }
     }
     return {};
@@ -63,7 +63,9 @@ TaskEncoder::TaskEncoder(Network &base)
     }
 }
 
-tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column, int maxSamples) const
+tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column,
+                                          const std::vector<int> *indices,
+                                          const std::vector<int> *columns, int maxSamples) const
 {
     torch::NoGradGuard noGrad;
     tasksim::TaskEmbedding embedding;
@@ -71,14 +73,17 @@ tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column, in
         return embedding;
     }
     const TaskData &task = data.tasks[static_cast<std::size_t>(column)];
-    const auto pool = static_cast<std::int64_t>(task.trainIndices.size());
-    if (pool == 0) {
+    const std::vector<int> &pool = indices != nullptr ? *indices : task.trainIndices;
+    const auto size = static_cast<std::int64_t>(pool.size());
+    if (size == 0) {
         return embedding;
     }
-    const std::int64_t stride = std::max<std::int64_t>(1, pool / std::max(1, maxSamples));
+    const std::int64_t stride = std::max<std::int64_t>(1, size / std::max(1, maxSamples));
     std::vector<SampleRef> refs;
-    for (std::int64_t i = 0; i < pool && static_cast<int>(refs.size()) < maxSamples; i += stride) {
-        refs.push_back({column, task.trainIndices[static_cast<std::size_t>(i)]});
+    for (std::int64_t i = 0; i < size && static_cast<int>(refs.size()) < maxSamples; i += stride) {
+        const auto at = static_cast<std::size_t>(i);
+        refs.push_back(
+            {indices != nullptr && columns != nullptr ? (*columns)[at] : column, pool[at]});
     }
     torch::Tensor img;
     torch::Tensor inst;
@@ -108,21 +113,22 @@ tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column, in
             hasImage = torch::tensor(std::vector<std::int64_t>(withImage.begin(), withImage.end()),
                                      torch::kInt64)
                            .to(torch::kBool);
-            const auto b = batch.images.size(0);
-            const int side = static_cast<int>(std::lround(std::sqrt(batch.images.size(1))));
+            const torch::Tensor images = batch.images.to(torch::kFloat64);
+            const auto b = images.size(0);
+            const int side = static_cast<int>(std::lround(std::sqrt(images.size(1))));
             const int grid = side / m_patchSide;
-            const torch::Tensor patches =
-                batch.images.view({b, grid, m_patchSide, grid, m_patchSide})
-                    .permute({0, 1, 3, 2, 4})
-                    .reshape({b, grid * grid, m_patchSide * m_patchSide});
+            const torch::Tensor patches = images.view({b, grid, m_patchSide, grid, m_patchSide})
+                                              .permute({0, 1, 3, 2, 4})
+                                              .reshape({b, grid * grid, m_patchSide * m_patchSide});
             const torch::Tensor perSample =
                 (torch::matmul(patches, m_patchWeight.t()) + m_patchBias + m_patchPos).mean(1);
             chunkImg = perSample.index({hasImage}).sum(0);
         } else {
-            hasImage = batch.images.abs().sum(1).gt(0);
-            chunkImg = batch.images.index({hasImage}).sum(0);
-            chunkInst = batch.instructions.sum(0);
-            chunkAns = torch::one_hot(batch.answers, data.answerCount).to(torch::kFloat32).sum(0);
+            const torch::Tensor images = batch.images.to(torch::kFloat64);
+            hasImage = images.abs().sum(1).gt(0);
+            chunkImg = images.index({hasImage}).sum(0);
+            chunkInst = batch.instructions.to(torch::kFloat64).sum(0);
+            chunkAns = torch::one_hot(batch.answers, data.answerCount).to(torch::kFloat64).sum(0);
         }
         imageRows += hasImage.sum().item<std::int64_t>();
         img = img.defined() ? img + chunkImg : chunkImg;
@@ -132,7 +138,8 @@ tasksim::TaskEmbedding TaskEncoder::embed(const SharedData &data, int column, in
     // Means over the samples; normalising makes the division by the count irrelevant, but a task
     // without images keeps a zero image vector.
     embedding.img = tasksim::normalized(
-        imageRows > 0 ? toDoubles(img) : std::vector<double>(static_cast<std::size_t>(img.numel())));
+        imageRows > 0 ? toDoubles(img)
+                      : std::vector<double>(static_cast<std::size_t>(img.numel())));
     embedding.inst = tasksim::normalized(toDoubles(inst));
     embedding.ans = tasksim::normalized(toDoubles(ans));
     return embedding;
@@ -170,7 +177,7 @@ taskSimilarityObservations(const std::vector<tasksim::TaskEmbedding> &tasks,
             double sum = 0;
             int present = 0;
             const auto add = [&](const std::vector<double> &a, const std::vector<double> &b) {
-                if (!a.empty() || !b.empty()) {
+                if (tasksim::dot(a, a) > 0 && tasksim::dot(b, b) > 0) { // text tasks: no image
                     sum += tasksim::dot(a, b);
                     ++present;
                 }

@@ -26,8 +26,10 @@ std::vector<double> pairScores(const std::vector<const TaskEmbedding *> &tasks, 
     const std::size_t n = tasks.size();
     std::vector<double> scores(n < 2 ? 0 : n * (n - 1) / 2, 1.0);
     for (const Member modality : kModalities) {
+        // A modality no task has (empty or zero vectors: text-only tasks have no image) is left
+        // out; scored, its dots of 0 would clamp to 0 or standardise to a constant 0.5.
         const bool present = std::any_of(tasks.begin(), tasks.end(), [&](const TaskEmbedding *t) {
-            return !(t->*modality).empty();
+            return dot(t->*modality, t->*modality) > 0;
         });
         if (!present) {
             continue;
@@ -93,9 +95,10 @@ std::vector<double> standardize(const std::vector<double> &pairs, Variant varian
     if (pairs.size() == 1) {
         return {variant == Variant::Faithful ? pairs.front() : std::clamp(pairs.front(), 0.0, 1.0)};
     }
-    const bool allEqual = std::all_of(pairs.begin(), pairs.end(), [&](double p) {
-        return p == pairs.front();
-    });
+    // Equal up to rounding (the same task embedded twice): a std of 1e-16 would turn rounding
+    // noise into scores of 0.24 or 0.76.
+    const auto [low, high] = std::minmax_element(pairs.begin(), pairs.end());
+    const bool allEqual = *high - *low <= 1e-12 * std::max(1.0, std::abs(*high));
     if (allEqual) {
         // The original divides 0 by a zero std.
         const double value =

@@ -12,10 +12,10 @@
 namespace fcl::tasksim {
 
 /// One task's embedding: a vector per modality, L2-normalised by the caller (see normalized()).
-/// Within a modality every task has the same dimension. An empty vector means "absent": a modality
-/// whose vectors are empty for every task in the set is left out of the product (a text-only task
-/// set without images then scores on instruction and answer alone). Where only some tasks have an
-/// empty vector, it counts as the zero vector (dot 0), like a text-only task's zero image vector.
+/// Within a modality every task has the same dimension. An empty or zero vector means "absent": a
+/// modality absent from every task in the set is left out of the product (a text-only task set
+/// then scores on instruction and answer alone). Where only some tasks lack it, theirs counts as
+/// the zero vector (dot 0 with every other task).
 struct TaskEmbedding {
     std::vector<double> img, inst, ans;
 };

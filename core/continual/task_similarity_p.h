@@ -24,7 +24,12 @@ public:
     explicit TaskEncoder(Network &base);
 
     bool valid() const { return m_valid; }
-    tasksim::TaskEmbedding embed(const SharedData &data, int column, int maxSamples = 1000) const;
+    /// `indices` (and `columns`, as LocalTraining::columns): embed only these training samples of
+    /// the task (a client's own); nullptr: the task's whole pool.
+    tasksim::TaskEmbedding embed(const SharedData &data, int column,
+                                 const std::vector<int> *indices = nullptr,
+                                 const std::vector<int> *columns = nullptr,
+                                 int maxSamples = 1000) const;
 
 private:
     bool m_valid = false;

@@ -14,9 +14,9 @@
 // whose clients hold different tasks gets one averaged task embedding (exact with one client).
 #include "core/common/method_descriptor.h"
 #include "core/continual/regularizers_p.h"
-#include "core/model/method_api_p.h"
 #include "core/continual/task_similarity_p.h"
 #include "core/federated/aggregator_p.h"
+#include "core/model/method_api_p.h"
 
 namespace fcl::detail {
 
@@ -38,7 +38,7 @@ struct TirOptions {
     bool half = false;
 };
 
-/// The broadcast: n importance tensors, n owner tensors (int64: the index of the task that set
+/// The broadcast: n importance tensors, n owner tensors (int32: the index of the task that set
 /// each maximum), n anchor tensors, then three embedding vectors per task learned so far.
 struct TirBroadcast {
     std::size_t n = 0;
@@ -55,6 +55,18 @@ struct TirBroadcast {
     }
 };
 
+/// The run's encoder (the untrained base), or one from `network` when there is none (a plugin
+/// driven by hand).
+const TaskEncoder &encoderFor(const TaskEncoder *encoder, Network &network)
+{
+    static thread_local TaskEncoder fallback;
+    if (encoder != nullptr) {
+        return *encoder;
+    }
+    fallback = TaskEncoder(network);
+    return fallback;
+}
+
 class TirPlugin : public ClientPlugin {
 public:
     explicit TirPlugin(TirOptions options) : m_options(options) {}
@@ -70,7 +82,8 @@ public:
             std::vector<double> similarity(b.tasks(), 0.0);
             if (m_options.useSimilarity) {
                 const tasksim::TaskEmbedding own =
-                    TaskEncoder(training.model->network()).embed(*training.data, training.column);
+                    encoderFor(training.encoder, training.model->network())
+                        .embed(*training.data, training.column, training.indices, training.columns);
                 std::vector<tasksim::TaskEmbedding> earlier;
                 for (std::size_t k = 0; k < b.tasks(); ++k) {
                     earlier.push_back(b.task(k));
@@ -84,9 +97,9 @@ public:
             m_weight.clear();
             m_anchor.clear();
             for (std::size_t i = 0; i < b.n; ++i) {
-                m_weight.push_back(
-                    b.importance(i) *
-                    keep.index_select(0, b.owner(i).flatten()).view(b.importance(i).sizes()));
+                m_weight.push_back(b.importance(i) *
+                                   keep.index_select(0, b.owner(i).flatten().to(torch::kInt64))
+                                       .view(b.importance(i).sizes()));
                 m_anchor.push_back(b.anchor(i));
             }
             m_version = training.broadcastVersion;
@@ -109,7 +122,8 @@ public:
             upload.tensors.push_back({"importance/" + std::to_string(i), importance[i]});
         }
         const tasksim::TaskEmbedding own =
-            TaskEncoder(end.model->network()).embed(*end.data, end.column);
+            encoderFor(end.encoder, end.model->network())
+                .embed(*end.data, end.column, end.indices, end.columns);
         upload.tensors.push_back({"task/img", toTensor(own.img)});
         upload.tensors.push_back({"task/inst", toTensor(own.inst)});
         upload.tensors.push_back({"task/ans", toTensor(own.ans)});
@@ -165,7 +179,7 @@ public:
             if (first) {
                 next.push_back({"importance/" + globalModel[i].name, fresh});
                 owners.push_back(torch::full(fresh.sizes(), static_cast<std::int64_t>(taskIndex),
-                                             torch::kInt64));
+                                             torch::kInt32));
             } else {
                 const torch::Tensor larger = fresh.gt(previous.importance(i));
                 next.push_back({"importance/" + globalModel[i].name,
@@ -241,7 +255,8 @@ MethodDescriptor tirMethod()
          choiceParam("similarity", {QStringLiteral("standardized"), QStringLiteral("cosine")},
                      "standardized: the product of sigmoid z-scores of the three modalities' "
                      "cosines over the task set (the original; relative: identical tasks do not "
-                     "reach 1); cosine: the product of the cosines clamped to [0, 1]."),
+                     "reach 1; with only two tasks there is one pair and the clamped cosines are "
+                     "used); cosine: the product of the cosines clamped to [0, 1]."),
          boolParam("half", false,
                    "Use lambda/2 (as a third-party port does; the paper has no ½).")},
         [](const QVariantMap &params) {

@@ -232,7 +232,10 @@ AnswerChecker::AnswerChecker(const TaskSpec &task, const std::vector<QString> &t
         break;
     }
     case TaskFamily::User: {
-        const QSet<QString> distinct(trainAnswers.begin(), trainAnswers.end());
+        QSet<QString> distinct; // compared with simplified answers
+        for (const QString &answer : trainAnswers) {
+            distinct.insert(answer.simplified());
+        }
         if (distinct.size() <= kClosedAnswerSetLimit) {
             m_formatWords = distinct;
         } else {
@@ -260,7 +263,7 @@ AnswerCheck AnswerChecker::check([[maybe_unused]] const QString &prompt, const Q
 {
     const QString answer = got.simplified();
     AnswerCheck result;
-    result.exact = answer == want;
+    result.exact = got == want || answer == want.simplified();
     result.format = result.exact || isWellFormed(answer);
     result.knowledge = result.exact || carriesKnowledge(answer, want);
     return result;

@@ -33,6 +33,8 @@ struct LocalConfig {
 
 /// One client's round as its plugins see it. Built by the engine on the worker thread that trains
 /// the client; valid for that call only.
+class TaskEncoder; // core/continual/task_similarity_p.h
+
 struct LocalTraining {
     const SharedData *data = nullptr;
     const ModelLayout *layout = nullptr;
@@ -56,6 +58,8 @@ struct LocalTraining {
     double speed = 1;   ///< fraction of its local steps the client finishes (stragglers < 1)
     QString clientName; ///< for messages
     const CancellationToken *cancel = nullptr;
+    /// Task embeddings from the untrained base's input layers (He et al.'s task similarity).
+    const TaskEncoder *encoder = nullptr;
 };
 
 /// A client's part of a stage's end, on the final global model (e.g. EWC's Fisher estimate).
@@ -68,6 +72,7 @@ struct StageEnd {
     const std::vector<int> *indices = nullptr;
     const std::vector<int> *columns = nullptr; ///< as LocalTraining::columns
     const CancellationToken *cancel = nullptr;
+    const TaskEncoder *encoder = nullptr; ///< as LocalTraining::encoder
 };
 
 /// A hook object, one per client, owned by that client's persistent state (so it may keep

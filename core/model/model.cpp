@@ -112,12 +112,14 @@ PeftConfig PeftConfig::fromParams(const QVariantMap &params)
     PeftConfig peft;
     const QString tuning = params.value(QStringLiteral("tuning")).toString();
     peft.mode = tuning == QLatin1String("lora")      ? Mode::Lora
+                : tuning == QLatin1String("moelora") ? Mode::MoeLora
                 : tuning == QLatin1String("adapter") ? Mode::Adapter
                 : tuning == QLatin1String("prompt")  ? Mode::Prompt
                                                      : Mode::Full;
     peft.loraRank = params.value(QStringLiteral("lora_rank"), peft.loraRank).toInt();
     peft.loraAlpha = params.value(QStringLiteral("lora_alpha"), peft.loraAlpha).toDouble();
     peft.loraDropout = params.value(QStringLiteral("lora_dropout"), peft.loraDropout).toDouble();
+    peft.moeExperts = params.value(QStringLiteral("moe_experts"), peft.moeExperts).toInt();
     peft.loraTargets = params.value(QStringLiteral("lora_targets")).toString();
     peft.promptTokens = params.value(QStringLiteral("prompt_tokens"), peft.promptTokens).toInt();
     AdapterOptions &adapter = peft.adapter;
@@ -147,9 +149,11 @@ template <typename Classifier> void applyClassifierPeft(Classifier &network, con
     case PeftConfig::Mode::Full:
         return;
     case PeftConfig::Mode::Lora:
+    case PeftConfig::Mode::MoeLora:
         addLoraMatching(
             network, peft.loraTargets.isEmpty() ? std::string(".") : peft.loraTargets.toStdString(),
-            peft.loraRank, peft.loraAlpha, peft.loraDropout);
+            peft.loraRank, peft.loraAlpha, peft.loraDropout,
+            peft.mode == PeftConfig::Mode::MoeLora ? peft.moeExperts : 0);
         freezeBase(network);
         return;
     case PeftConfig::Mode::Adapter:

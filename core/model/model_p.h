@@ -78,9 +78,12 @@ struct HiddenQuery {
 
 /// Parameter-efficient tuning of a backbone: what is trained besides (or instead of) the base.
 struct PeftConfig {
-    enum class Mode { Full, Lora, Adapter, Prompt };
+    /// MoeLora: CoIN's MoELoRA, LoRA's rank split into moeExperts experts mixed per token by a
+    /// dense softmax router (peft_p.h).
+    enum class Mode { Full, Lora, Adapter, Prompt, MoeLora };
     Mode mode = Mode::Full;
     int loraRank = 8;
+    int moeExperts = 8; ///< MoeLora: experts (loraRank must be a multiple)
     double loraAlpha = 16;
     double loraDropout = 0;
     QString loraTargets; ///< regular expression searched in module paths; empty: backbone default

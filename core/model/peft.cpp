@@ -23,6 +23,20 @@ torch::Tensor PeftLinearImpl::forward(const torch::Tensor &x,
     if (!m_loraA.defined() || !m_loraEnabled) {
         return F::linear(x, m_weight, m_bias);
     }
+    if (m_router.defined()) {
+        torch::Tensor in = x;
+        if (m_dropout > 0 && dropoutGenerator && torch::GradMode::is_enabled()) {
+            // One mask for every expert (CoIN's code draws one per expert).
+            const torch::Tensor keep =
+                at::bernoulli(torch::full_like(x, 1.0 - m_dropout), *dropoutGenerator);
+            in = x * keep / (1.0 - m_dropout);
+        }
+        // Each expert's r/E rank rows weighted by its gate: sum_e g_e B_e A_e x.
+        const std::int64_t perExpert = m_loraA.size(0) / m_router.size(0);
+        const torch::Tensor low =
+            F::linear(in, m_loraA) * gates(x).repeat_interleave(perExpert, -1); // [..., r]
+        return F::linear(x, m_weight, m_bias) + F::linear(low, m_loraB) * m_scale;
+    }
     const bool perSample = m_slotWeights.defined() && m_slotWeights.dim() == 2;
     // B diag(w): the slot weights scale B's columns (undefined: plain LoRA).
     const torch::Tensor b =
@@ -61,10 +75,33 @@ void PeftLinearImpl::addLora(int rank, double alpha, double dropout)
     m_dropout = dropout;
 }
 
+void PeftLinearImpl::addMoeLora(int experts, int rank, double alpha, double dropout)
+{
+    if (experts < 1 || rank % experts != 0) {
+        throw std::invalid_argument("MoELoRA: the rank must be a multiple of the experts");
+    }
+    m_loraA =
+        register_parameter("lora_A", torch::randn({rank, m_weight.size(1)}) * 0.01); // CoIN's init
+    m_loraB = register_parameter("lora_B", torch::zeros({m_weight.size(0), rank}));
+    torch::Tensor router = torch::empty({experts, m_weight.size(1)});
+    torch::nn::init::kaiming_uniform_(router, std::sqrt(5.0)); // as nn.Linear(in, E, bias=False)
+    m_router = register_parameter("lora_router", router);
+    m_scale = alpha / rank;
+    m_dropout = dropout;
+}
+
+torch::Tensor PeftLinearImpl::gates(const torch::Tensor &x) const
+{
+    return torch::softmax(torch::nn::functional::linear(x, m_router), -1);
+}
+
 void PeftLinearImpl::mergeLora()
 {
     if (!m_loraA.defined()) {
         return;
+    }
+    if (m_router.defined()) {
+        throw std::logic_error("MoELoRA layers cannot be merged: their gates depend on the input");
     }
     torch::NoGradGuard noGrad;
     m_weight.add_(torch::matmul(m_loraB, m_loraA) * m_scale);
@@ -211,14 +248,18 @@ void freezeBase(torch::nn::Module &module)
 }
 
 int addLoraMatching(torch::nn::Module &module, const std::string &pattern, int rank, double alpha,
-                    double dropout)
+                    double dropout, int experts)
 {
     const std::regex re(pattern);
     int count = 0;
     for (auto &item : module.named_modules("", /*include_self=*/false)) {
         auto *linear = dynamic_cast<PeftLinearImpl *>(item.value().get());
         if (linear != nullptr && std::regex_search(item.key(), re)) {
-            linear->addLora(rank, alpha, dropout);
+            if (experts > 0) {
+                linear->addMoeLora(experts, rank, alpha, dropout);
+            } else {
+                linear->addLora(rank, alpha, dropout);
+            }
             ++count;
         }
     }

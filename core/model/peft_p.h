@@ -22,7 +22,16 @@ public:
                           const std::optional<at::Generator> &dropoutGenerator = std::nullopt);
 
     void addLora(int rank, double alpha, double dropout);
+    /// MoELoRA (CoIN, Chen et al. 2024): the rank r is split into `experts` experts of r/E rows
+    /// of A (and columns of B); a router W_g [E, in] (no bias, initialised as a linear layer)
+    /// mixes them per token: y = W x + b + (alpha / r) sum_e g_e B_e A_e dropout(x), g =
+    /// softmax(W_g x). Dense: every expert, no top-k, no balancing loss. A ~ N(0, 0.01^2) as
+    /// CoIN's code, B = 0. With one expert g = 1 and it is LoRA (A's initialisation aside).
+    void addMoeLora(int experts, int rank, double alpha, double dropout);
     bool hasLora() const { return m_loraA.defined(); }
+    int experts() const { return m_router.defined() ? static_cast<int>(m_router.size(0)) : 0; }
+    /// MoELoRA: the router's gates for input `x` ([..., E], summing to 1 over E).
+    torch::Tensor gates(const torch::Tensor &x) const;
     /// Sliced LoRA (DISCO): a weight per rank row, W + s B diag(w) A. `weights` [r] applies to
     /// every input; [B, r] gives each sample of an input [B, ..., in] its own (inference: SSA);
     /// undefined: plain LoRA. A zero weight gives that row of A and column of B exactly zero
@@ -31,6 +40,7 @@ public:
     /// false: the layer computes with its frozen weight only (the base's output).
     void setLoraEnabled(bool enabled) { m_loraEnabled = enabled; }
     /// W += (alpha / r) B A, then the LoRA parameters are zero (B) so outputs are unchanged.
+    /// MoELoRA cannot merge (its gates depend on the input): throws std::logic_error.
     void mergeLora();
     std::int64_t inFeatures() const { return m_weight.size(1); }
     std::int64_t outFeatures() const { return m_weight.size(0); }
@@ -41,6 +51,7 @@ private:
     torch::Tensor m_bias;
     torch::Tensor m_loraA;
     torch::Tensor m_loraB;
+    torch::Tensor m_router;      ///< MoELoRA [E, in]; undefined: plain LoRA
     torch::Tensor m_slotWeights; ///< [r] or [B, r]; undefined: plain LoRA
     double m_scale = 0;
     double m_dropout = 0;
@@ -109,7 +120,8 @@ void freezeBase(torch::nn::Module &module);
 
 /// Adds LoRA to every PeftLinear of `module` whose path matches `pattern` (a regular expression
 /// searched in the path, e.g. "attn\\.(q|v)|mlp\\."). Returns how many layers it adapted.
+/// `experts` > 0: MoELoRA with that many experts instead (addMoeLora).
 int addLoraMatching(torch::nn::Module &module, const std::string &pattern, int rank, double alpha,
-                    double dropout);
+                    double dropout, int experts = 0);
 
 } // namespace fcl::detail

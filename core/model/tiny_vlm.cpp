@@ -461,10 +461,12 @@ void applyTinyVlmPeft(Network &network, const PeftConfig &peft)
     case PeftConfig::Mode::Full:
         return;
     case PeftConfig::Mode::Lora:
+    case PeftConfig::Mode::MoeLora:
         addLoraMatching(vlm,
                         peft.loraTargets.isEmpty() ? std::string("attn\\.(q|v)$|mlp\\.")
                                                    : peft.loraTargets.toStdString(),
-                        peft.loraRank, peft.loraAlpha, peft.loraDropout);
+                        peft.loraRank, peft.loraAlpha, peft.loraDropout,
+                        peft.mode == PeftConfig::Mode::MoeLora ? peft.moeExperts : 0);
         break;
     case PeftConfig::Mode::Adapter:
         vlm.addAdapters(peft.adapter);

@@ -721,6 +721,16 @@ void checkModel(const Experiment &experiment, std::vector<Error> &errors)
             }
         }
     }
+    if (experiment.model.text(QStringLiteral("tuning")) == QLatin1String("moelora") &&
+        experiment.model.integer(QStringLiteral("lora_rank")) %
+                std::max(1, experiment.model.integer(QStringLiteral("moe_experts"))) !=
+            0) {
+        errors.push_back({QStringLiteral("model.moe_experts"),
+                          QStringLiteral("%1 experts cannot split model.lora_rank %2 evenly (each "
+                                         "expert takes lora_rank / moe_experts ranks)")
+                              .arg(experiment.model.integer(QStringLiteral("moe_experts")))
+                              .arg(experiment.model.integer(QStringLiteral("lora_rank")))});
+    }
     if (!generative && experiment.model.text(QStringLiteral("tuning")) == QLatin1String("prompt")) {
         errors.push_back({QStringLiteral("model.tuning"),
                           QStringLiteral("prompt tuning needs model.backbone \"tiny-vlm\" (\"%1\" "

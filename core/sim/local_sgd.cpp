@@ -3,6 +3,9 @@
 
 #include "core/data/answer_check.h"
 
+#include <QSet>
+
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -220,17 +223,28 @@ TaskAccuracy evaluateGenerated(Network &network, const SharedData &data, const T
     double f1 = 0;
     const CharTokenizer &tokenizer = *network.tokenizer();
     std::vector<QString> userAnswers;
-    if (task.user) {
-        userAnswers.assign(task.user->answers.begin(), task.user->answers.end());
+    if (task.user) { // the training file's distinct answers (the format a user's task teaches)
+        QSet<QString> seen;
+        for (const UserSample &sample : task.user->train) {
+            if (!seen.contains(sample.answer)) {
+                seen.insert(sample.answer);
+                userAnswers.push_back(sample.answer);
+            }
+        }
     }
     const AnswerChecker checker(*task.spec, userAnswers);
+    // Room for an answer in the wrong form, so that knowledge can be graded ("a light ankle
+    // boot" to a yes/no question): 18 characters at least. Exact match is the same either way
+    // (an answer longer than the expected one is wrong at one character past it).
+    constexpr int kLongestWrongForm = 18;
+    const int decodeLength = std::max(task.longestAnswer, kLongestWrongForm) + 1;
     for (std::int64_t start = 0; start < total; start += kChunk) {
         const std::int64_t size = std::min(kChunk, total - start);
         const ModelInput prompts = testPrompts(data, task, start, size);
         if (router != nullptr) {
             router->route(network, prompts);
         }
-        const auto answers = network.generate(prompts, task.longestAnswer + 1);
+        const auto answers = network.generate(prompts, decodeLength);
         for (std::int64_t i = 0; i < size; ++i) {
             const QString got = tokenizer.decode(answers[static_cast<std::size_t>(i)]);
             const QString &want = task.testAnswerTexts[static_cast<std::size_t>(start + i)];

@@ -127,12 +127,17 @@ const std::vector<SectionDescriptor> &sectionRegistry()
          QStringLiteral("mlp"),
          {choiceParam("tuning",
                       {QStringLiteral("full"), QStringLiteral("lora"), QStringLiteral("adapter"),
-                       QStringLiteral("prompt")},
+                       QStringLiteral("prompt"), QStringLiteral("moelora")},
                       "full: train every weight; lora: freeze the base, train low-rank updates "
-                      "of the targeted linear layers; adapter: freeze the base, train bottleneck "
+                      "of the targeted linear layers; moelora: LoRA split into moe_experts "
+                      "experts mixed per token by a softmax router (CoIN); adapter: freeze the "
+                      "base, train bottleneck "
                       "adapters (and a classifier's output layer); prompt (tiny-vlm): freeze "
                       "the base, train soft prompt vectors put before every sequence."),
           intParam("lora_rank", 1, 256, 8, "LoRA rank r."),
+          intParam("moe_experts", 1, 64, 8,
+                   "tuning moelora: experts, each of lora_rank / moe_experts ranks (lora_rank "
+                   "must be a multiple)."),
           doubleParam("lora_alpha", 0, 4096, 16, "LoRA alpha (the update is scaled by alpha/r).",
                       true),
           doubleParam("lora_dropout", 0, 0.9, 0.0, "Dropout on the LoRA branch's input."),

@@ -33,10 +33,9 @@ bool wantsTaskSimilarity(const Experiment &experiment, const Network &base)
     return mode == QLatin1String("on") || (mode != QLatin1String("off") && base.generative());
 }
 
-std::vector<Observation> taskSimilarity(Network &base, const SharedData &data,
+std::vector<Observation> taskSimilarity(const TaskEncoder &encoder, const SharedData &data,
                                         const std::vector<QString> &columns)
 {
-    const TaskEncoder encoder(base);
     std::vector<tasksim::TaskEmbedding> tasks;
     QStringList labels;
     for (std::size_t j = 0; j < columns.size(); ++j) {
@@ -217,6 +216,7 @@ void Runner::createMethods()
         m_data.format = {network->tokenizer(), network->imagePatches(), network->maxTextTokens()};
     }
     m_base = network;
+    m_encoder = std::make_shared<const TaskEncoder>(*network);
     m_layout = ModelLayout::of(*network, [&](const std::string &name) {
         return m_strategy->scopeOf(name, *network);
     });
@@ -645,6 +645,7 @@ std::vector<ClientResult> Runner::trainClients(const RoundPlan &plan,
             training.speed = m_experiment.clients[cs].speed();
             training.clientName = m_clientNames[cs];
             training.cancel = &m_cancel;
+            training.encoder = m_encoder.get();
             results[static_cast<std::size_t>(k)] = m_algorithm->train(training, m_clients[cs]);
         });
     for (std::size_t k = 0; k < results.size(); ++k) {
@@ -696,6 +697,7 @@ void Runner::finishStage(int stage, RoundMetrics &metrics)
                 end.indices = &m_indicesOf[s][c];
                 end.columns = m_sampleColumnsOf[s][c].empty() ? nullptr : &m_sampleColumnsOf[s][c];
                 end.cancel = &m_cancel;
+                end.encoder = m_encoder.get();
                 for (auto &plugin : m_clients[c].plugins) {
                     Payload upload = plugin->afterStage(end, &weights[static_cast<std::size_t>(k)]);
                     auto &mine = uploads[static_cast<std::size_t>(k)].tensors;
@@ -857,14 +859,15 @@ void Runner::runStage(int stage, int firstRound)
 {
     const int rounds = m_experiment.roundsPerStage();
     for (int round = firstRound; round < rounds; ++round) {
-        QElapsedTimer timer;
-        timer.start();
         // The tasks' similarity (He et al.), once per run from the untrained base: stored with
-        // the first round's observations (a resumed run has them already).
+        // the first round's observations (a resumed run has them already); outside the round's
+        // wall time.
         std::vector<Observation> similarity;
         if (m_globalRound == 0 && wantsTaskSimilarity(m_experiment, *m_base)) {
-            similarity = taskSimilarity(*m_base, m_data, m_columns);
+            similarity = taskSimilarity(*m_encoder, m_data, m_columns);
         }
+        QElapsedTimer timer;
+        timer.start();
         RoundPlan plan = planRound(stage, round);
         assignPositions(plan);
         const bool anyReturned = !plan.returning.empty();

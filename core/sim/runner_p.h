@@ -129,6 +129,8 @@ private:
     std::vector<std::shared_ptr<const UserTaskData>> m_userTasks;
     SharedData m_data;
     std::shared_ptr<Network> m_base; ///< the frozen base every replica shares (read-only)
+    /// The untrained base's input layers, copied before any training (task similarity).
+    std::shared_ptr<const TaskEncoder> m_encoder;
     QVariantMap m_modelParams; ///< the model section's parameters as the methods adjusted them
     /// m_columnOf[stage][client]: the client's task column (-1: idle); m_indicesOf: its samples.
     std::vector<std::vector<int>> m_columnOf;

@@ -131,7 +131,7 @@ void PlotsPanel::syncTokenF1Tab()
     sync(m_format, !m_series.taskFormat.empty(), 2, tr("Format per task"),
          tr("Share of answers in the form the instruction asks for (a class name, yes/no, a "
             "number), right or wrong: CoIN's instruction-following check. Knowledge accuracy "
-            "(right content in any form) is in the report and `fcl show`."));
+            "(right content in any form) is printed by `fcl show`."));
 }
 
 QCustomPlot *PlotsPanel::currentPlot() const

@@ -182,17 +182,17 @@ private Q_SLOTS:
         const TensorList &b = server.broadcast();
         QCOMPARE(b.size(), std::size_t(3 + 3)); // importance, owner, anchor; one task's 3 vectors
         QVERIFY(torch::allclose(b[0].value, torch::tensor({.5f, .25f, .125f, .125f})));
-        QVERIFY(torch::equal(b[1].value, torch::zeros({4}, torch::kInt64)));
+        QVERIFY(torch::equal(b[1].value, torch::zeros({4}, torch::kInt32)));
         QVERIFY(torch::equal(b[2].value, model[0].value)); // the anchor
         QVERIFY(torch::allclose(b[3].value, torch::tensor({.6, .8}, torch::kFloat64)));
-        // Down: importance (4 floats) + owners (4 int64) + 3 embeddings of 2 doubles; no anchor.
-        QCOMPARE(down, std::int64_t(4 * 4 + 4 * 8 + 3 * 2 * 8));
+        // Down: importance (4 floats) + owners (4 int32) + 3 embeddings of 2 doubles; no anchor.
+        QCOMPARE(down, std::int64_t(4 * 4 + 4 * 4 + 3 * 2 * 8));
         std::vector<Payload> second{upload(torch::tensor({.1f, .2f, .3f, .4f}), {0, 1})};
         server.afterStage(1, model, second, {1});
         const TensorList &c = server.broadcast();
         QCOMPARE(c.size(), std::size_t(3 + 6));
         QVERIFY(torch::allclose(c[0].value, torch::tensor({.5f, .25f, .3f, .4f})));
-        QVERIFY(torch::equal(c[1].value, torch::tensor({0, 0, 1, 1}, torch::kInt64)));
+        QVERIFY(torch::equal(c[1].value, torch::tensor({0, 0, 1, 1}, torch::kInt32)));
         QVERIFY(torch::allclose(c[3].value, torch::tensor({.6, .8}, torch::kFloat64)));
         QVERIFY(torch::allclose(c[6].value, torch::tensor({0.0, 1.0}, torch::kFloat64)));
     }

@@ -9,6 +9,7 @@
 
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -180,6 +181,24 @@ private Q_SLOTS:
         QVERIFY(near(similarityToPrevious(current, earlier, Variant::Faithful), expected));
         QVERIFY(near(similarityMatrix({current, earlier[0], earlier[1]}, Variant::Fixed)[5],
                      0.239632 * 0.420613));
+        // Text-only tasks as the encoder gives them: zero image vectors, equally absent (scored,
+        // their dots of 0 would clamp to 0 with two tasks and halve every product with three).
+        const TaskEmbedding zeroCurrent{{0, 0}, kCurrent.inst, kCurrent.ans};
+        const std::vector<TaskEmbedding> zeroEarlier{{{0, 0}, kEarlier[0].inst, kEarlier[0].ans},
+                                                     {{0, 0}, kEarlier[1].inst, kEarlier[1].ans}};
+        QVERIFY(near(similarityToPrevious(zeroCurrent, zeroEarlier, Variant::Fixed), expected));
+        QVERIFY(near(similarityToPrevious(zeroCurrent, {zeroEarlier[0]}, Variant::Fixed),
+                     {kHalfSqrt2 * 0.6}));
+    }
+
+    void nearlyEqualPairsCountAsEqual()
+    {
+        // The same task embedded three times: dots equal up to rounding are a zero std (0.5 per
+        // modality), not z-scores of rounding noise.
+        const Vector v = {0.6, 0.8};
+        const TaskEmbedding a{v, v, v};
+        const TaskEmbedding b{{0.6 + 1e-15, 0.8}, v, v};
+        QVERIFY(near(similarityToPrevious(a, {b, a}, Variant::Fixed), {0.125, 0.125}));
     }
 };
 

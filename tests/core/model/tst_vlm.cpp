@@ -405,6 +405,104 @@ private Q_SLOTS:
         QVERIFY(gap < 1e-4);
     }
 
+    void moeLoraMath()
+    {
+        // Hand-computed MoELoRA on x = [1, 2], W = I, b = 0.
+        const auto layerWith = [](int experts, int rank, double alpha, const torch::Tensor &a,
+                                  const torch::Tensor &b, const torch::Tensor &router) {
+            PeftLinear layer(2, 2);
+            if (experts == 0) {
+                layer->addLora(rank, alpha, 0);
+            } else {
+                layer->addMoeLora(experts, rank, alpha, 0);
+            }
+            torch::NoGradGuard noGrad;
+            auto p = layer->named_parameters();
+            p["weight"].copy_(torch::eye(2));
+            p["bias"].zero_();
+            p["lora_A"].copy_(a);
+            p["lora_B"].copy_(b);
+            if (experts > 0) {
+                p["lora_router"].copy_(router);
+            }
+            return layer;
+        };
+        const torch::Tensor x = torch::tensor({1.0f, 2.0f});
+        // LoRA r 1, alpha 2: x + 2 B A x = [1, 2] + 2 [3, 0] = [7, 2]; one expert whatever the
+        // router is the same, and the router gets no gradient (its softmax over one expert is 1).
+        const torch::Tensor a1 = torch::tensor({{1.0f, 1.0f}});
+        const torch::Tensor b1 = torch::tensor({{1.0f}, {0.0f}});
+        auto lora = layerWith(0, 1, 2, a1, b1, {});
+        QVERIFY(torch::allclose(lora->forward(x), torch::tensor({7.0f, 2.0f})));
+        auto one = layerWith(1, 1, 2, a1, b1, torch::tensor({{5.0f, -3.0f}}));
+        const torch::Tensor y = one->forward(x);
+        QVERIFY(torch::allclose(y, torch::tensor({7.0f, 2.0f})));
+        y.sum().backward();
+        QVERIFY(torch::equal(one->named_parameters()["lora_router"].grad(), torch::zeros({1, 2})));
+        // Two experts of rank 1, alpha 4 (scale 2), A = [[1, 1], [1, -1]], B = I, router I:
+        // g = softmax([1, 2]) = [.2689414, .7310586], A x = [3, -1], x + 2 g * A x.
+        const torch::Tensor a2 = torch::tensor({{1.0f, 1.0f}, {1.0f, -1.0f}});
+        auto two = layerWith(2, 2, 4, a2, torch::eye(2), torch::eye(2));
+        QVERIFY(torch::allclose(two->gates(x), torch::tensor({.2689414f, .7310586f}), 1e-6, 1e-6));
+        QVERIFY(
+            torch::allclose(two->forward(x), torch::tensor({2.6136485f, 0.5378828f}), 1e-6, 1e-6));
+        auto even = layerWith(2, 2, 4, a2, torch::eye(2), torch::zeros({2, 2}));
+        QVERIFY(torch::allclose(even->forward(x), torch::tensor({4.0f, 1.0f})));
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, two->mergeLora());
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, PeftLinear(4, 4)->addMoeLora(3, 8, 16, 0));
+
+        // One expert on tiny-vlm with LoRA's A and B computes LoRA's logits (up to the order
+        // of float sums: the LoRA layer folds s B A into W).
+        {
+            torch::manual_seed(6);
+            auto plain = makeTinyVlm(TinyVlmConfig{});
+            torch::manual_seed(6);
+            auto moe = makeTinyVlm(TinyVlmConfig{});
+            PeftConfig peft;
+            peft.mode = PeftConfig::Mode::Lora;
+            applyTinyVlmPeft(*plain, peft);
+            peft.mode = PeftConfig::Mode::MoeLora;
+            peft.moeExperts = 1;
+            applyTinyVlmPeft(*moe, peft);
+            torch::NoGradGuard noGrad;
+            auto mine = moe->named_parameters();
+            for (auto &item : plain->named_parameters()) {
+                if (item.key().find("lora_B") != std::string::npos) {
+                    item.value().normal_(0, 0.05);
+                }
+                mine[item.key()].copy_(item.value());
+            }
+            const ModelInput input = trainingInput(*plain, someSamples(*plain->tokenizer()));
+            const torch::Tensor expected = plain->predict(input).logits;
+            QVERIFY(torch::allclose(moe->predict(input).logits, expected, 1e-5, 1e-5));
+        }
+
+        // On tiny-vlm: gates sum to 1 for every token; r 16 with 8 experts adds routers of
+        // 8 x 896 inputs per block (q, v and up read 128 numbers, down 512).
+        TinyVlmConfig config;
+        for (int experts : {1, 2, 8}) {
+            torch::manual_seed(4);
+            auto vlm = makeTinyVlm(config);
+            PeftConfig peft;
+            peft.mode = PeftConfig::Mode::MoeLora;
+            peft.loraRank = 16;
+            peft.moeExperts = experts;
+            applyTinyVlmPeft(*vlm, peft);
+            QCOMPARE(countTrainable(*vlm),
+                     std::int64_t(4 * (2 * 16 * (128 + 128) + 16 * (128 + 512) + 16 * (512 + 128)) +
+                                  4 * experts * (128 + 128 + 128 + 512)));
+            for (auto &item : vlm->named_modules("", false)) {
+                if (auto *linear = dynamic_cast<PeftLinearImpl *>(item.value().get());
+                    linear != nullptr && linear->experts() > 0) {
+                    QCOMPARE(linear->experts(), experts);
+                    const torch::Tensor g =
+                        linear->gates(torch::randn({3, 5, linear->inFeatures()}));
+                    QVERIFY(torch::allclose(g.sum(-1), torch::ones({3, 5}), 1e-6, 1e-6));
+                }
+            }
+        }
+    }
+
     void promptTuning()
     {
         torch::manual_seed(8);
