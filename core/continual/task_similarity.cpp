@@ -155,8 +155,7 @@ taskSimilarityObservations(const std::vector<tasksim::TaskEmbedding> &tasks,
     }
     Observation product;
     product.kind = QStringLiteral("task_similarity.product");
-    product.title = QStringLiteral("Task similarity (He et al.: product of standardised image, "
-                                   "instruction and answer scores)");
+    product.title = QStringLiteral("Task similarity, He et al. (standardised product)");
     product.shape = ObservationShape::Matrix;
     product.labels = labels;
     product.columnLabels = labels;
@@ -165,8 +164,7 @@ taskSimilarityObservations(const std::vector<tasksim::TaskEmbedding> &tasks,
     // The plain cosine of each modality, averaged: easier to read than the relative product.
     Observation cosine = product;
     cosine.kind = QStringLiteral("task_similarity.cosine");
-    cosine.title = QStringLiteral("Task similarity: mean cosine of image, instruction and answer "
-                                  "embeddings");
+    cosine.title = QStringLiteral("Task similarity (mean cosine of the embeddings)");
     const std::size_t t = tasks.size();
     cosine.values.assign(t * t, std::numeric_limits<double>::quiet_NaN());
     for (std::size_t i = 0; i < t; ++i) {
