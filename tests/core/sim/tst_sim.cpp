@@ -53,7 +53,7 @@ private Q_SLOTS:
         QTest::newRow("unknown method")
             << "unknown_method"
             << "continual.method"
-            << "unknown method \"magic\"; known: finetune, replay, ewc, lwf";
+            << "unknown method \"magic\"; known: finetune, replay, ewc, mas, tir, lwf";
         QTest::newRow("client without tasks") << "client_without_tasks"
                                               << "clients[1]"
                                               << "client \"idle\" has no task in any stage";
